@@ -1,0 +1,172 @@
+//! The three event streams this server offers, each a loop that runs on the
+//! connection's own thread until the stream ends, the client leaves, or Ctrl-C:
+//!
+//! - **counter** (`GET /`): `This is event number N` for N = 1..count, then
+//!   `event: close`. With `Last-Event-ID: K` it resumes at K+1.
+//! - **clock** (`GET /events`): the current UTC time, forever.
+//! - **subscription** (`GET /subscribe`): every message published to the hub, after a
+//!   replay of what the client missed.
+//!
+//! ```text
+//! retry: 3000            sent first by every stream
+//!
+//! id: 1
+//! data: This is event number 1
+//!
+//! ...
+//! event: close           the counter's last event: the page closes its EventSource
+//! data:
+//!
+//! ```
+
+use std::io;
+use std::net::{SocketAddr, TcpStream};
+use std::time::Instant;
+
+use chrono::{SecondsFormat, Utc};
+use log::info;
+
+use crate::hub::Delivery;
+use crate::response::Framing;
+use crate::server::Shared;
+use crate::sse::Event;
+use crate::stream::{EventStream, Pause};
+
+/// Which stream a request asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feed {
+    /// Counter events after `resume_after` (0 for a fresh start).
+    Counter { resume_after: u64 },
+    /// The clock.
+    Clock,
+    /// Hub messages after `last_event_id`, or only new ones without it.
+    Subscription { last_event_id: Option<u64> },
+}
+
+/// Why a stream ended without an I/O error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamEnd {
+    /// The counter sent its close event.
+    Finished,
+    /// Ctrl-C.
+    ShuttingDown,
+}
+
+/// How a stream went: events sent, and how it ended (an `Err` means the client left
+/// or stopped reading).
+pub struct StreamReport {
+    pub events_sent: u64,
+    pub end: io::Result<StreamEnd>,
+}
+
+/// Runs `feed` on `socket` until it ends. `head_only` (a HEAD request) sends the head
+/// and nothing else.
+pub fn serve(
+    feed: Feed,
+    socket: &TcpStream,
+    framing: Framing,
+    head_only: bool,
+    shared: &Shared,
+    peer: SocketAddr,
+) -> StreamReport {
+    let _open = shared.stats.open_stream();
+    let mut stream = match EventStream::start(socket, framing, &shared.config, &shared.stats) {
+        Ok(stream) => stream,
+        Err(error) => {
+            return StreamReport {
+                events_sent: 0,
+                end: Err(error),
+            };
+        }
+    };
+    let end = if head_only {
+        Ok(StreamEnd::Finished)
+    } else {
+        match feed {
+            Feed::Counter { resume_after } => serve_counter(&mut stream, resume_after, shared),
+            Feed::Clock => serve_clock(&mut stream, shared),
+            Feed::Subscription { last_event_id } => {
+                serve_subscription(&mut stream, last_event_id, shared, peer)
+            }
+        }
+    };
+    let events_sent = stream.events_sent();
+    // A stream that ended on its own or at shutdown ends its body properly; after an
+    // I/O error the client is gone and there is no one to tell.
+    let end = end.and_then(|end| stream.finish().map(|()| end));
+    StreamReport { events_sent, end }
+}
+
+/// The seed tutorial's stream: five numbered events a second apart, then `close`.
+fn serve_counter(
+    stream: &mut EventStream,
+    resume_after: u64,
+    shared: &Shared,
+) -> io::Result<StreamEnd> {
+    let config = &shared.config;
+    let mut next_event_at = Instant::now() + config.interval;
+    for number in resume_after + 1..=config.count {
+        if stream.pause_until(next_event_at, &shared.shutdown)? == Pause::ShuttingDown {
+            return Ok(StreamEnd::ShuttingDown);
+        }
+        let event = Event::new(format!("This is event number {number}"))
+            .with_id(number.to_string())
+            .expect("decimal digits contain no CR, LF or NUL");
+        stream.send(&event)?;
+        next_event_at += config.interval;
+    }
+    // `event: close` with an empty data line: a browser dispatches a `close` event (an
+    // event with no data line at all would not be dispatched).
+    let close = Event::new("")
+        .with_type("close")
+        .expect("\"close\" is a valid event type");
+    stream.send(&close)?;
+    Ok(StreamEnd::Finished)
+}
+
+/// The current time in UTC, RFC 3339 with milliseconds (`2026-11-21T12:00:00.000Z`).
+fn serve_clock(stream: &mut EventStream, shared: &Shared) -> io::Result<StreamEnd> {
+    let mut next_event_at = Instant::now() + shared.config.interval;
+    loop {
+        if stream.pause_until(next_event_at, &shared.shutdown)? == Pause::ShuttingDown {
+            return Ok(StreamEnd::ShuttingDown);
+        }
+        stream.send(&Event::new(
+            Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+        ))?;
+        next_event_at += shared.config.interval;
+    }
+}
+
+/// Replays what the client missed, then relays every new message until shutdown.
+fn serve_subscription(
+    stream: &mut EventStream,
+    last_event_id: Option<u64>,
+    shared: &Shared,
+    peer: SocketAddr,
+) -> io::Result<StreamEnd> {
+    let mut subscription = shared.hub.subscribe(last_event_id);
+    let mut missed_reported = 0;
+    loop {
+        let delivery = subscription.next_delivery(stream.time_until_heartbeat());
+        // Messages that left the history before this client could get them: on
+        // reconnect with an old Last-Event-ID, or while it was reading too slowly.
+        if subscription.missed() > missed_reported {
+            info!(
+                "{peer} GET /subscribe missed {} messages no longer in the history",
+                subscription.missed() - missed_reported
+            );
+            missed_reported = subscription.missed();
+        }
+        // The hub lock is already released here: the write below may block for up to
+        // the write timeout, and only this subscriber waits for it.
+        match delivery {
+            Delivery::Messages(messages) => {
+                let events: Vec<&[u8]> = messages.iter().map(|message| &*message.encoded).collect();
+                stream.send_encoded(&events)?;
+            }
+            Delivery::Idle => stream.send_heartbeat()?,
+            Delivery::Closed => return Ok(StreamEnd::ShuttingDown),
+        }
+    }
+}

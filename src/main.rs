@@ -1,0 +1,55 @@
+//! The `sse-server` binary: read the command line, start logging, bind, install the
+//! Ctrl-C handler, and serve until it fires.
+
+#![forbid(unsafe_code)]
+
+use std::env;
+use std::process;
+
+use log::info;
+
+use sse_server::Server;
+use sse_server::config::{self, Command};
+
+fn main() {
+    let config = match config::parse_command_line(env::args().skip(1), |name| env::var(name).ok()) {
+        Ok(Command::Run(config)) => *config,
+        Ok(Command::Help) => {
+            print!("{}", config::usage());
+            return;
+        }
+        Ok(Command::Version) => {
+            println!("sse-server {}", env!("CARGO_PKG_VERSION"));
+            return;
+        }
+        Err(error) => {
+            eprintln!("sse-server: {error}");
+            process::exit(2);
+        }
+    };
+
+    // Default to `info`; RUST_LOG=debug (or warn, ...) overrides.
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+
+    let address = format!("{}:{}", config.bind, config.port);
+    let server = match Server::bind(config) {
+        Ok(server) => server,
+        Err(error) => {
+            eprintln!("sse-server: cannot listen on {address}: {error}");
+            process::exit(1);
+        }
+    };
+    let handle = server.handle();
+    if let Err(error) = ctrlc::set_handler(move || handle.shutdown()) {
+        eprintln!("sse-server: cannot install the Ctrl-C handler: {error}");
+        process::exit(1);
+    }
+
+    info!("Server running at http://{}/", server.local_addr());
+    let summary = server.run();
+    info!(
+        "stopped after waiting {:.0} ms for streams to end ({} still open)",
+        summary.waited.as_secs_f64() * 1000.0,
+        summary.streams_still_open
+    );
+}

@@ -1,0 +1,188 @@
+//! `POST /publish`: the body becomes a message for every subscriber.
+//!
+//! ```text
+//! POST /publish?event=chat HTTP/1.1
+//! Host: localhost:5000
+//! Content-Length: 11
+//!
+//! hello world
+//! ```
+//!
+//! is answered `202 Accepted` with `{"id": 7, "subscribers": 3}`. The checks run
+//! cheapest and most fundamental first, and the body is read only once everything
+//! else is known to be fine, so a refused upload costs us nothing but its head:
+//!
+//! | check | status |
+//! |---|---|
+//! | `--token` set and no matching `Authorization: Bearer` | 401 with `WWW-Authenticate` |
+//! | an `Origin` that is neither ours nor allowed by `--allow-origin` | 403 |
+//! | `?event=` empty, with a line break, or over 64 bytes | 400 |
+//! | no `Content-Length` | 411 |
+//! | `Content-Length` over `--max-message-bytes` | 413, body not read |
+//! | body not valid UTF-8 (event streams are UTF-8 text) | 400 |
+//!
+//! The origin check stops cross-site request forgery: any web page can make a
+//! visitor's browser send a `POST` here (a plain form needs no preflight), but the
+//! browser always says which page sent it in `Origin`.
+
+use std::time::Instant;
+
+use log::debug;
+
+use crate::request::{Connection, Request};
+use crate::response::{HttpError, Response, Status};
+use crate::routes::Reply;
+use crate::server::Shared;
+use crate::sse;
+
+/// The longest `?event=` type we accept, in bytes.
+pub const MAX_EVENT_TYPE_BYTES: usize = 64;
+
+/// Checks, reads and publishes one message.
+pub fn handle(
+    request: &Request,
+    connection: &mut Connection,
+    shared: &Shared,
+) -> Result<Reply, HttpError> {
+    let config = &shared.config;
+    if let Some(token) = &config.token {
+        check_bearer_token(request, token)?;
+    }
+    check_origin(request, &config.allowed_origins)?;
+    let event_type = request.query_param("event")?;
+    if let Some(event_type) = &event_type {
+        check_event_type(event_type)?;
+    }
+    let length = request.content_length.ok_or(HttpError::LengthRequired)?;
+    if length > config.max_message_bytes as u64 {
+        return Err(HttpError::PayloadTooLarge {
+            limit: config.max_message_bytes,
+        });
+    }
+    let body = connection.read_body(Instant::now() + config.head_timeout)?;
+    let text = String::from_utf8(body)
+        .map_err(|_| HttpError::BadRequest("the message is not valid UTF-8".into()))?;
+
+    let published = shared
+        .hub
+        .publish(event_type.as_deref(), &text)
+        .map_err(|error| HttpError::BadRequest(format!("event type {error}")))?;
+    debug!(
+        "published message {} ({} bytes) to {} subscribers",
+        published.id,
+        text.len(),
+        published.subscribers
+    );
+    let json = format!(
+        "{{\"id\": {}, \"subscribers\": {}}}\n",
+        published.id, published.subscribers
+    );
+    Ok(Reply::Response(Response::json(Status::Accepted, json)))
+}
+
+/// `Authorization: Bearer <token>` (RFC 6750 section 2.1), compared in constant time.
+fn check_bearer_token(request: &Request, token: &str) -> Result<(), HttpError> {
+    let presented = request
+        .header("authorization")
+        .and_then(|value| value.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, credentials)| credentials.trim());
+    match presented {
+        Some(presented) if constant_time_eq(presented.as_bytes(), token.as_bytes()) => Ok(()),
+        _ => Err(HttpError::Unauthorized),
+    }
+}
+
+/// Compares two secrets without stopping at the first difference, so the time taken
+/// does not reveal how much of a guess was right. (It does reveal whether the lengths
+/// match, which tells an attacker little.)
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let difference = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    // black_box keeps the optimiser from turning the fold back into an early exit.
+    std::hint::black_box(difference) == 0
+}
+
+/// Allows requests without `Origin` (curl, scripts), from our own origin (the demo
+/// page), and from origins listed with `--allow-origin`.
+fn check_origin(request: &Request, allowed_origins: &[String]) -> Result<(), HttpError> {
+    let Some(origin) = request.header("origin") else {
+        return Ok(());
+    };
+    let own_origin = request.header("host").map(|host| format!("http://{host}"));
+    let allowed = own_origin.as_deref() == Some(origin)
+        || allowed_origins
+            .iter()
+            .any(|allowed| allowed == "*" || allowed == origin);
+    if allowed {
+        Ok(())
+    } else {
+        Err(HttpError::Forbidden(format!(
+            "origin {origin} may not publish (see --allow-origin)"
+        )))
+    }
+}
+
+fn check_event_type(event_type: &str) -> Result<(), HttpError> {
+    sse::check_event_type(event_type)
+        .map_err(|error| HttpError::BadRequest(format!("event type {error}")))?;
+    if event_type.len() > MAX_EVENT_TYPE_BYTES {
+        return Err(HttpError::BadRequest(format!(
+            "event type longer than {MAX_EVENT_TYPE_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::parse_head;
+
+    fn request(headers: &str) -> Request {
+        parse_head(
+            format!("POST /publish HTTP/1.1\r\nHost: localhost:5000\r\n{headers}\r\n").as_bytes(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn bearer_token_must_match_exactly() {
+        assert!(check_bearer_token(&request("Authorization: Bearer s3cret\r\n"), "s3cret").is_ok());
+        assert!(check_bearer_token(&request("Authorization: bearer s3cret\r\n"), "s3cret").is_ok());
+        assert_eq!(
+            check_bearer_token(&request("Authorization: Bearer s3cre\r\n"), "s3cret"),
+            Err(HttpError::Unauthorized)
+        );
+        assert_eq!(
+            check_bearer_token(&request("Authorization: Basic s3cret\r\n"), "s3cret"),
+            Err(HttpError::Unauthorized)
+        );
+        assert_eq!(
+            check_bearer_token(&request(""), "s3cret"),
+            Err(HttpError::Unauthorized)
+        );
+    }
+
+    #[test]
+    fn only_our_own_or_allowed_origins_may_publish() {
+        let none: &[String] = &[];
+        assert!(check_origin(&request(""), none).is_ok());
+        assert!(check_origin(&request("Origin: http://localhost:5000\r\n"), none).is_ok());
+        assert!(check_origin(&request("Origin: http://evil.test\r\n"), none).is_err());
+        assert!(check_origin(&request("Origin: null\r\n"), none).is_err());
+        let allowed = ["http://app.test".to_string()];
+        assert!(check_origin(&request("Origin: http://app.test\r\n"), &allowed).is_ok());
+        assert!(check_origin(&request("Origin: http://evil.test\r\n"), &["*".to_string()]).is_ok());
+    }
+
+    #[test]
+    fn event_types_are_limited() {
+        assert!(check_event_type("chat").is_ok());
+        assert!(check_event_type("").is_err());
+        assert!(check_event_type("a\rb").is_err());
+        assert!(check_event_type(&"x".repeat(MAX_EVENT_TYPE_BYTES + 1)).is_err());
+    }
+}

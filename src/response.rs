@@ -1,0 +1,492 @@
+//! Writing responses: the only place that formats a status line or a header.
+//!
+//! An HTTP/1.1 response head (RFC 9112 section 2.1) is a status line, header lines,
+//! and an empty line, each ending in CRLF:
+//!
+//! ```text
+//! HTTP/1.1 404 Not Found\r\n
+//! Content-Type: text/plain; charset=utf-8\r\n
+//! Content-Length: 28\r\n
+//! \r\n
+//! 404 Not Found: no route /x
+//! ```
+//!
+//! Ordinary responses carry a `Content-Length`, so the connection can carry another
+//! request afterwards. Event streams have no length: they use chunked transfer coding
+//! on HTTP/1.1 (RFC 9112 section 7.1) and "the body ends when the connection closes"
+//! on HTTP/1.0 (section 6.3), and they always close the connection when they end.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::time::{Duration, Instant};
+
+use crate::request::Version;
+use crate::sse::EVENT_STREAM;
+
+/// The line terminator of every HTTP head line.
+pub const CRLF: &str = "\r\n";
+/// How long a closing connection keeps reading what the client still sends, so that
+/// our answer is not destroyed by a TCP reset (see [`close_after_error`]).
+const LINGER_TIME: Duration = Duration::from_millis(500);
+/// The most bytes we read and throw away while lingering.
+const LINGER_MAX_BYTES: usize = 256 * 1024;
+
+/// Every status this server sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    Accepted,
+    NoContent,
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    RequestTimeout,
+    LengthRequired,
+    PayloadTooLarge,
+    HeaderFieldsTooLarge,
+    NotImplemented,
+    ServiceUnavailable,
+    VersionNotSupported,
+}
+
+impl Status {
+    /// The three-digit code.
+    pub fn code(self) -> u16 {
+        match self {
+            Status::Ok => 200,
+            Status::Accepted => 202,
+            Status::NoContent => 204,
+            Status::BadRequest => 400,
+            Status::Unauthorized => 401,
+            Status::Forbidden => 403,
+            Status::NotFound => 404,
+            Status::MethodNotAllowed => 405,
+            Status::RequestTimeout => 408,
+            Status::LengthRequired => 411,
+            Status::PayloadTooLarge => 413,
+            Status::HeaderFieldsTooLarge => 431,
+            Status::NotImplemented => 501,
+            Status::ServiceUnavailable => 503,
+            Status::VersionNotSupported => 505,
+        }
+    }
+
+    /// The reason phrase from RFC 9110 section 15 (RFC 6585 for 431).
+    pub fn reason(self) -> &'static str {
+        match self {
+            Status::Ok => "OK",
+            Status::Accepted => "Accepted",
+            Status::NoContent => "No Content",
+            Status::BadRequest => "Bad Request",
+            Status::Unauthorized => "Unauthorized",
+            Status::Forbidden => "Forbidden",
+            Status::NotFound => "Not Found",
+            Status::MethodNotAllowed => "Method Not Allowed",
+            Status::RequestTimeout => "Request Timeout",
+            Status::LengthRequired => "Length Required",
+            Status::PayloadTooLarge => "Content Too Large",
+            Status::HeaderFieldsTooLarge => "Request Header Fields Too Large",
+            Status::NotImplemented => "Not Implemented",
+            Status::ServiceUnavailable => "Service Unavailable",
+            Status::VersionNotSupported => "HTTP Version Not Supported",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.code(), self.reason())
+    }
+}
+
+/// A request we refuse, and why. Each variant maps to exactly one status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HttpError {
+    /// 400: the request breaks the syntax, or a value makes no sense.
+    BadRequest(String),
+    /// 401: publishing needs the bearer token.
+    Unauthorized,
+    /// 403: a page on another origin tried to publish.
+    Forbidden(String),
+    /// 404: no route for this path.
+    NotFound,
+    /// 405: the path exists but not with this method; `allow` lists the methods it has.
+    MethodNotAllowed { allow: &'static str },
+    /// 408: the head (or body) did not arrive before its deadline.
+    RequestTimeout,
+    /// 411: a body without `Content-Length`.
+    LengthRequired,
+    /// 413: the body is larger than the limit.
+    PayloadTooLarge { limit: usize },
+    /// 431: the head is too long or has too many lines.
+    HeaderFieldsTooLarge(String),
+    /// 501: a method or transfer coding we do not implement.
+    NotImplemented(String),
+    /// 503: every client slot is taken.
+    ServiceUnavailable,
+    /// 505: not HTTP/1.x.
+    VersionNotSupported,
+}
+
+impl HttpError {
+    /// The status this error is answered with.
+    pub fn status(&self) -> Status {
+        match self {
+            HttpError::BadRequest(_) => Status::BadRequest,
+            HttpError::Unauthorized => Status::Unauthorized,
+            HttpError::Forbidden(_) => Status::Forbidden,
+            HttpError::NotFound => Status::NotFound,
+            HttpError::MethodNotAllowed { .. } => Status::MethodNotAllowed,
+            HttpError::RequestTimeout => Status::RequestTimeout,
+            HttpError::LengthRequired => Status::LengthRequired,
+            HttpError::PayloadTooLarge { .. } => Status::PayloadTooLarge,
+            HttpError::HeaderFieldsTooLarge(_) => Status::HeaderFieldsTooLarge,
+            HttpError::NotImplemented(_) => Status::NotImplemented,
+            HttpError::ServiceUnavailable => Status::ServiceUnavailable,
+            HttpError::VersionNotSupported => Status::VersionNotSupported,
+        }
+    }
+
+    /// The human-readable reason, for the log line and the response body.
+    pub fn detail(&self) -> String {
+        match self {
+            HttpError::BadRequest(why)
+            | HttpError::Forbidden(why)
+            | HttpError::HeaderFieldsTooLarge(why)
+            | HttpError::NotImplemented(why) => why.clone(),
+            HttpError::Unauthorized => "publishing needs Authorization: Bearer <token>".into(),
+            HttpError::NotFound => "no such route".into(),
+            HttpError::MethodNotAllowed { allow } => format!("this route allows {allow}"),
+            HttpError::RequestTimeout => "the request did not arrive in time".into(),
+            HttpError::LengthRequired => "a body needs a Content-Length header".into(),
+            HttpError::PayloadTooLarge { limit } => format!("the body exceeds {limit} bytes"),
+            HttpError::ServiceUnavailable => "too many clients, retry shortly".into(),
+            HttpError::VersionNotSupported => "only HTTP/1.0 and HTTP/1.1 are served".into(),
+        }
+    }
+
+    /// The plain-text response for this error, with the headers its status requires.
+    pub fn to_response(&self) -> Response {
+        let status = self.status();
+        let response = Response::text(status, format!("{status}: {}\n", self.detail()));
+        match self {
+            // RFC 9110 section 15.5.6: a 405 MUST list the allowed methods.
+            HttpError::MethodNotAllowed { allow } => response.with_header("Allow", *allow),
+            // RFC 9110 section 11.6.1: a 401 MUST say which authentication scheme to use.
+            HttpError::Unauthorized => response.with_header("WWW-Authenticate", "Bearer"),
+            // Tells well-behaved clients when a slot is likely to be free again.
+            HttpError::ServiceUnavailable => response.with_header("Retry-After", "1"),
+            _ => response,
+        }
+    }
+}
+
+impl fmt::Display for HttpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.status(), self.detail())
+    }
+}
+
+/// A complete, ordinary (non-streaming) response.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: Status,
+    pub content_type: Option<&'static str>,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Cow<'static, str>,
+}
+
+impl Response {
+    /// A response with no body (for 204, and HEAD-like answers).
+    pub fn empty(status: Status) -> Response {
+        Response {
+            status,
+            content_type: None,
+            headers: Vec::new(),
+            body: Cow::Borrowed(""),
+        }
+    }
+
+    /// A `text/plain` response.
+    pub fn text(status: Status, body: impl Into<Cow<'static, str>>) -> Response {
+        Response::with_body(status, "text/plain; charset=utf-8", body)
+    }
+
+    /// An `application/json` response; the caller has formatted the JSON.
+    pub fn json(status: Status, body: impl Into<Cow<'static, str>>) -> Response {
+        Response::with_body(status, "application/json", body)
+    }
+
+    /// A `text/html` page.
+    pub fn html(body: impl Into<Cow<'static, str>>) -> Response {
+        Response::with_body(Status::Ok, "text/html; charset=utf-8", body)
+    }
+
+    /// Adds one header line.
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Response {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    fn with_body(
+        status: Status,
+        content_type: &'static str,
+        body: impl Into<Cow<'static, str>>,
+    ) -> Response {
+        Response {
+            status,
+            content_type: Some(content_type),
+            headers: Vec::new(),
+            body: body.into(),
+        }
+    }
+}
+
+/// Whether the connection stays open after this response (RFC 9112 section 9.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Persistence {
+    KeepAlive,
+    Close,
+}
+
+/// How a stream's body is delimited on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// HTTP/1.1: each piece is a chunk `<size in hex>\r\n<bytes>\r\n`, and
+    /// `0\r\n\r\n` ends the body.
+    Chunked,
+    /// HTTP/1.0 has no chunks: the body is the raw bytes and ends when we close.
+    UntilClose,
+}
+
+impl Framing {
+    /// The framing an HTTP/1.0 or HTTP/1.1 client understands.
+    pub fn for_version(version: Version) -> Framing {
+        match version {
+            Version::Http11 => Framing::Chunked,
+            Version::Http10 => Framing::UntilClose,
+        }
+    }
+}
+
+/// Writes `response` in one `write_all`. With `head_only` (a HEAD request) the body is
+/// left out but `Content-Length` still gives its size (RFC 9110 section 9.3.2).
+pub fn write_response(
+    mut socket: impl Write,
+    response: &Response,
+    persistence: Persistence,
+    head_only: bool,
+) -> io::Result<()> {
+    let mut out = status_line(response.status);
+    if let Some(content_type) = response.content_type {
+        push_header(&mut out, "Content-Type", content_type);
+    }
+    // RFC 9110 section 8.6: a 204 must not carry Content-Length.
+    if response.status != Status::NoContent {
+        push_header(&mut out, "Content-Length", &response.body.len().to_string());
+    }
+    push_header(&mut out, "Access-Control-Allow-Origin", "*");
+    for (name, value) in &response.headers {
+        push_header(&mut out, name, value);
+    }
+    if persistence == Persistence::Close {
+        push_header(&mut out, "Connection", "close");
+    }
+    out.push_str(CRLF);
+    if !head_only {
+        out.push_str(&response.body);
+    }
+    socket.write_all(out.as_bytes())
+}
+
+/// The head of an event stream, followed by `first_body_bytes` (framed) in the same
+/// write. A browser fires `open` as soon as this head arrives.
+pub fn write_stream_head(
+    mut socket: impl Write,
+    framing: Framing,
+    first_body_bytes: Option<&[u8]>,
+) -> io::Result<()> {
+    let mut out = status_line(Status::Ok).into_bytes();
+    let mut header = |name: &str, value: &str| {
+        out.extend_from_slice(format!("{name}: {value}{CRLF}").as_bytes());
+    };
+    header("Content-Type", EVENT_STREAM);
+    // Caches and proxies must not store or merge a live stream.
+    header("Cache-Control", "no-cache");
+    header("Access-Control-Allow-Origin", "*");
+    // nginx buffers proxied responses unless told not to; events would arrive late.
+    header("X-Accel-Buffering", "no");
+    if framing == Framing::Chunked {
+        header("Transfer-Encoding", "chunked");
+    }
+    // A stream is the last thing on its connection.
+    header("Connection", "close");
+    out.extend_from_slice(CRLF.as_bytes());
+    if let Some(bytes) = first_body_bytes {
+        frame_into(&mut out, framing, &[bytes]);
+    }
+    socket.write_all(&out)
+}
+
+/// Appends `pieces`, joined, to `out` as one piece of body in the given framing: with
+/// chunked coding that is `<total size in hex>\r\n<pieces...>\r\n`.
+pub fn frame_into(out: &mut Vec<u8>, framing: Framing, pieces: &[&[u8]]) {
+    let total: usize = pieces.iter().map(|piece| piece.len()).sum();
+    out.reserve(total + 12);
+    if framing == Framing::Chunked {
+        out.extend_from_slice(format!("{total:X}{CRLF}").as_bytes());
+    }
+    for piece in pieces {
+        out.extend_from_slice(piece);
+    }
+    if framing == Framing::Chunked {
+        out.extend_from_slice(CRLF.as_bytes());
+    }
+}
+
+/// The last chunk of a chunked body (RFC 9112 section 7.1): size zero, then the empty
+/// line that ends the (empty) trailer section.
+pub const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
+
+/// Answers `error` and closes the connection so that the client still reads the answer.
+///
+/// If we close a socket while unread bytes from the client sit in its receive buffer
+/// (say, the rest of a 1 MiB body we refused with 413), the kernel sends a TCP reset,
+/// and the client's kernel may throw away our response before the client reads it. So
+/// we shut down our sending side (the client sees end-of-file after the answer), then
+/// read and discard for a short, bounded time before closing.
+pub fn close_after_error(socket: &TcpStream, error: &HttpError) -> io::Result<()> {
+    write_response(socket, &error.to_response(), Persistence::Close, false)?;
+    linger_close(socket);
+    Ok(())
+}
+
+/// Ends our side of `socket`, then drains what the peer still sends, bounded in time
+/// and size. Errors are ignored: the connection is finished either way.
+pub fn linger_close(mut socket: &TcpStream) {
+    let _ = socket.shutdown(Shutdown::Write);
+    let deadline = Instant::now() + LINGER_TIME;
+    let mut drained = 0;
+    let mut scratch = [0u8; 1024];
+    while drained < LINGER_MAX_BYTES {
+        let now = Instant::now();
+        if now >= deadline || socket.set_read_timeout(Some(deadline - now)).is_err() {
+            break;
+        }
+        match socket.read(&mut scratch) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => drained += n,
+        }
+    }
+}
+
+fn status_line(status: Status) -> String {
+    // RFC 9110 section 6.6.1: an origin server with a clock must send Date.
+    let date = chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S GMT");
+    format!("HTTP/1.1 {status}{CRLF}Date: {date}{CRLF}")
+}
+
+fn push_header(out: &mut String, name: &str, value: &str) {
+    out.push_str(name);
+    out.push_str(": ");
+    out.push_str(value);
+    out.push_str(CRLF);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn written(response: &Response, persistence: Persistence, head_only: bool) -> String {
+        let mut out = Vec::new();
+        write_response(&mut out, response, persistence, head_only).expect("Vec never fails");
+        String::from_utf8(out).expect("heads are ASCII")
+    }
+
+    #[test]
+    fn ordinary_response_has_length_and_body() {
+        let text = written(
+            &Response::text(Status::Ok, "hi\n"),
+            Persistence::KeepAlive,
+            false,
+        );
+        assert!(text.starts_with("HTTP/1.1 200 OK\r\nDate: "), "{text}");
+        assert!(text.contains("\r\nContent-Length: 3\r\n"), "{text}");
+        assert!(!text.contains("Connection:"), "{text}");
+        assert!(text.ends_with("\r\n\r\nhi\n"), "{text}");
+    }
+
+    #[test]
+    fn head_only_keeps_the_length_but_drops_the_body() {
+        let text = written(
+            &Response::text(Status::Ok, "hi\n"),
+            Persistence::Close,
+            true,
+        );
+        assert!(text.contains("Content-Length: 3\r\n"), "{text}");
+        assert!(text.ends_with("Connection: close\r\n\r\n"), "{text}");
+    }
+
+    #[test]
+    fn no_content_has_no_length() {
+        let text = written(
+            &Response::empty(Status::NoContent),
+            Persistence::KeepAlive,
+            false,
+        );
+        assert!(text.starts_with("HTTP/1.1 204 No Content\r\n"), "{text}");
+        assert!(!text.contains("Content-Length"), "{text}");
+    }
+
+    #[test]
+    fn errors_carry_the_headers_their_status_requires() {
+        let allow = HttpError::MethodNotAllowed {
+            allow: "GET, HEAD, OPTIONS",
+        }
+        .to_response();
+        assert!(
+            allow
+                .headers
+                .contains(&("Allow", "GET, HEAD, OPTIONS".to_string()))
+        );
+        let busy = HttpError::ServiceUnavailable.to_response();
+        assert!(busy.headers.contains(&("Retry-After", "1".to_string())));
+        let auth = HttpError::Unauthorized.to_response();
+        assert!(
+            auth.headers
+                .contains(&("WWW-Authenticate", "Bearer".to_string()))
+        );
+    }
+
+    #[test]
+    fn stream_head_is_chunked_for_http_1_1_and_raw_for_1_0() {
+        let mut out = Vec::new();
+        write_stream_head(&mut out, Framing::Chunked, Some(b"retry: 10\n\n")).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("Content-Type: text/event-stream\r\n"),
+            "{text}"
+        );
+        assert!(text.contains("Cache-Control: no-cache\r\n"), "{text}");
+        assert!(text.contains("X-Accel-Buffering: no\r\n"), "{text}");
+        assert!(
+            text.ends_with(
+                "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\nB\r\nretry: 10\n\n\r\n"
+            ),
+            "{text}"
+        );
+
+        let mut out = Vec::new();
+        write_stream_head(&mut out, Framing::UntilClose, Some(b"retry: 10\n\n")).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(!text.contains("Transfer-Encoding"), "{text}");
+        assert!(
+            text.ends_with("Connection: close\r\n\r\nretry: 10\n\n"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,91 @@
+//! The Ctrl-C signal, as something every thread can wait on.
+//!
+//! Stream loops never call `thread::sleep`: a sleeping thread cannot be woken, so a
+//! server with thousands of streams would take as long as the longest sleep to exit.
+//! They wait on this signal's condition variable instead, with a timeout equal to the
+//! time until their next event. `trigger` wakes all of them at once.
+//!
+//! Subscribers of the broadcast hub wait on the hub's own condition variable; the
+//! server closes the hub at the same moment it triggers this signal (see
+//! `server::ServerHandle::shutdown`).
+
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
+
+use crate::sync::{lock, wait_timeout};
+
+/// A one-way flag: once triggered it stays triggered.
+#[derive(Default)]
+pub struct ShutdownSignal {
+    triggered: Mutex<bool>,
+    changed: Condvar,
+}
+
+impl ShutdownSignal {
+    /// A signal that has not fired yet.
+    pub fn new() -> ShutdownSignal {
+        ShutdownSignal::default()
+    }
+
+    /// Fires the signal and wakes every thread waiting in [`wait_timeout`](Self::wait_timeout).
+    pub fn trigger(&self) {
+        *lock(&self.triggered) = true;
+        self.changed.notify_all();
+    }
+
+    /// Whether the signal has fired.
+    pub fn is_triggered(&self) -> bool {
+        *lock(&self.triggered)
+    }
+
+    /// Waits for at most `timeout`, returning early if the signal fires.
+    /// Returns `true` when the server is shutting down.
+    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        let mut triggered = lock(&self.triggered);
+        let deadline = std::time::Instant::now() + timeout;
+        // Condition variables may wake spuriously, so loop until the flag is set or
+        // the full timeout has passed.
+        while !*triggered {
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            (triggered, _) = wait_timeout(&self.changed, triggered, deadline - now);
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    #[test]
+    fn wait_returns_false_after_the_timeout() {
+        let signal = ShutdownSignal::new();
+        assert!(!signal.wait_timeout(Duration::from_millis(5)));
+        assert!(!signal.is_triggered());
+    }
+
+    #[test]
+    fn trigger_wakes_a_waiting_thread_at_once() {
+        let signal = Arc::new(ShutdownSignal::new());
+        let waiter = {
+            let signal = Arc::clone(&signal);
+            std::thread::spawn(move || {
+                let started = Instant::now();
+                (
+                    signal.wait_timeout(Duration::from_secs(30)),
+                    started.elapsed(),
+                )
+            })
+        };
+        std::thread::sleep(Duration::from_millis(20));
+        signal.trigger();
+        let (shutting_down, waited) = waiter.join().expect("waiter thread panicked");
+        assert!(shutting_down);
+        assert!(waited < Duration::from_secs(5), "waited {waited:?}");
+    }
+}
