@@ -27,7 +27,7 @@ use chrono::{SecondsFormat, Utc};
 use log::info;
 
 use crate::hub::Delivery;
-use crate::response::Framing;
+use crate::response::{self, Framing};
 use crate::server::Shared;
 use crate::sse::Event;
 use crate::stream::{EventStream, Pause};
@@ -69,6 +69,13 @@ pub fn serve(
     shared: &Shared,
     peer: SocketAddr,
 ) -> StreamReport {
+    if head_only {
+        let end = response::write_stream_head(socket, framing, None).map(|()| StreamEnd::Finished);
+        return StreamReport {
+            events_sent: 0,
+            end,
+        };
+    }
     let _open = shared.stats.open_stream();
     let mut stream = match EventStream::start(socket, framing, &shared.config, &shared.stats) {
         Ok(stream) => stream,
@@ -79,15 +86,11 @@ pub fn serve(
             };
         }
     };
-    let end = if head_only {
-        Ok(StreamEnd::Finished)
-    } else {
-        match feed {
-            Feed::Counter { resume_after } => serve_counter(&mut stream, resume_after, shared),
-            Feed::Clock => serve_clock(&mut stream, shared),
-            Feed::Subscription { last_event_id } => {
-                serve_subscription(&mut stream, last_event_id, shared, peer)
-            }
+    let end = match feed {
+        Feed::Counter { resume_after } => serve_counter(&mut stream, resume_after, shared),
+        Feed::Clock => serve_clock(&mut stream, shared),
+        Feed::Subscription { last_event_id } => {
+            serve_subscription(&mut stream, last_event_id, shared, peer)
         }
     };
     let events_sent = stream.events_sent();

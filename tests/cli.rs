@@ -1,0 +1,154 @@
+//! The real binary: flags, start-up errors, the start-up log line and Ctrl-C.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_sse-server");
+
+fn run(args: &[&str]) -> std::process::Output {
+    Command::new(BINARY)
+        .args(args)
+        .env_remove("PORT")
+        .output()
+        .expect("run sse-server")
+}
+
+/// Starts the server on a free port and returns it with the address it logged.
+fn start(args: &[&str]) -> (Child, String) {
+    let mut child = Command::new(BINARY)
+        .args(["--port", "0"])
+        .args(args)
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start sse-server");
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let address = line
+        .split("Server running at http://")
+        .nth(1)
+        .unwrap_or_else(|| panic!("first log line should announce the address: {line:?}"))
+        .trim()
+        .trim_end_matches('/')
+        .to_string();
+    // Keep draining the log so the server never blocks on a full pipe.
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    (child, address)
+}
+
+fn interrupt(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn wait_with_limit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("server did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn help_lists_every_flag_with_its_default() {
+    let output = run(&["--help"]);
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).unwrap();
+    for flag in [
+        "--bind",
+        "--port",
+        "--interval-ms",
+        "--count",
+        "--heartbeat-s",
+        "--retry-ms",
+        "--head-timeout-s",
+        "--write-timeout-s",
+        "--history",
+        "--max-message-bytes",
+        "--max-clients",
+        "--token",
+        "--allow-origin",
+        "--version",
+    ] {
+        assert!(help.contains(flag), "--help does not mention {flag}");
+    }
+    assert!(help.contains("[default: 127.0.0.1]"), "{help}");
+}
+
+#[test]
+fn version_prints_the_crate_version() {
+    let output = run(&["--version"]);
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        format!("sse-server {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn a_bad_flag_is_named_on_one_line_and_exits_2() {
+    for args in [&["--frobnicate"][..], &["--port", "http"], &["--count"]] {
+        let output = run(args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(args[0]), "{stderr}");
+    }
+}
+
+#[test]
+fn a_port_in_use_is_one_clear_line_and_a_failure_exit() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let output = run(&["--port", &port]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("cannot listen on 127.0.0.1:") && stderr.contains("in use"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn port_zero_logs_the_real_port_and_ctrl_c_exits_cleanly() {
+    let (mut child, address) = start(&["--interval-ms", "60000"]);
+    assert!(!address.ends_with(":0"), "{address}");
+    let mut stream = TcpStream::connect(&address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    stream
+        .write_all(b"GET /events HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200");
+
+    let interrupted_at = Instant::now();
+    interrupt(&child);
+    let status = wait_with_limit(&mut child, Duration::from_secs(5));
+    assert!(status.success(), "{status:?}");
+    assert!(
+        interrupted_at.elapsed() < Duration::from_secs(1),
+        "exit took {:?}",
+        interrupted_at.elapsed()
+    );
+    let mut rest = Vec::new();
+    stream.read_to_end(&mut rest).unwrap();
+    assert!(
+        rest.ends_with(b"0\r\n\r\n"),
+        "{:?}",
+        String::from_utf8_lossy(&rest)
+    );
+}

@@ -1,0 +1,269 @@
+//! Helpers shared by the integration tests: a server per test on a free loopback
+//! port, a raw socket client with timeouts, and a spec-faithful event-stream parser.
+//!
+//! Each test file uses a different subset of these helpers.
+#![allow(dead_code)]
+
+pub mod event_stream;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use sse_server::server::ShutdownSummary;
+use sse_server::{Config, Server, ServerHandle};
+
+/// No test waits longer than this for bytes that should arrive: a bug fails the test
+/// instead of hanging it.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A configuration with millisecond intervals, so tests run fast.
+pub fn fast_config() -> Config {
+    Config {
+        bind: "127.0.0.1".parse().unwrap(),
+        port: 0,
+        interval: Duration::from_millis(10),
+        heartbeat_interval: Duration::from_secs(30),
+        head_timeout: Duration::from_secs(5),
+        write_timeout: Duration::from_secs(5),
+        max_clients: 500,
+        ..Config::default()
+    }
+}
+
+/// A server running in this process on its own port; dropping it shuts it down.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    handle: ServerHandle,
+    thread: Option<JoinHandle<ShutdownSummary>>,
+}
+
+impl TestServer {
+    pub fn start(config: Config) -> TestServer {
+        let server = Server::bind(config).expect("bind a test server on 127.0.0.1:0");
+        let addr = server.local_addr();
+        let handle = server.handle();
+        let thread = Some(std::thread::spawn(move || server.run()));
+        TestServer {
+            addr,
+            handle,
+            thread,
+        }
+    }
+
+    /// A new connection with read and write timeouts.
+    pub fn connect(&self) -> TcpStream {
+        let socket = TcpStream::connect(self.addr).expect("connect to the test server");
+        socket.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+        socket.set_write_timeout(Some(READ_TIMEOUT)).unwrap();
+        socket
+    }
+
+    /// Sends `raw` on a new connection and returns the socket.
+    pub fn send(&self, raw: &str) -> TcpStream {
+        let mut socket = self.connect();
+        socket.write_all(raw.as_bytes()).expect("send request");
+        socket
+    }
+
+    /// `GET path` on a new HTTP/1.1 connection with extra header lines.
+    pub fn get(&self, path: &str, headers: &str) -> TcpStream {
+        self.send(&format!(
+            "GET {path} HTTP/1.1\r\nHost: test\r\n{headers}\r\n"
+        ))
+    }
+
+    /// One complete ordinary request and its response.
+    pub fn exchange(&self, raw: &str) -> HttpResponse {
+        read_response(&mut self.send(raw))
+    }
+
+    /// The `/stats` JSON, read through HTTP like any client.
+    pub fn stats(&self) -> String {
+        let response =
+            self.exchange("GET /stats HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+        String::from_utf8(response.body).unwrap()
+    }
+
+    /// One number from `/stats`.
+    pub fn stat(&self, name: &str) -> u64 {
+        json_number(&self.stats(), name)
+    }
+
+    /// Publishes `body` (with `?event=` when given) and returns the response.
+    pub fn publish(&self, event_type: Option<&str>, body: &str) -> HttpResponse {
+        let query = event_type
+            .map(|t| format!("?event={t}"))
+            .unwrap_or_default();
+        self.exchange(&format!(
+            "POST /publish{query} HTTP/1.1\r\nHost: test\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ))
+    }
+
+    /// Shuts down and returns the server's summary.
+    pub fn stop(mut self) -> ShutdownSummary {
+        self.handle.shutdown();
+        self.thread
+            .take()
+            .unwrap()
+            .join()
+            .expect("server thread panicked")
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(thread) = self.thread.take() {
+            self.handle.shutdown();
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A response as read off the socket.
+#[derive(Debug)]
+pub struct HttpResponse {
+    pub status: u16,
+    /// The whole head, status line included, for header assertions.
+    pub head: String,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.eq_ignore_ascii_case(name).then(|| value.trim())
+        })
+    }
+
+    pub fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Reads one response with a `Content-Length` (or none, for 204) from `socket`.
+pub fn read_response(socket: &mut TcpStream) -> HttpResponse {
+    let head = read_until(socket, "\r\n\r\n");
+    let (head, rest) = head.split_once("\r\n\r\n").unwrap();
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {head:?}"));
+    let mut response = HttpResponse {
+        status,
+        head: head.to_string(),
+        body: rest.as_bytes().to_vec(),
+    };
+    let length: usize = response
+        .header("content-length")
+        .map(|n| n.parse().unwrap())
+        .unwrap_or(0);
+    while response.body.len() < length {
+        let mut chunk = [0u8; 4096];
+        let n = socket.read(&mut chunk).expect("read body");
+        assert!(n > 0, "connection closed inside the body of {response:?}");
+        response.body.extend_from_slice(&chunk[..n]);
+    }
+    response
+}
+
+/// Reads until what arrived contains `needle`; panics with what did arrive otherwise.
+/// Returns everything read (which may go past the needle).
+pub fn read_until(socket: &mut TcpStream, needle: &str) -> String {
+    let mut received = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let deadline = Instant::now() + READ_TIMEOUT;
+    while !String::from_utf8_lossy(&received).contains(needle) {
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {needle:?}; got {:?}",
+            String::from_utf8_lossy(&received)
+        );
+        match socket.read(&mut chunk) {
+            Ok(0) => panic!(
+                "closed before {needle:?}; got {:?}",
+                String::from_utf8_lossy(&received)
+            ),
+            Ok(n) => received.extend_from_slice(&chunk[..n]),
+            Err(error) => panic!(
+                "read failed ({error}) before {needle:?}; got {:?}",
+                String::from_utf8_lossy(&received)
+            ),
+        }
+    }
+    String::from_utf8_lossy(&received).into_owned()
+}
+
+/// Reads until the server closes the connection.
+pub fn read_to_close(socket: &mut TcpStream) -> String {
+    let mut received = Vec::new();
+    socket.read_to_end(&mut received).unwrap_or_else(|error| {
+        panic!(
+            "read failed ({error}); got {:?}",
+            String::from_utf8_lossy(&received)
+        )
+    });
+    String::from_utf8_lossy(&received).into_owned()
+}
+
+/// Removes chunked framing (`size\r\nbytes\r\n ... 0\r\n\r\n`), checking it is exact.
+/// Returns the body and whether the final zero-size chunk was present.
+pub fn dechunk(mut body: &[u8]) -> (Vec<u8>, bool) {
+    let mut out = Vec::new();
+    while !body.is_empty() {
+        let line_end = body
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("chunk size line ends in CRLF");
+        let size = usize::from_str_radix(std::str::from_utf8(&body[..line_end]).unwrap(), 16)
+            .expect("hex chunk size");
+        body = &body[line_end + 2..];
+        if size == 0 {
+            assert_eq!(body, b"\r\n", "last chunk must be 0\\r\\n\\r\\n");
+            return (out, true);
+        }
+        assert!(body.len() >= size + 2, "truncated chunk");
+        out.extend_from_slice(&body[..size]);
+        assert_eq!(&body[size..size + 2], b"\r\n", "chunk data ends in CRLF");
+        body = &body[size + 2..];
+    }
+    (out, false)
+}
+
+/// Splits a whole response into head and body at the first empty line.
+pub fn split_head(response: &str) -> (&str, &str) {
+    response
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("no end of head in {response:?}"))
+}
+
+/// A number from a flat JSON object, e.g. `"streams_open": 3`.
+pub fn json_number(json: &str, name: &str) -> u64 {
+    let key = format!("\"{name}\": ");
+    let start = json
+        .find(&key)
+        .unwrap_or_else(|| panic!("no {name} in {json}"))
+        + key.len();
+    json[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect::<String>()
+        .parse()
+        .unwrap()
+}
+
+/// Polls `condition` every few milliseconds until it holds, for at most `limit`.
+pub fn wait_for(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    condition()
+}
