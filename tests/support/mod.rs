@@ -267,3 +267,90 @@ pub fn wait_for(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
     }
     condition()
 }
+
+/// Reads an event stream (head, then chunked body) incrementally and parses events.
+pub struct StreamReader {
+    pub socket: TcpStream,
+    raw: Vec<u8>,
+    head_done: bool,
+    /// The body so far, chunk framing removed.
+    pub body: Vec<u8>,
+    pub finished: bool,
+    /// Blank lines seen in the body: an upper bound on the events dispatched, cheap to
+    /// keep, so waiting for N events does not re-parse a large body after every read.
+    blank_lines: usize,
+}
+
+impl StreamReader {
+    pub fn new(socket: TcpStream) -> StreamReader {
+        StreamReader { socket, raw: Vec::new(), head_done: false, body: Vec::new(), finished: false, blank_lines: 0 }
+    }
+
+    /// Opens `GET path` with extra headers and waits for the stream's head.
+    pub fn open(server: &TestServer, path: &str, headers: &str) -> StreamReader {
+        let mut reader = StreamReader::new(server.get(path, headers));
+        reader.read_until(|reader| reader.head_done && !reader.body.is_empty());
+        reader
+    }
+
+    /// Everything parsed so far.
+    pub fn parsed(&self) -> event_stream::ParsedStream {
+        event_stream::parse(&String::from_utf8_lossy(&self.body))
+    }
+
+    /// Reads until at least `count` events have been dispatched, and returns them all.
+    pub fn events(&mut self, count: usize) -> Vec<event_stream::ParsedEvent> {
+        self.read_until(|reader| reader.blank_lines >= count && reader.parsed().events.len() >= count);
+        self.parsed().events
+    }
+
+    /// Reads until `done` holds; panics with what arrived on timeout or close.
+    pub fn read_until(&mut self, mut done: impl FnMut(&StreamReader) -> bool) {
+        let deadline = Instant::now() + READ_TIMEOUT;
+        let mut chunk = [0u8; 16 * 1024];
+        while !done(self) {
+            assert!(Instant::now() < deadline, "timed out; body so far: {}", abbreviate(&self.body));
+            match self.socket.read(&mut chunk) {
+                Ok(0) => panic!("stream closed; body so far: {}", abbreviate(&self.body)),
+                Ok(n) => {
+                    self.raw.extend_from_slice(&chunk[..n]);
+                    self.take_complete_chunks();
+                }
+                Err(error) => panic!("read failed: {error}; body so far: {}", abbreviate(&self.body)),
+            }
+        }
+    }
+
+    fn take_complete_chunks(&mut self) {
+        if !self.head_done {
+            let Some(end) = self.raw.windows(4).position(|w| w == b"\r\n\r\n") else { return };
+            self.raw.drain(..end + 4);
+            self.head_done = true;
+        }
+        loop {
+            let Some(line_end) = self.raw.windows(2).position(|w| w == b"\r\n") else { return };
+            let size_text = std::str::from_utf8(&self.raw[..line_end]).expect("ASCII chunk size");
+            let size = usize::from_str_radix(size_text, 16).expect("hex chunk size");
+            if self.raw.len() < line_end + 2 + size + 2 {
+                return;
+            }
+            let data_start = line_end + 2;
+            let data = &self.raw[data_start..data_start + size];
+            // Our server sends whole events per chunk, so no blank line spans two chunks.
+            self.blank_lines += data.windows(2).filter(|w| w == b"\n\n").count();
+            self.body.extend_from_slice(data);
+            assert_eq!(&self.raw[data_start + size..data_start + size + 2], b"\r\n");
+            self.raw.drain(..data_start + size + 2);
+            if size == 0 {
+                self.finished = true;
+                return;
+            }
+        }
+    }
+}
+
+/// A failing assertion's view of a large body: its size and its last few hundred bytes.
+pub fn abbreviate(bytes: &[u8]) -> String {
+    let tail_start = bytes.len().saturating_sub(300);
+    format!("{} bytes, ending {:?}", bytes.len(), String::from_utf8_lossy(&bytes[tail_start..]))
+}
