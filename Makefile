@@ -1,5 +1,5 @@
 # Every target is one command you can also copy and run by hand.
-.PHONY: run test lint fmt check
+.PHONY: run test lint fmt check e2e
 
 # Build optimised, then serve on 127.0.0.1:5000 (flags: make run ARGS="--port 8080").
 run:
@@ -18,3 +18,10 @@ fmt:
 
 # Everything CI checks that needs no browser.
 check: lint test
+
+# End-to-end tests with clients nobody on the project wrote: headless Chromium (Debian's
+# package, installed when missing) and the npm eventsource package, against the release binary.
+e2e:
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+	cargo build --release
+	cd tests/e2e && npm ci --no-audit --no-fund && npm test

@@ -100,10 +100,16 @@ fn counter(request: &Request, shared: &Shared) -> Result<Reply, HttpError> {
     Ok(Reply::Stream(Feed::Counter { resume_after }))
 }
 
-/// The `Last-Event-ID` a reconnecting browser sends back. Our ids are numbers; any
-/// other value cannot be one of ours and is ignored.
+/// The `Last-Event-ID` a reconnecting browser sends back. A page opening a *new*
+/// EventSource cannot set that header, so `?last_event_id=K` is accepted too (the
+/// header wins). Our ids are numbers; any other value cannot be one of ours and is
+/// ignored.
 fn last_event_id(request: &Request) -> Option<u64> {
-    request.header("last-event-id")?.trim().parse().ok()
+    let from_query = || request.query_param("last_event_id").ok().flatten();
+    match request.header("last-event-id") {
+        Some(header) => header.trim().parse().ok(),
+        None => from_query()?.trim().parse().ok(),
+    }
 }
 
 /// Whether the client prefers a page: browsers navigating to `/` send

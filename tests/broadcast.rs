@@ -7,10 +7,13 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use sse_server::Config;
-use support::{fast_config, read_response, StreamReader, TestServer};
+use support::{StreamReader, TestServer, fast_config, read_response};
 
 fn ids(events: &[support::event_stream::ParsedEvent]) -> Vec<u64> {
-    events.iter().map(|event| event.last_event_id.parse().unwrap()).collect()
+    events
+        .iter()
+        .map(|event| event.last_event_id.parse().unwrap())
+        .collect()
 }
 
 fn publish_ok(server: &TestServer, event_type: Option<&str>, body: &str) -> u64 {
@@ -22,13 +25,20 @@ fn publish_ok(server: &TestServer, event_type: Option<&str>, body: &str) -> u64 
 /// Waits until the hub counts `count` subscribers, so a publish cannot race ahead of
 /// a subscription.
 fn wait_for_subscribers(server: &TestServer, count: u64) {
-    assert!(support::wait_for(Duration::from_secs(5), || server.stat("subscribers") == count), "{}", server.stats());
+    assert!(
+        support::wait_for(Duration::from_secs(5), || server.stat("subscribers")
+            == count),
+        "{}",
+        server.stats()
+    );
 }
 
 #[test]
 fn every_subscriber_gets_every_message_in_order() {
     let server = TestServer::start(fast_config());
-    let mut subscribers: Vec<StreamReader> = (0..3).map(|_| StreamReader::open(&server, "/subscribe", "")).collect();
+    let mut subscribers: Vec<StreamReader> = (0..3)
+        .map(|_| StreamReader::open(&server, "/subscribe", ""))
+        .collect();
     wait_for_subscribers(&server, 3);
     let response = server.publish(None, "one");
     assert_eq!(response.status, 202);
@@ -60,7 +70,10 @@ fn a_subscriber_without_last_event_id_gets_only_new_messages() {
 
 #[test]
 fn resumes_after_last_event_id_with_no_gap_and_no_duplicate_while_publishing_continues() {
-    let server = TestServer::start(Config { history: 10_000, ..fast_config() });
+    let server = TestServer::start(Config {
+        history: 10_000,
+        ..fast_config()
+    });
     for n in 1..=50 {
         publish_ok(&server, None, &format!("message {n}"));
     }
@@ -68,7 +81,9 @@ fn resumes_after_last_event_id_with_no_gap_and_no_duplicate_while_publishing_con
     let publisher = std::thread::spawn(move || {
         for n in 51..=300 {
             let mut socket = std::net::TcpStream::connect(addr).unwrap();
-            socket.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            socket
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
             let body = format!("message {n}");
             let request = format!(
                 "POST /publish HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -83,12 +98,19 @@ fn resumes_after_last_event_id_with_no_gap_and_no_duplicate_while_publishing_con
     publisher.join().unwrap();
     let events = subscriber.events(280);
     assert_eq!(ids(&events), (21..=300).collect::<Vec<u64>>());
-    assert!(events.iter().all(|e| e.data == format!("message {}", e.last_event_id)));
+    assert!(
+        events
+            .iter()
+            .all(|e| e.data == format!("message {}", e.last_event_id))
+    );
 }
 
 #[test]
 fn history_overflow_replays_what_is_held() {
-    let server = TestServer::start(Config { history: 5, ..fast_config() });
+    let server = TestServer::start(Config {
+        history: 5,
+        ..fast_config()
+    });
     for n in 1..=10 {
         publish_ok(&server, None, &n.to_string());
     }
@@ -124,12 +146,19 @@ fn hostile_bodies_arrive_exactly_as_sent_and_forge_nothing() {
         assert_eq!(event.event_type, "chat", "message {n}");
         assert_eq!(event.last_event_id, (n + 1).to_string(), "message {n}");
     }
-    assert_eq!(subscriber.parsed().retry_ms, Some(3000), "a body changed the retry delay");
+    assert_eq!(
+        subscriber.parsed().retry_ms,
+        Some(3000),
+        "a body changed the retry delay"
+    );
 }
 
 #[test]
 fn publish_errors_get_their_status() {
-    let server = TestServer::start(Config { max_message_bytes: 100, ..fast_config() });
+    let server = TestServer::start(Config {
+        max_message_bytes: 100,
+        ..fast_config()
+    });
     let post = |query: &str, headers: &str, body: &[u8]| {
         let mut socket = server.connect();
         let head = format!("POST /publish{query} HTTP/1.1\r\nHost: t\r\n{headers}\r\n");
@@ -138,16 +167,39 @@ fn publish_errors_get_their_status() {
         read_response(&mut socket)
     };
     assert_eq!(post("", "", b"").status, 411);
-    assert_eq!(post("", "Content-Length: 101\r\n", &[b'a'; 101]).status, 413);
+    assert_eq!(
+        post("", "Content-Length: 101\r\n", &[b'a'; 101]).status,
+        413
+    );
     assert_eq!(post("", "Content-Length: 2\r\n", b"\xff\xfe").status, 400);
     assert_eq!(post("?event=", "Content-Length: 1\r\n", b"a").status, 400);
-    assert_eq!(post("?event=a%0Ab", "Content-Length: 1\r\n", b"a").status, 400);
-    assert_eq!(post("?event=a%0Db", "Content-Length: 1\r\n", b"a").status, 400);
+    assert_eq!(
+        post("?event=a%0Ab", "Content-Length: 1\r\n", b"a").status,
+        400
+    );
+    assert_eq!(
+        post("?event=a%0Db", "Content-Length: 1\r\n", b"a").status,
+        400
+    );
     let long_type = format!("?event={}", "x".repeat(65));
     assert_eq!(post(&long_type, "Content-Length: 1\r\n", b"a").status, 400);
-    assert_eq!(post("", "Transfer-Encoding: chunked\r\n", b"1\r\na\r\n0\r\n\r\n").status, 501);
-    assert_eq!(post("", "Content-Length: 1\r\nOrigin: http://evil.test\r\n", b"a").status, 403);
-    assert_eq!(post("", "Content-Length: 1\r\nOrigin: http://t\r\n", b"a").status, 202);
+    assert_eq!(
+        post("", "Transfer-Encoding: chunked\r\n", b"1\r\na\r\n0\r\n\r\n").status,
+        501
+    );
+    assert_eq!(
+        post(
+            "",
+            "Content-Length: 1\r\nOrigin: http://evil.test\r\n",
+            b"a"
+        )
+        .status,
+        403
+    );
+    assert_eq!(
+        post("", "Content-Length: 1\r\nOrigin: http://t\r\n", b"a").status,
+        202
+    );
     // None of the refused requests published anything.
     assert_eq!(server.stat("messages_published"), 1);
 }
@@ -157,7 +209,9 @@ fn an_oversized_body_is_refused_without_reading_it() {
     let server = TestServer::start(fast_config());
     let mut socket = server.connect();
     // Announce 100 MiB but send only the head: the answer must come anyway.
-    socket.write_all(b"POST /publish HTTP/1.1\r\nHost: t\r\nContent-Length: 104857600\r\n\r\n").unwrap();
+    socket
+        .write_all(b"POST /publish HTTP/1.1\r\nHost: t\r\nContent-Length: 104857600\r\n\r\n")
+        .unwrap();
     let response = read_response(&mut socket);
     assert_eq!(response.status, 413);
     assert_eq!(response.header("connection"), Some("close"));
@@ -165,7 +219,10 @@ fn an_oversized_body_is_refused_without_reading_it() {
 
 #[test]
 fn the_token_is_required_when_set() {
-    let server = TestServer::start(Config { token: Some("s3cret".into()), ..fast_config() });
+    let server = TestServer::start(Config {
+        token: Some("s3cret".into()),
+        ..fast_config()
+    });
     let with = |auth: &str| {
         server.exchange(&format!(
             "POST /publish HTTP/1.1\r\nHost: t\r\n{auth}Content-Length: 2\r\nConnection: close\r\n\r\nhi"
@@ -180,7 +237,10 @@ fn the_token_is_required_when_set() {
 
 #[test]
 fn an_allowed_origin_may_publish() {
-    let server = TestServer::start(Config { allowed_origins: vec!["http://app.test".into()], ..fast_config() });
+    let server = TestServer::start(Config {
+        allowed_origins: vec!["http://app.test".into()],
+        ..fast_config()
+    });
     let from = |origin: &str| {
         server.exchange(&format!(
             "POST /publish HTTP/1.1\r\nHost: t\r\nOrigin: {origin}\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi"
@@ -192,7 +252,10 @@ fn an_allowed_origin_may_publish() {
 
 #[test]
 fn a_subscriber_that_stops_reading_delays_no_one() {
-    let server = TestServer::start(Config { write_timeout: Duration::from_millis(500), ..fast_config() });
+    let server = TestServer::start(Config {
+        write_timeout: Duration::from_millis(500),
+        ..fast_config()
+    });
     // This subscriber reads the head and then nothing: its socket buffers fill up
     // (loopback buffers hold a few MiB, so 250 x 60 kB is well past them).
     let stalled = StreamReader::open(&server, "/subscribe", "");
@@ -203,13 +266,24 @@ fn a_subscriber_that_stops_reading_delays_no_one() {
     for _ in 0..250 {
         let publish_started = Instant::now();
         publish_ok(&server, None, &big);
-        assert!(publish_started.elapsed() < Duration::from_millis(500), "a publish waited on a subscriber");
+        assert!(
+            publish_started.elapsed() < Duration::from_millis(500),
+            "a publish waited on a subscriber"
+        );
     }
     let events = healthy.events(250);
     assert_eq!(events.len(), 250);
-    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
     // The stalled subscriber is dropped once a write has been stuck for the timeout.
-    assert!(support::wait_for(Duration::from_secs(5), || server.stat("subscribers") == 1), "{}", server.stats());
+    assert!(
+        support::wait_for(Duration::from_secs(5), || server.stat("subscribers") == 1),
+        "{}",
+        server.stats()
+    );
     drop(stalled);
 }
 
@@ -220,6 +294,51 @@ fn stats_count_subscribers_and_messages() {
     wait_for_subscribers(&server, 1);
     publish_ok(&server, None, "a");
     let stats = server.stats();
-    assert_eq!(support::json_number(&stats, "messages_published"), 1, "{stats}");
+    assert_eq!(
+        support::json_number(&stats, "messages_published"),
+        1,
+        "{stats}"
+    );
     assert_eq!(support::json_number(&stats, "history_held"), 1, "{stats}");
+}
+
+#[test]
+fn a_new_event_source_can_resume_with_a_query_parameter() {
+    let server = TestServer::start(fast_config());
+    for n in 1..=4 {
+        publish_ok(&server, None, &n.to_string());
+    }
+    let mut subscriber = StreamReader::open(&server, "/subscribe?last_event_id=2", "");
+    assert_eq!(ids(&subscriber.events(2)), [3, 4]);
+}
+
+#[test]
+fn a_browser_gets_the_demo_page_and_everyone_else_the_counter() {
+    let server = TestServer::start(fast_config());
+    let page = server.exchange(
+        "GET / HTTP/1.1\r\nHost: t\r\nAccept: text/html,application/xhtml+xml,*/*;q=0.8\r\n\r\n",
+    );
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert_eq!(page.header("vary"), Some("Accept"));
+    let html = page.body_text();
+    assert!(
+        html.contains("new EventSource(") && html.contains("/subscribe"),
+        "not the demo page"
+    );
+    assert!(
+        !html.contains("src=\"http") && !html.contains("href=\"http"),
+        "the page must be self-contained"
+    );
+    for accept in ["*/*", "text/event-stream"] {
+        let mut stream = server.get("/", &format!("Accept: {accept}\r\n"));
+        let received = support::read_until(&mut stream, "This is event number 1");
+        assert!(
+            received.contains("Content-Type: text/event-stream"),
+            "{received}"
+        );
+    }
 }

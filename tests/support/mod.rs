@@ -283,7 +283,14 @@ pub struct StreamReader {
 
 impl StreamReader {
     pub fn new(socket: TcpStream) -> StreamReader {
-        StreamReader { socket, raw: Vec::new(), head_done: false, body: Vec::new(), finished: false, blank_lines: 0 }
+        StreamReader {
+            socket,
+            raw: Vec::new(),
+            head_done: false,
+            body: Vec::new(),
+            finished: false,
+            blank_lines: 0,
+        }
     }
 
     /// Opens `GET path` with extra headers and waits for the stream's head.
@@ -300,7 +307,9 @@ impl StreamReader {
 
     /// Reads until at least `count` events have been dispatched, and returns them all.
     pub fn events(&mut self, count: usize) -> Vec<event_stream::ParsedEvent> {
-        self.read_until(|reader| reader.blank_lines >= count && reader.parsed().events.len() >= count);
+        self.read_until(|reader| {
+            reader.blank_lines >= count && reader.parsed().events.len() >= count
+        });
         self.parsed().events
     }
 
@@ -309,26 +318,37 @@ impl StreamReader {
         let deadline = Instant::now() + READ_TIMEOUT;
         let mut chunk = [0u8; 16 * 1024];
         while !done(self) {
-            assert!(Instant::now() < deadline, "timed out; body so far: {}", abbreviate(&self.body));
+            assert!(
+                Instant::now() < deadline,
+                "timed out; body so far: {}",
+                abbreviate(&self.body)
+            );
             match self.socket.read(&mut chunk) {
                 Ok(0) => panic!("stream closed; body so far: {}", abbreviate(&self.body)),
                 Ok(n) => {
                     self.raw.extend_from_slice(&chunk[..n]);
                     self.take_complete_chunks();
                 }
-                Err(error) => panic!("read failed: {error}; body so far: {}", abbreviate(&self.body)),
+                Err(error) => panic!(
+                    "read failed: {error}; body so far: {}",
+                    abbreviate(&self.body)
+                ),
             }
         }
     }
 
     fn take_complete_chunks(&mut self) {
         if !self.head_done {
-            let Some(end) = self.raw.windows(4).position(|w| w == b"\r\n\r\n") else { return };
+            let Some(end) = self.raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+                return;
+            };
             self.raw.drain(..end + 4);
             self.head_done = true;
         }
         loop {
-            let Some(line_end) = self.raw.windows(2).position(|w| w == b"\r\n") else { return };
+            let Some(line_end) = self.raw.windows(2).position(|w| w == b"\r\n") else {
+                return;
+            };
             let size_text = std::str::from_utf8(&self.raw[..line_end]).expect("ASCII chunk size");
             let size = usize::from_str_radix(size_text, 16).expect("hex chunk size");
             if self.raw.len() < line_end + 2 + size + 2 {
@@ -352,5 +372,9 @@ impl StreamReader {
 /// A failing assertion's view of a large body: its size and its last few hundred bytes.
 pub fn abbreviate(bytes: &[u8]) -> String {
     let tail_start = bytes.len().saturating_sub(300);
-    format!("{} bytes, ending {:?}", bytes.len(), String::from_utf8_lossy(&bytes[tail_start..]))
+    format!(
+        "{} bytes, ending {:?}",
+        bytes.len(),
+        String::from_utf8_lossy(&bytes[tail_start..])
+    )
 }

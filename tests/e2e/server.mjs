@@ -1,0 +1,53 @@
+// Starts the release build of sse-server on a free loopback port for one test file,
+// and stops it with SIGINT (as Ctrl-C would), checking that it exits cleanly.
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const binary = process.env.SSE_SERVER_BIN ?? path.join(here, "..", "..", "target", "release", "sse-server");
+
+export async function startServer(args = []) {
+  const child = spawn(binary, ["--bind", "127.0.0.1", "--port", "0", ...args], {
+    env: { ...process.env, RUST_LOG: "info" },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let log = "";
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 10_000);
+    child.stderr.on("data", (bytes) => {
+      log += bytes;
+      const match = log.match(/Server running at (http:\/\/[^/\s]+)\//);
+      if (match) { clearTimeout(timer); resolve(match[1]); }
+    });
+    child.on("exit", (code) => reject(new Error(`server exited with ${code}:\n${log}`)));
+  });
+  return {
+    url,
+    log: () => log,
+    async stop() {
+      const exited = new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+      child.kill("SIGINT");
+      const timeout = new Promise((resolve) => setTimeout(() => resolve({ code: "timeout" }), 5_000));
+      const result = await Promise.race([exited, timeout]);
+      if (result.code === "timeout") child.kill("SIGKILL");
+      return result;
+    },
+  };
+}
+
+export async function publish(url, text, eventType) {
+  const target = eventType ? `${url}/publish?event=${encodeURIComponent(eventType)}` : `${url}/publish`;
+  const response = await fetch(target, { method: "POST", body: text });
+  if (response.status !== 202) throw new Error(`publish answered ${response.status}: ${await response.text()}`);
+  return response.json();
+}
+
+/// Resolves when `predicate()` is true, polling; rejects after `ms`.
+export async function waitFor(predicate, ms, what) {
+  const deadline = Date.now() + ms;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
