@@ -1,5 +1,5 @@
 # Every target is one command you can also copy and run by hand.
-.PHONY: run test lint fmt check e2e
+.PHONY: run test lint fmt check e2e bench
 
 # Build optimised, then serve on 127.0.0.1:5000 (flags: make run ARGS="--port 8080").
 run:
@@ -25,3 +25,9 @@ e2e:
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 	cargo build --release
 	cd tests/e2e && npm ci --no-audit --no-fund && npm test
+
+# The load benchmark: the release server pinned to core 0, the load generator (benches/loadgen)
+# to core 1; 100 to 10,000 subscribers, three runs each. Writes BENCHMARKS.md and benches/results.svg.
+bench:
+	cargo build --release --bins --benches
+	taskset -c 1 cargo bench --bench loadgen

@@ -7,7 +7,7 @@
 //! of recent messages behind a mutex, plus one condition variable:
 //!
 //! ```text
-//! publish ──► lock, append message N (drop the oldest if full), unlock, notify_all
+//! publish ──► lock, append message N (drop the oldest if full), unlock; then notify_all
 //!                                   │
 //!         ┌─────────────────────────┴───────────────────────────┐
 //!   subscriber A (its own thread)                  subscriber B (its own thread)
@@ -26,11 +26,23 @@
 //! missed. The memory a lagging subscriber can pin is therefore bounded by the
 //! history, however far it lags: nothing is queued per subscriber.
 //!
+//! # Waking subscribers
+//!
 //! Waking every waiting thread through one shared `Condvar` (`notify_all`) is much
 //! cheaper than a channel per subscriber: the kernel wakes them in one pass, and each
 //! woken thread takes the lock only long enough to clone a few `Arc`s.
+//!
+//! Publishing and waking are two steps, [`Hub::publish`] and [`Hub::wake_subscribers`].
+//! The woken threads have slept, so the scheduler runs them before the thread that
+//! woke them: a publisher that woke everyone after each message would be set aside
+//! until all subscribers had sent that one message, and ten thousand subscribers would
+//! each pay a wake-up and a `write` per message. Instead the connection that publishes
+//! wakes subscribers once it has no further request waiting (see `server.rs`), so a
+//! burst of pipelined publishes costs one wake-up, and each subscriber sends the whole
+//! burst in one write.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -65,8 +77,10 @@ pub struct HubSnapshot {
 /// The shared list of recent messages.
 pub struct Hub {
     state: Mutex<HubState>,
-    /// Notified on every publish and on close.
+    /// Notified by [`Hub::wake_subscribers`] and on close.
     changed: Condvar,
+    /// Set by a publish, cleared by the wake-up that follows it.
+    wake_pending: AtomicBool,
 }
 
 struct HubState {
@@ -99,11 +113,14 @@ impl Hub {
                 closed: false,
             }),
             changed: Condvar::new(),
+            wake_pending: AtomicBool::new(false),
         }
     }
 
-    /// Publishes `data` under `event_type` (or the default `message` type) and wakes
-    /// every subscriber. Never blocks on a subscriber.
+    /// Publishes `data` under `event_type` (or the default `message` type). Subscribers
+    /// see it the next time they look; call [`wake_subscribers`](Self::wake_subscribers)
+    /// after the last message of a burst to wake those that are waiting. Never blocks
+    /// on a subscriber.
     pub fn publish(&self, event_type: Option<&str>, data: &str) -> Result<Published, FieldError> {
         let mut event = Event::new(data);
         if let Some(event_type) = event_type {
@@ -129,8 +146,19 @@ impl Hub {
                 subscribers: state.subscribers,
             }
         };
-        self.changed.notify_all();
+        self.wake_pending.store(true, Ordering::Release);
         Ok(published)
+    }
+
+    /// Wakes every waiting subscriber if anything was published since the last wake-up.
+    ///
+    /// No wake-up can be lost: a subscriber checks for new messages and starts waiting
+    /// while holding the lock, and a publish appends under the same lock before it sets
+    /// `wake_pending`, so every waiter that missed the message is notified here.
+    pub fn wake_subscribers(&self) {
+        if self.wake_pending.swap(false, Ordering::AcqRel) {
+            self.changed.notify_all();
+        }
     }
 
     /// Registers a subscriber that resumes after `last_event_id` (the browser's
@@ -358,6 +386,7 @@ mod tests {
             std::thread::yield_now();
         }
         hub.publish(None, "wake").unwrap();
+        hub.wake_subscribers();
         assert_eq!(waiter.join().unwrap(), [1]);
     }
 

@@ -117,12 +117,13 @@ impl Server {
     pub fn run(self) -> ShutdownSummary {
         let rejected = start_lingering_thread();
         let mut last_exhaustion_warning: Option<Instant> = None;
-        for incoming in self.listener.incoming() {
+        loop {
+            let accepted = self.listener.accept();
             if self.shared.shutdown.is_triggered() {
                 break;
             }
-            match incoming {
-                Ok(socket) => self.dispatch(socket, &rejected),
+            match accepted {
+                Ok((socket, peer)) => self.dispatch(socket, peer, &rejected),
                 // EMFILE / ENFILE: out of file descriptors. Warn at most once a second.
                 Err(error) if matches!(error.raw_os_error(), Some(23 | 24)) => {
                     if last_exhaustion_warning
@@ -143,8 +144,7 @@ impl Server {
     }
 
     /// Hands a new connection to its own thread, or refuses it when every slot is taken.
-    fn dispatch(&self, socket: TcpStream, rejected: &SyncSender<TcpStream>) {
-        let Ok(peer) = socket.peer_addr() else { return };
+    fn dispatch(&self, socket: TcpStream, peer: SocketAddr, rejected: &SyncSender<TcpStream>) {
         let Some(slot) = ClientSlot::claim(&self.shared) else {
             warn!("{peer} rejected: {}", HttpError::ServiceUnavailable);
             reject_busy(socket, rejected);
@@ -251,6 +251,12 @@ fn handle_connection(socket: TcpStream, peer: SocketAddr, slot: ClientSlot) {
     let mut events_sent = 0;
 
     let ending = loop {
+        // What this connection published is announced to subscribers before it waits
+        // for its client again, not after every message: a burst of pipelined
+        // publishes then costs one wake-up of every subscriber (hub.rs, "Waking").
+        if !connection.has_buffered_request() {
+            shared.hub.wake_subscribers();
+        }
         let deadline = Instant::now() + shared.config.head_timeout;
         let request = match connection.read_request(&shared.config, deadline) {
             Ok(request) => request,
@@ -266,6 +272,7 @@ fn handle_connection(socket: TcpStream, peer: SocketAddr, slot: ClientSlot) {
         let head_only = request.method == "HEAD";
         let response = match routes::route(&request, &mut connection, shared) {
             Ok(Reply::Stream(feed)) => {
+                shared.hub.wake_subscribers();
                 debug!("{peer} {target} stream opened");
                 let framing = Framing::for_version(request.version);
                 let report =
@@ -289,6 +296,8 @@ fn handle_connection(socket: TcpStream, peer: SocketAddr, slot: ClientSlot) {
             Err(error) => break describe_io_error(&error),
         }
     };
+    // The last request may have been a publish; it must not wait for a wake-up.
+    shared.hub.wake_subscribers();
     info!(
         "{peer} {target} closed after {:.1}s, {events_sent} events: {ending}",
         started.elapsed().as_secs_f64()

@@ -342,3 +342,28 @@ fn a_browser_gets_the_demo_page_and_everyone_else_the_counter() {
         );
     }
 }
+
+#[test]
+fn a_burst_of_pipelined_publishes_reaches_subscribers_while_the_publisher_stays_connected() {
+    // Regression guard for the deferred wake-up (hub.rs, "Waking subscribers"): the
+    // publishing connection stays open and idle after its burst, and subscribers must
+    // still be woken.
+    let server = TestServer::start(fast_config());
+    let mut subscriber = StreamReader::open(&server, "/subscribe", "");
+    wait_for_subscribers(&server, 1);
+    let burst: String = (1..=50)
+        .map(|n| {
+            let body = format!("burst {n}");
+            format!(
+                "POST /publish HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+        })
+        .collect();
+    let mut publisher = server.send(&burst);
+    let events = subscriber.events(50);
+    assert_eq!(ids(&events), (1..=50).collect::<Vec<u64>>());
+    assert_eq!(events[49].data, "burst 50");
+    let answers = support::read_until(&mut publisher, "{\"id\": 50,");
+    assert_eq!(answers.matches("HTTP/1.1 202 Accepted").count(), 50);
+}

@@ -1,0 +1,142 @@
+//! The server under test as a child process, pinned to its own core, and what
+//! `/proc` tells about it: resident memory, threads, descriptors and CPU time.
+
+use std::fs;
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Linux reports CPU time in clock ticks of 1/100 s (`getconf CLK_TCK`).
+const TICKS_PER_SECOND: f64 = 100.0;
+
+/// A running `sse-server`.
+pub struct ServerProcess {
+    child: Child,
+    pub port: u16,
+}
+
+/// One reading of a process's resources.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample {
+    pub at: Instant,
+    pub rss_kib: u64,
+    pub threads: u64,
+    pub descriptors: u64,
+    pub cpu_seconds: f64,
+}
+
+impl ServerProcess {
+    /// Starts the server pinned to `core` with `taskset`, on a free loopback port, and
+    /// waits until it accepts connections.
+    pub fn start(binary: &Path, core: usize, extra_args: &[String]) -> ServerProcess {
+        let port = free_port();
+        let child = Command::new("taskset")
+            .args(["-c", &core.to_string()])
+            .arg(binary)
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(extra_args)
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the server with taskset");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "server did not start listening");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        ServerProcess { child, port }
+    }
+
+    /// The server's own pid (taskset execs it, so the child's pid is the server's).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn sample(&self) -> Sample {
+        sample(&format!("/proc/{}", self.pid()))
+    }
+
+    /// Sends SIGINT, as Ctrl-C would, and returns the time until the process exited
+    /// and whether it exited with status 0. Gives up (and kills it) after `limit`.
+    pub fn interrupt_and_wait(mut self, limit: Duration) -> (Duration, bool) {
+        let started = Instant::now();
+        let sent = Command::new("kill")
+            .args(["-INT", &self.pid().to_string()])
+            .status();
+        assert!(
+            sent.is_ok_and(|status| status.success()),
+            "could not signal the server"
+        );
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for the server") {
+                return (started.elapsed(), status.success());
+            }
+            if started.elapsed() > limit {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                return (started.elapsed(), false);
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        // Only if a scenario panicked: never leave our server running.
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// This load generator's own CPU time, to show it is not the bottleneck.
+pub fn own_cpu_seconds() -> f64 {
+    cpu_seconds("/proc/self")
+}
+
+fn sample(proc_dir: &str) -> Sample {
+    let status = fs::read_to_string(format!("{proc_dir}/status")).unwrap_or_default();
+    let field = |name: &str| -> u64 {
+        status
+            .lines()
+            .find(|line| line.starts_with(name))
+            .and_then(|line| line.split_whitespace().nth(1))
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(0)
+    };
+    let descriptors = fs::read_dir(format!("{proc_dir}/fd"))
+        .map(|dir| dir.count() as u64)
+        .unwrap_or(0);
+    Sample {
+        at: Instant::now(),
+        rss_kib: field("VmRSS:"),
+        threads: field("Threads:"),
+        descriptors,
+        cpu_seconds: cpu_seconds(proc_dir),
+    }
+}
+
+/// utime + stime from `/proc/<pid>/stat` (fields 14 and 15, after the command name,
+/// which may contain spaces and is wrapped in parentheses).
+fn cpu_seconds(proc_dir: &str) -> f64 {
+    let stat = fs::read_to_string(format!("{proc_dir}/stat")).unwrap_or_default();
+    let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |index: usize| {
+        fields
+            .get(index)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // After ")": state is index 0, so utime (field 14) is index 11 and stime index 12.
+    (ticks(11) + ticks(12)) as f64 / TICKS_PER_SECOND
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("local address").port()
+}

@@ -1,0 +1,94 @@
+//! The publisher: one keep-alive connection doing `POST /publish`, on its own thread
+//! so that a publish never waits for the subscriber loop (or the reverse).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+pub struct Publisher {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+    epoch: Instant,
+}
+
+impl Publisher {
+    pub fn connect(address: SocketAddr, epoch: Instant) -> Publisher {
+        let socket = TcpStream::connect(address).expect("publisher connects");
+        socket.set_nodelay(true).expect("nodelay");
+        socket
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        Publisher {
+            reader: BufReader::new(socket.try_clone().expect("clone socket")),
+            writer: socket,
+            epoch,
+        }
+    }
+
+    /// Publishes message `seq` stamped with the current time, and waits for the 202.
+    pub fn publish(&mut self, seq: u64) {
+        self.send(seq);
+        self.receive();
+    }
+
+    /// Sends the publish request for `seq` without waiting for the answer (HTTP/1.1
+    /// pipelining: the server answers requests on a connection in order).
+    pub fn send(&mut self, seq: u64) {
+        let sent_ns = self.epoch.elapsed().as_nanos() as u64;
+        let body = format!("{seq} {sent_ns}");
+        let request = format!(
+            "POST /publish HTTP/1.1\r\nHost: bench\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        self.writer
+            .write_all(request.as_bytes())
+            .expect("send publish");
+    }
+
+    /// Splits off the reading half, for a thread that collects the answers.
+    pub fn answers(&self) -> Answers {
+        Answers {
+            reader: BufReader::new(self.writer.try_clone().expect("clone socket")),
+        }
+    }
+
+    /// Reads one answer and checks it is `202 Accepted`.
+    pub fn receive(&mut self) {
+        read_accepted(&mut self.reader);
+    }
+}
+
+/// The reading half of a pipelining publisher.
+pub struct Answers {
+    reader: BufReader<TcpStream>,
+}
+
+impl Answers {
+    pub fn receive(&mut self) {
+        read_accepted(&mut self.reader);
+    }
+}
+
+fn read_accepted(reader: &mut BufReader<TcpStream>) {
+    {
+        let mut status = String::new();
+        reader.read_line(&mut status).expect("read publish status");
+        assert!(
+            status.starts_with("HTTP/1.1 202"),
+            "publish answered {status:?}"
+        );
+        let mut content_length = 0;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).expect("read publish header");
+            if line == "\r\n" {
+                break;
+            }
+            if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                content_length = value.trim().parse().expect("numeric Content-Length");
+            }
+        }
+        let mut body = vec![0; content_length];
+        reader.read_exact(&mut body).expect("read publish body");
+    }
+}
