@@ -1,5 +1,5 @@
 # Every target is one command you can also copy and run by hand.
-.PHONY: run test lint fmt check e2e bench
+.PHONY: run test lint fmt check e2e bench fuzz
 
 # Build optimised, then serve on 127.0.0.1:5000 (flags: make run ARGS="--port 8080").
 run:
@@ -31,3 +31,12 @@ e2e:
 bench:
 	cargo build --release --bins --benches
 	taskset -c 1 cargo bench --bench loadgen
+
+# Coverage-guided fuzzing (cargo fuzz + libFuzzer) of the request-head reader and the event
+# encoder, FUZZ_SECONDS each. cargo fuzz needs nightly features; RUSTC_BOOTSTRAP=1 unlocks
+# them on the stable toolchain this machine has.
+FUZZ_SECONDS ?= 60
+fuzz:
+	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run request_head -- -max_total_time=$(FUZZ_SECONDS)
+	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run event_encoder -- -max_total_time=$(FUZZ_SECONDS)

@@ -49,6 +49,10 @@ use std::time::{Duration, Instant};
 use crate::sse::{Event, FieldError};
 use crate::sync::{lock, wait_timeout};
 
+/// The most bytes of messages one delivery hands to a subscriber (unless a single
+/// message is larger). It bounds the memory a lagging subscriber can hold at once.
+pub const MAX_BATCH_BYTES: usize = 64 * 1024;
+
 /// One published message, encoded once, shared by every subscriber that sends it.
 #[derive(Debug)]
 pub struct Message {
@@ -203,7 +207,8 @@ impl Hub {
 /// What a subscriber gets from one [`Subscription::next_delivery`].
 #[derive(Debug)]
 pub enum Delivery {
-    /// Every message after the last one sent, oldest first (never empty).
+    /// Messages after the last one sent, oldest first: all of them, or as many as fit
+    /// in [`MAX_BATCH_BYTES`] (never empty).
     Messages(Vec<Arc<Message>>),
     /// Nothing was published before the timeout.
     Idle,
@@ -242,8 +247,10 @@ impl Subscription<'_> {
                 let oldest = state.oldest_held_id();
                 self.missed += oldest.saturating_sub(first_wanted);
                 let skip = first_wanted.saturating_sub(oldest) as usize;
-                let pending: Vec<Arc<Message>> = state.history.iter().skip(skip).cloned().collect();
-                self.last_sent_id = state.last_id;
+                let pending = take_batch(state.history.iter().skip(skip));
+                self.last_sent_id = pending
+                    .last()
+                    .map_or(self.last_sent_id, |message| message.id);
                 return Delivery::Messages(pending);
             }
             let now = Instant::now();
@@ -253,6 +260,22 @@ impl Subscription<'_> {
             (state, _) = wait_timeout(&self.hub.changed, state, deadline - now);
         }
     }
+}
+
+/// Clones pending messages up to [`MAX_BATCH_BYTES`] (always at least one). The
+/// subscriber copies a batch into one write buffer, so without this bound a client
+/// that fell behind by the whole history would copy all of it at once.
+fn take_batch<'a>(pending: impl Iterator<Item = &'a Arc<Message>>) -> Vec<Arc<Message>> {
+    let mut batch = Vec::new();
+    let mut bytes = 0;
+    for message in pending {
+        if !batch.is_empty() && bytes + message.encoded.len() > MAX_BATCH_BYTES {
+            break;
+        }
+        bytes += message.encoded.len();
+        batch.push(Arc::clone(message));
+    }
+    batch
 }
 
 impl Drop for Subscription<'_> {
@@ -388,6 +411,51 @@ mod tests {
         hub.publish(None, "wake").unwrap();
         hub.wake_subscribers();
         assert_eq!(waiter.join().unwrap(), [1]);
+    }
+
+    #[test]
+    fn a_large_backlog_is_delivered_in_bounded_batches() {
+        let hub = Hub::new(100);
+        let mut subscription = hub.subscribe(Some(0));
+        let text = "x".repeat(10_000);
+        for _ in 0..20 {
+            hub.publish(None, &text).unwrap();
+        }
+        let mut delivered = Vec::new();
+        while let Delivery::Messages(batch) = subscription.next_delivery(NOW) {
+            let bytes: usize = batch.iter().map(|message| message.encoded.len()).sum();
+            assert!(bytes <= MAX_BATCH_BYTES, "a batch of {bytes} bytes");
+            delivered.extend(batch.iter().map(|message| message.id));
+        }
+        assert_eq!(delivered, (1..=20).collect::<Vec<u64>>());
+    }
+
+    #[test]
+    fn a_message_larger_than_a_batch_is_still_delivered() {
+        let hub = Hub::new(10);
+        let mut subscription = hub.subscribe(None);
+        hub.publish(None, &"y".repeat(MAX_BATCH_BYTES * 2)).unwrap();
+        assert_eq!(ids(subscription.next_delivery(NOW)), [1]);
+    }
+
+    #[test]
+    fn a_panic_while_holding_the_lock_does_not_break_the_hub() {
+        // The poison policy of sync.rs: a thread that panics inside the critical
+        // section poisons the mutex; every later user must carry on regardless.
+        let hub = Arc::new(Hub::new(10));
+        let poisoner = {
+            let hub = Arc::clone(&hub);
+            std::thread::spawn(move || {
+                let _guard = hub.state.lock().unwrap();
+                panic!("a client thread panics while holding the hub lock");
+            })
+        };
+        assert!(poisoner.join().is_err());
+        assert!(hub.state.is_poisoned());
+        let mut subscription = hub.subscribe(Some(0));
+        hub.publish(None, "still works").unwrap();
+        assert_eq!(ids(subscription.next_delivery(NOW)), [1]);
+        assert_eq!(hub.snapshot().subscribers, 1);
     }
 
     #[test]

@@ -30,6 +30,15 @@ fn main() {
 
     // Default to `info`; RUST_LOG=debug (or warn, ...) overrides.
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    // A panic in a client thread ends only that thread (see server.rs); report it as
+    // one log line, with the thread's name (which holds the client's address).
+    std::panic::set_hook(Box::new(|panic| {
+        let thread = std::thread::current();
+        log::error!(
+            "thread {:?} panicked: {panic}",
+            thread.name().unwrap_or("unnamed")
+        );
+    }));
 
     let address = format!("{}:{}", config.bind, config.port);
     let server = match Server::bind(config) {

@@ -224,15 +224,17 @@ impl Connection {
 /// Finds the end of a head in bytes that arrive piece by piece, enforcing the limits
 /// on the way. It remembers how far it has looked, so a head trickled in one byte at
 /// a time is scanned once, not once per byte.
+/// (Public so the fuzz target in `fuzz/` can drive it exactly as `Connection` does.)
 #[derive(Default)]
-struct HeadScanner {
+pub struct HeadScanner {
     scanned: usize,
     lines: usize,
 }
 
 impl HeadScanner {
     /// Returns the head's length (through the empty line) once it is all in `received`.
-    fn scan(&mut self, received: &[u8], config: &Config) -> Result<Option<usize>, HttpError> {
+    /// `received` must only grow between calls.
+    pub fn scan(&mut self, received: &[u8], config: &Config) -> Result<Option<usize>, HttpError> {
         while self.scanned < received.len() {
             let index = self.scanned;
             self.scanned += 1;

@@ -21,8 +21,10 @@
 //! that reads or waits happens on the client's thread.
 //!
 //! Shared state is one `Arc<Shared>`, handed to each thread inside its [`ClientSlot`].
-//! A panic in one client's thread unwinds that thread only: the slot's `Drop` gives
-//! its place back, and `sync::lock` keeps the shared mutexes usable (see `sync.rs`).
+//! A panic in one client's thread unwinds that thread only (a spawned thread's panic
+//! never reaches the accept loop, which does not join it): its socket closes, the
+//! slot's and the stream counter's `Drop` give their places back, and `sync::lock`
+//! keeps the shared mutexes usable for everyone else (see `sync.rs`).
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
@@ -368,5 +370,35 @@ fn describe_io_error(error: &io::Error) -> String {
         | io::ErrorKind::ConnectionReset
         | io::ErrorKind::ConnectionAborted => "client left".into(),
         _ => format!("I/O error: {error}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_client_thread_gives_its_slot_back() {
+        let config = Config {
+            port: 0,
+            max_clients: 1,
+            ..Config::default()
+        };
+        let server = Server::bind(config).expect("bind 127.0.0.1:0");
+        let slot = ClientSlot::claim(&server.shared).expect("one slot is free");
+        assert!(
+            ClientSlot::claim(&server.shared).is_none(),
+            "the cap is one client"
+        );
+        // Unwinding runs the slot's Drop, exactly as a normal return does.
+        let client = thread::spawn(move || {
+            let _slot = slot;
+            panic!("a bug in a handler");
+        });
+        assert!(client.join().is_err());
+        assert!(
+            ClientSlot::claim(&server.shared).is_some(),
+            "the slot was not given back"
+        );
     }
 }

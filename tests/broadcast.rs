@@ -273,8 +273,10 @@ fn a_subscriber_that_stops_reading_delays_no_one() {
     }
     let events = healthy.events(250);
     assert_eq!(events.len(), 250);
+    // A generous bound: this guards against the healthy reader being held up behind
+    // the stalled one's write timeouts, not a speed target (that is `make bench`).
     assert!(
-        started.elapsed() < Duration::from_secs(5),
+        started.elapsed() < Duration::from_secs(20),
         "took {:?}",
         started.elapsed()
     );

@@ -1,5 +1,6 @@
-//! The server under test as a child process, pinned to its own core, and what
-//! `/proc` tells about it: resident memory, threads, descriptors and CPU time.
+//! The server under test as a child process, and what `/proc` tells about it:
+//! resident memory, threads, descriptors and CPU time. Shared by the load benchmark
+//! (which pins the server to a core) and the abuse tests in `tests/abuse.rs`.
 
 use std::fs;
 use std::net::{TcpListener, TcpStream};
@@ -31,16 +32,22 @@ impl ServerProcess {
     /// waits until it accepts connections.
     pub fn start(binary: &Path, core: usize, extra_args: &[String]) -> ServerProcess {
         let port = free_port();
-        let child = Command::new("taskset")
+        let mut command = Command::new("taskset");
+        command
             .args(["-c", &core.to_string()])
             .arg(binary)
             .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
             .args(extra_args)
             .env("RUST_LOG", "error")
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the server with taskset");
+            .stderr(Stdio::inherit());
+        ServerProcess::spawn(command, port)
+    }
+
+    /// Runs `command`, which must start the server on `port` and exec it (so that the
+    /// child's pid is the server's), and waits until it accepts connections.
+    pub fn spawn(mut command: Command, port: u16) -> ServerProcess {
+        let child = command.spawn().expect("start the server");
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "server did not start listening");
@@ -136,7 +143,8 @@ fn cpu_seconds(proc_dir: &str) -> f64 {
     (ticks(11) + ticks(12)) as f64 / TICKS_PER_SECOND
 }
 
-fn free_port() -> u16 {
+/// A port that was free a moment ago (the OS picks it; we release it at once).
+pub fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     listener.local_addr().expect("local address").port()
 }

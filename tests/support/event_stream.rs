@@ -99,3 +99,43 @@ pub fn parse(stream: &str) -> ParsedStream {
     }
     parsed
 }
+
+/// The encoder's round-trip property, shared by `tests/encoder_property.rs` and the
+/// fuzz target `fuzz/fuzz_targets/event_encoder.rs`: for any data, type and id, the
+/// encoder either refuses the type or id for a stated reason, or writes bytes that a
+/// spec-faithful parser reads back as exactly one event with the same data (line ends
+/// normalised to LF), type and id, and nothing else (no retry, no comment).
+pub fn check_round_trip(data: &str, event_type: &str, id: &str) -> Result<(), String> {
+    use sse_server::sse::Event;
+    let event = match Event::new(data).with_type(event_type) {
+        Ok(event) => event,
+        Err(_) if event_type.is_empty() || event_type.contains(['\r', '\n']) => return Ok(()),
+        Err(error) => {
+            return Err(format!(
+                "type {event_type:?} refused without reason: {error}"
+            ));
+        }
+    };
+    let event = match event.with_id(id) {
+        Ok(event) => event,
+        Err(_) if id.contains(['\r', '\n', '\0']) => return Ok(()),
+        Err(error) => return Err(format!("id {id:?} refused without reason: {error}")),
+    };
+    let encoded = String::from_utf8(event.encode())
+        .map_err(|_| "the encoder wrote invalid UTF-8".to_string())?;
+    let parsed = parse(&encoded);
+    let expected = ParsedEvent {
+        event_type: event_type.to_string(),
+        data: data.replace("\r\n", "\n").replace('\r', "\n"),
+        last_event_id: id.to_string(),
+    };
+    if parsed.events != [expected.clone()]
+        || parsed.retry_ms.is_some()
+        || !parsed.comments.is_empty()
+    {
+        return Err(format!(
+            "encoded {encoded:?}\nparsed as {parsed:?}\nexpected {expected:?}"
+        ));
+    }
+    Ok(())
+}

@@ -276,8 +276,8 @@ pub struct StreamReader {
     /// The body so far, chunk framing removed.
     pub body: Vec<u8>,
     pub finished: bool,
-    /// Blank lines seen in the body: an upper bound on the events dispatched, cheap to
-    /// keep, so waiting for N events does not re-parse a large body after every read.
+    /// Blank lines seen in event chunks: an upper bound on the events dispatched, cheap
+    /// to keep, so waiting for N events does not re-parse a large body after every read.
     blank_lines: usize,
 }
 
@@ -356,8 +356,11 @@ impl StreamReader {
             }
             let data_start = line_end + 2;
             let data = &self.raw[data_start..data_start + size];
-            // Our server sends whole events per chunk, so no blank line spans two chunks.
-            self.blank_lines += data.windows(2).filter(|w| w == b"\n\n").count();
+            // Our server sends whole events per chunk, so no blank line spans two chunks,
+            // and the retry line and heartbeats come in chunks of their own.
+            if !data.starts_with(b":") && !data.starts_with(b"retry:") {
+                self.blank_lines += data.windows(2).filter(|w| w == b"\n\n").count();
+            }
             self.body.extend_from_slice(data);
             assert_eq!(&self.raw[data_start + size..data_start + size + 2], b"\r\n");
             self.raw.drain(..data_start + size + 2);
