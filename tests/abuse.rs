@@ -64,7 +64,10 @@ impl Target {
             log_path,
         };
         // The start-up probe connection must be gone before a scenario counts threads
-        // or fills the client slots: main, the Ctrl-C handler and the lingering thread.
+        // or fills the client slots. Connections are accepted in order, so once a
+        // request made after the probe is answered, the probe has its thread; then wait
+        // for the idle set: main, the Ctrl-C handler and the lingering thread.
+        target.stats();
         wait_for(Duration::from_secs(2), || target.sample().threads <= 3);
         target
     }
