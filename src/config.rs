@@ -246,22 +246,24 @@ Logging goes to stderr; set RUST_LOG=debug for per-request detail.
     )
 }
 
+/// Every flag that takes a value, as `--help` lists them.
+pub const VALUE_FLAGS: &[&str] = &[
+    "--bind",
+    "--port",
+    "--interval-ms",
+    "--count",
+    "--heartbeat-s",
+    "--retry-ms",
+    "--head-timeout-s",
+    "--write-timeout-s",
+    "--history",
+    "--max-message-bytes",
+    "--max-clients",
+    "--token",
+    "--allow-origin",
+];
+
 fn is_known_flag(flag: &str) -> bool {
-    const VALUE_FLAGS: &[&str] = &[
-        "--bind",
-        "--port",
-        "--interval-ms",
-        "--count",
-        "--heartbeat-s",
-        "--retry-ms",
-        "--head-timeout-s",
-        "--write-timeout-s",
-        "--history",
-        "--max-message-bytes",
-        "--max-clients",
-        "--token",
-        "--allow-origin",
-    ];
     VALUE_FLAGS.contains(&flag)
 }
 

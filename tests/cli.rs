@@ -66,22 +66,10 @@ fn help_lists_every_flag_with_its_default() {
     let output = run(&["--help"]);
     assert!(output.status.success());
     let help = String::from_utf8(output.stdout).unwrap();
-    for flag in [
-        "--bind",
-        "--port",
-        "--interval-ms",
-        "--count",
-        "--heartbeat-s",
-        "--retry-ms",
-        "--head-timeout-s",
-        "--write-timeout-s",
-        "--history",
-        "--max-message-bytes",
-        "--max-clients",
-        "--token",
-        "--allow-origin",
-        "--version",
-    ] {
+    for flag in sse_server::config::VALUE_FLAGS
+        .iter()
+        .chain(&["--help", "--version"])
+    {
         assert!(help.contains(flag), "--help does not mention {flag}");
     }
     assert!(help.contains("[default: 127.0.0.1]"), "{help}");

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod event_stream;
+pub mod head_check;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
