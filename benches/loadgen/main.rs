@@ -76,6 +76,12 @@ struct Options {
 }
 
 fn main() {
+    // `cargo bench` passes --bench; `cargo test --all-targets` runs bench targets
+    // without it. A four-minute load test has no place in a test run.
+    if !std::env::args().any(|arg| arg == "--bench") {
+        eprintln!("loadgen: not run outside `cargo bench` (use `make bench`)");
+        return;
+    }
     let options = parse_options();
     let started = Instant::now();
     let mut results = Vec::new();
