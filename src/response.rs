@@ -338,7 +338,8 @@ pub fn frame_into(out: &mut Vec<u8>, framing: Framing, pieces: &[&[u8]]) {
     let total: usize = pieces.iter().map(|piece| piece.len()).sum();
     out.reserve(total + 12);
     if framing == Framing::Chunked {
-        out.extend_from_slice(format!("{total:X}{CRLF}").as_bytes());
+        // Written straight into `out`: no temporary string per event.
+        let _ = write!(out, "{total:X}{CRLF}");
     }
     for piece in pieces {
         out.extend_from_slice(piece);

@@ -5,6 +5,8 @@
 //! The scenarios run one at a time (they share two CPU cores and measure timing), so
 //! each takes the `ONE_AT_A_TIME` lock first.
 
+mod support;
+
 #[path = "../benches/loadgen/process.rs"]
 #[allow(dead_code)]
 mod process;
@@ -18,6 +20,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use process::{Sample, ServerProcess, free_port};
+use support::{read_until, wait_for};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_sse-server");
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -197,32 +200,6 @@ fn read_all(socket: &mut TcpStream) -> String {
         "the connection stayed open; got {:?}",
         String::from_utf8_lossy(&bytes[..bytes.len().min(300)])
     );
-}
-
-fn read_until(socket: &mut TcpStream, needle: &str) -> String {
-    let mut received = Vec::new();
-    let mut chunk = [0u8; 4096];
-    while !String::from_utf8_lossy(&received).contains(needle) {
-        match socket.read(&mut chunk) {
-            Ok(0) | Err(_) => panic!(
-                "no {needle:?}; got {:?}",
-                String::from_utf8_lossy(&received)
-            ),
-            Ok(n) => received.extend_from_slice(&chunk[..n]),
-        }
-    }
-    String::from_utf8_lossy(&received).into_owned()
-}
-
-fn wait_for(limit: Duration, mut condition: impl FnMut() -> bool) -> Option<Duration> {
-    let started = Instant::now();
-    while started.elapsed() < limit {
-        if condition() {
-            return Some(started.elapsed());
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
-    condition().then(|| started.elapsed())
 }
 
 fn figure(scenario: &str, text: String) {

@@ -258,15 +258,16 @@ pub fn json_number(json: &str, name: &str) -> u64 {
 }
 
 /// Polls `condition` every few milliseconds until it holds, for at most `limit`.
-pub fn wait_for(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
+/// Returns how long that took, or `None` if it never held.
+pub fn wait_for(limit: Duration, mut condition: impl FnMut() -> bool) -> Option<Duration> {
+    let started = Instant::now();
+    while started.elapsed() < limit {
         if condition() {
-            return true;
+            return Some(started.elapsed());
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-    condition()
+    condition().then(|| started.elapsed())
 }
 
 /// Reads an event stream (head, then chunked body) incrementally and parses events.
