@@ -139,6 +139,12 @@ impl Connection {
         self.unread_body == 0
     }
 
+    /// Gives back the memory of the request buffer. Called once, before a stream
+    /// starts: a stream holds its connection for hours, and it reads nothing more.
+    pub fn release_buffer(&mut self) {
+        self.received = Vec::new();
+    }
+
     /// Whether the client has already sent (part of) another request: a pipelining
     /// client, whose next request can be served without waiting on the socket.
     pub fn has_buffered_request(&self) -> bool {
@@ -157,8 +163,6 @@ impl Connection {
                 let request = parse_head(&self.received[..head_length])?;
                 self.received.drain(..head_length);
                 self.unread_body = request.content_length.unwrap_or(0);
-                // Give back the memory of a large head before a long-lived stream starts.
-                self.received.shrink_to_fit();
                 return Ok(request);
             }
             match self.read_before(deadline)? {

@@ -276,6 +276,7 @@ fn handle_connection(socket: TcpStream, peer: SocketAddr, slot: ClientSlot) {
             Ok(Reply::Stream(feed)) => {
                 shared.hub.wake_subscribers();
                 debug!("{peer} {target} stream opened");
+                connection.release_buffer();
                 let framing = Framing::for_version(request.version);
                 let report =
                     feeds::serve(feed, connection.socket(), framing, head_only, shared, peer);
