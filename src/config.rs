@@ -1,11 +1,8 @@
-//! Every setting the server has, its default, and the command line that changes it.
+//! Every setting the server has, and its default.
 //!
-//! Flags are parsed by hand (the project uses no CLI crate): `--name value` or
-//! `--name=value`. The `PORT` and `SSE_TOKEN` environment variables are read too, and a
-//! flag always wins over the environment. Every limit and interval lives here so that
-//! tests can shrink them to milliseconds.
+//! Every limit and interval lives here, so that tests can shrink them to milliseconds
+//! and `cli.rs` can change them from the command line.
 
-use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -26,8 +23,22 @@ pub const DEFAULT_RETRY_MS: u64 = 3000;
 pub const DEFAULT_HEAD_TIMEOUT_S: u64 = 10;
 /// A single write that cannot finish in this time means the client stopped reading.
 pub const DEFAULT_WRITE_TIMEOUT_S: u64 = 10;
-/// How many published messages the hub keeps for replay.
+/// How many published messages each topic keeps for replay.
 pub const DEFAULT_HISTORY: usize = 1000;
+/// The bytes all topics' histories may hold together.
+pub const DEFAULT_HISTORY_BYTES: usize = 64 * 1024 * 1024;
+/// How many topics may exist at once (a topic exists while it has a follower or a
+/// held message).
+pub const DEFAULT_MAX_TOPICS: usize = 100_000;
+/// How often an idle stream checks that its client is still connected. The check is
+/// one non-blocking `read` (see `sse/stream.rs`); a departed client's slot is free
+/// again within about this time.
+pub const DEFAULT_CLIENT_CHECK_MS: u64 = 1000;
+/// How long a connection that arrives when every slot is taken waits for one to free
+/// up before it is refused.
+pub const DEFAULT_ADMISSION_WAIT_MS: u64 = 500;
+/// How many subscribers the wake-up relay keeps woken at once (see `pubsub/relay.rs`).
+pub const DEFAULT_RELAY_WIDTH: usize = 4;
 /// The largest body `POST /publish` accepts.
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// The largest request head (request line plus headers) we read.
@@ -59,8 +70,18 @@ pub struct Config {
     pub head_timeout: Duration,
     /// Deadline for one write to a client.
     pub write_timeout: Duration,
-    /// Messages kept for replay after a reconnect.
+    /// Messages each topic keeps for replay after a reconnect.
     pub history: usize,
+    /// Bytes all histories together may hold.
+    pub history_bytes: usize,
+    /// Topics that may exist at once.
+    pub max_topics: usize,
+    /// How often an idle stream checks whether its client has left.
+    pub client_check: Duration,
+    /// How long a connection waits for a slot when the server is full.
+    pub admission_wait: Duration,
+    /// Subscribers woken at once by the relay.
+    pub relay_width: usize,
     /// Largest accepted `POST /publish` body, in bytes.
     pub max_message_bytes: usize,
     /// Largest accepted request head, in bytes (431 beyond).
@@ -93,6 +114,11 @@ impl Default for Config {
             head_timeout: Duration::from_secs(DEFAULT_HEAD_TIMEOUT_S),
             write_timeout: Duration::from_secs(DEFAULT_WRITE_TIMEOUT_S),
             history: DEFAULT_HISTORY,
+            history_bytes: DEFAULT_HISTORY_BYTES,
+            max_topics: DEFAULT_MAX_TOPICS,
+            client_check: Duration::from_millis(DEFAULT_CLIENT_CHECK_MS),
+            admission_wait: Duration::from_millis(DEFAULT_ADMISSION_WAIT_MS),
+            relay_width: DEFAULT_RELAY_WIDTH,
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             max_head_bytes: DEFAULT_MAX_HEAD_BYTES,
             max_header_lines: DEFAULT_MAX_HEADER_LINES,
@@ -102,305 +128,5 @@ impl Default for Config {
             shutdown_grace: Duration::from_millis(DEFAULT_SHUTDOWN_GRACE_MS),
             thread_stack_bytes: DEFAULT_THREAD_STACK_BYTES,
         }
-    }
-}
-
-/// What the command line asks for.
-#[derive(Debug)]
-pub enum Command {
-    /// Serve with this configuration.
-    Run(Box<Config>),
-    /// Print [`usage`] and exit.
-    Help,
-    /// Print the version and exit.
-    Version,
-}
-
-/// A command line we cannot act on, with the flag it is about.
-#[derive(Debug, PartialEq, Eq)]
-pub struct ConfigError(pub String);
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
-
-/// Reads the command line (without the program name) and the environment lookup
-/// `env` (a function so tests need not touch the real environment).
-pub fn parse_command_line(
-    args: impl IntoIterator<Item = String>,
-    env: impl Fn(&str) -> Option<String>,
-) -> Result<Command, ConfigError> {
-    let mut config = Config::default();
-    if let Some(port) = env("PORT") {
-        config.port = parse_number("PORT", &port)?;
-    }
-    config.token = env("SSE_TOKEN").filter(|token| !token.is_empty());
-
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        // Accept both `--port 8080` and `--port=8080`.
-        let (flag, inline_value) = match arg.split_once('=') {
-            Some((flag, value)) => (flag.to_string(), Some(value.to_string())),
-            None => (arg.clone(), None),
-        };
-        match flag.as_str() {
-            "-h" | "--help" => return Ok(Command::Help),
-            "-V" | "--version" => return Ok(Command::Version),
-            _ => {}
-        }
-        let value = match inline_value.or_else(|| args.next()) {
-            Some(value) => value,
-            None if flag.starts_with('-') && is_known_flag(&flag) => {
-                return Err(ConfigError(format!("{flag} needs a value (see --help)")));
-            }
-            None => return Err(unknown_argument(&flag)),
-        };
-        match flag.as_str() {
-            "--bind" => {
-                config.bind = value
-                    .parse()
-                    .map_err(|_| ConfigError(format!("--bind: {value:?} is not an IP address")))?;
-            }
-            "--port" => config.port = parse_number(&flag, &value)?,
-            "--interval-ms" => {
-                config.interval = Duration::from_millis(parse_number(&flag, &value)?)
-            }
-            "--count" => config.count = parse_number(&flag, &value)?,
-            "--heartbeat-s" => {
-                config.heartbeat_interval = Duration::from_secs(parse_positive(&flag, &value)?)
-            }
-            "--retry-ms" => config.retry = Duration::from_millis(parse_number(&flag, &value)?),
-            "--head-timeout-s" => {
-                config.head_timeout = Duration::from_secs(parse_positive(&flag, &value)?)
-            }
-            "--write-timeout-s" => {
-                config.write_timeout = Duration::from_secs(parse_positive(&flag, &value)?)
-            }
-            "--history" => config.history = parse_positive(&flag, &value)?,
-            "--max-message-bytes" => config.max_message_bytes = parse_positive(&flag, &value)?,
-            "--max-clients" => config.max_clients = parse_positive(&flag, &value)?,
-            "--token" => {
-                if value.is_empty() {
-                    return Err(ConfigError("--token: the token must not be empty".into()));
-                }
-                config.token = Some(value);
-            }
-            "--allow-origin" => config
-                .allowed_origins
-                .extend(value.split(',').map(|origin| origin.trim().to_string())),
-            _ => return Err(unknown_argument(&flag)),
-        }
-    }
-    Ok(Command::Run(Box::new(config)))
-}
-
-/// The text `--help` prints: every flag with its default.
-pub fn usage() -> String {
-    format!(
-        "\
-sse-server {version}: a Server-Sent Events server, one thread per client.
-
-USAGE:
-    sse-server [FLAGS]
-
-ROUTES:
-    GET  /            counter stream (a browser gets the demo page)
-    GET  /events      clock stream, never ends
-    GET  /subscribe   broadcast stream; Last-Event-ID replays what was missed
-    POST /publish     publish the body to every subscriber (?event=TYPE)
-    GET  /stats       counters as JSON
-
-FLAGS:
-    --bind ADDR             IP address to listen on          [default: {bind}]
-    --port N                TCP port, 0 for any free one      [default: {port}, or $PORT]
-    --interval-ms N         time between counter/clock events [default: {interval}]
-    --count N               events in the counter stream      [default: {count}]
-    --heartbeat-s N         silence before a keep-alive line  [default: {heartbeat}]
-    --retry-ms N            reconnect delay sent as retry:    [default: {retry}]
-    --head-timeout-s N      deadline for a request head (408) [default: {head_timeout}]
-    --write-timeout-s N     drop a client that stops reading  [default: {write_timeout}]
-    --history N             messages kept for replay          [default: {history}]
-    --max-message-bytes N   largest publish body (413)        [default: {max_message}]
-    --max-clients N         connections at once (503 beyond)  [default: {max_clients}, from OS limits]
-    --token T               require Authorization: Bearer T to publish [or $SSE_TOKEN]
-    --allow-origin O        let pages from origin O publish (repeat, or *)
-    -h, --help              print this help
-    -V, --version           print the version
-
-Logging goes to stderr; set RUST_LOG=debug for per-request detail.
-",
-        version = env!("CARGO_PKG_VERSION"),
-        bind = DEFAULT_BIND,
-        port = DEFAULT_PORT,
-        interval = DEFAULT_INTERVAL_MS,
-        count = DEFAULT_COUNT,
-        heartbeat = DEFAULT_HEARTBEAT_S,
-        retry = DEFAULT_RETRY_MS,
-        head_timeout = DEFAULT_HEAD_TIMEOUT_S,
-        write_timeout = DEFAULT_WRITE_TIMEOUT_S,
-        history = DEFAULT_HISTORY,
-        max_message = DEFAULT_MAX_MESSAGE_BYTES,
-        max_clients = crate::limits::default_max_clients(),
-    )
-}
-
-/// Every flag that takes a value, as `--help` lists them.
-pub const VALUE_FLAGS: &[&str] = &[
-    "--bind",
-    "--port",
-    "--interval-ms",
-    "--count",
-    "--heartbeat-s",
-    "--retry-ms",
-    "--head-timeout-s",
-    "--write-timeout-s",
-    "--history",
-    "--max-message-bytes",
-    "--max-clients",
-    "--token",
-    "--allow-origin",
-];
-
-fn is_known_flag(flag: &str) -> bool {
-    VALUE_FLAGS.contains(&flag)
-}
-
-fn unknown_argument(arg: &str) -> ConfigError {
-    ConfigError(format!("unknown argument {arg:?} (see --help)"))
-}
-
-fn parse_number<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, ConfigError> {
-    value
-        .parse()
-        .map_err(|_| ConfigError(format!("{name}: {value:?} is not a valid number")))
-}
-
-fn parse_positive<T: std::str::FromStr + Default + PartialEq>(
-    name: &str,
-    value: &str,
-) -> Result<T, ConfigError> {
-    let number: T = parse_number(name, value)?;
-    if number == T::default() {
-        return Err(ConfigError(format!("{name}: must be greater than 0")));
-    }
-    Ok(number)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(args: &[&str], env: &[(&str, &str)]) -> Result<Command, ConfigError> {
-        let env: Vec<(String, String)> = env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        parse_command_line(args.iter().map(|s| s.to_string()), move |name| {
-            env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
-        })
-    }
-
-    fn config(args: &[&str], env: &[(&str, &str)]) -> Config {
-        match parse(args, env) {
-            Ok(Command::Run(config)) => *config,
-            other => panic!("expected a config, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn defaults_match_the_seed_tutorial() {
-        let config = config(&[], &[]);
-        assert_eq!(config.bind.to_string(), "127.0.0.1");
-        assert_eq!(config.port, 5000);
-        assert_eq!(config.count, 5);
-        assert_eq!(config.interval, Duration::from_secs(1));
-        assert_eq!(config.retry, Duration::from_millis(3000));
-        assert!(config.token.is_none());
-    }
-
-    #[test]
-    fn port_flag_wins_over_port_environment_variable() {
-        assert_eq!(config(&[], &[("PORT", "8080")]).port, 8080);
-        assert_eq!(config(&["--port", "9090"], &[("PORT", "8080")]).port, 9090);
-        assert_eq!(config(&["--port=7070"], &[]).port, 7070);
-    }
-
-    #[test]
-    fn every_value_flag_is_read() {
-        let config = config(
-            &[
-                "--bind",
-                "0.0.0.0",
-                "--interval-ms",
-                "250",
-                "--count",
-                "9",
-                "--heartbeat-s",
-                "2",
-                "--retry-ms",
-                "500",
-                "--head-timeout-s",
-                "3",
-                "--write-timeout-s",
-                "4",
-                "--history",
-                "10",
-                "--max-message-bytes",
-                "100",
-                "--max-clients",
-                "50",
-                "--token",
-                "secret",
-                "--allow-origin",
-                "http://a.test,http://b.test",
-            ],
-            &[],
-        );
-        assert_eq!(config.bind.to_string(), "0.0.0.0");
-        assert_eq!(config.interval, Duration::from_millis(250));
-        assert_eq!(config.count, 9);
-        assert_eq!(config.heartbeat_interval, Duration::from_secs(2));
-        assert_eq!(config.retry, Duration::from_millis(500));
-        assert_eq!(config.head_timeout, Duration::from_secs(3));
-        assert_eq!(config.write_timeout, Duration::from_secs(4));
-        assert_eq!(config.history, 10);
-        assert_eq!(config.max_message_bytes, 100);
-        assert_eq!(config.max_clients, 50);
-        assert_eq!(config.token.as_deref(), Some("secret"));
-        assert_eq!(config.allowed_origins, ["http://a.test", "http://b.test"]);
-    }
-
-    #[test]
-    fn token_comes_from_the_environment_when_no_flag_is_given() {
-        assert_eq!(
-            config(&[], &[("SSE_TOKEN", "t")]).token.as_deref(),
-            Some("t")
-        );
-    }
-
-    #[test]
-    fn bad_flags_are_named_in_the_error() {
-        let error = |args: &[&str]| parse(args, &[]).expect_err("should be rejected").0;
-        assert!(error(&["--port", "http"]).contains("--port"));
-        assert!(error(&["--port", "70000"]).contains("--port"));
-        assert!(error(&["--bind", "localhost:1"]).contains("--bind"));
-        assert!(error(&["--colour"]).contains("--colour"));
-        assert!(error(&["--count"]).contains("needs a value"));
-        assert!(error(&["--history", "0"]).contains("greater than 0"));
-        assert!(
-            parse(&[], &[("PORT", "x")])
-                .expect_err("bad PORT")
-                .0
-                .contains("PORT")
-        );
-    }
-
-    #[test]
-    fn help_and_version_are_commands() {
-        assert!(matches!(parse(&["--help"], &[]), Ok(Command::Help)));
-        assert!(matches!(parse(&["-V"], &[]), Ok(Command::Version)));
-        assert!(usage().contains("--heartbeat-s"));
     }
 }

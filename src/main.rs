@@ -9,13 +9,13 @@ use std::process;
 use log::info;
 
 use sse_server::Server;
-use sse_server::config::{self, Command};
+use sse_server::cli::{self, Command};
 
 fn main() {
-    let config = match config::parse_command_line(env::args().skip(1), |name| env::var(name).ok()) {
+    let config = match cli::parse_command_line(env::args().skip(1), |name| env::var(name).ok()) {
         Ok(Command::Run(config)) => *config,
         Ok(Command::Help) => {
-            print!("{}", config::usage());
+            print!("{}", cli::usage());
             return;
         }
         Ok(Command::Version) => {

@@ -1,98 +1,155 @@
 //! Which handler answers which request.
 //!
-//! | method            | path         | answer                                         |
-//! |-------------------|--------------|------------------------------------------------|
-//! | GET, HEAD         | `/`          | counter stream; the demo page if `Accept` asks for HTML |
-//! | GET, HEAD         | `/events`    | clock stream                                   |
-//! | GET, HEAD         | `/subscribe` | hub stream, replaying after `Last-Event-ID`    |
-//! | POST              | `/publish`   | publish the body (see `publish.rs`)            |
-//! | GET, HEAD         | `/stats`     | counters as JSON                               |
-//! | OPTIONS           | any route, `*` | CORS preflight answer                        |
+//! Every route is one row of [`ROUTES`]: its path, its methods, and a line saying what
+//! it serves. The router, the `Allow` header of a 405, the CORS preflight answer and
+//! `--help` are all built from that table (and a test checks the README lists the same
+//! routes), so adding a route is adding a row and a handler.
 //!
 //! Anything else: 404 for an unknown path, 405 with `Allow` for a known path with the
-//! wrong method, 501 for a method HTTP does not define.
+//! wrong method, 501 for a method HTTP does not define. `OPTIONS` on any route (or
+//! `OPTIONS *`) gets the preflight answer.
 
-use crate::feeds::Feed;
-use crate::publish;
-use crate::request::{Connection, Request};
-use crate::response::{HttpError, Response, Status};
-use crate::server::Shared;
+use crate::http::connection::Connection;
+use crate::http::error::HttpError;
+use crate::http::request::Request;
+use crate::http::response::{Response, Status};
+use crate::pubsub::publish;
+use crate::shared::Shared;
+use crate::sse::feeds::Feed;
 
 /// The demo page, compiled into the binary so the server needs no files at run time.
 const DEMO_PAGE: &str = include_str!("../static/index.html");
-
-/// Methods the stream and stats routes allow.
-const READ_METHODS: &str = "GET, HEAD, OPTIONS";
-/// Methods `/publish` allows.
-const PUBLISH_METHODS: &str = "POST, OPTIONS";
-
 /// Methods defined by RFC 9110; others get 501 rather than 405.
 const STANDARD_METHODS: &[&str] = &[
     "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
 ];
 
+/// One route.
+pub struct Route {
+    pub path: &'static str,
+    /// The methods it answers, besides `OPTIONS` (which every route answers).
+    pub methods: &'static [&'static str],
+    /// What it serves, for `--help` and the README.
+    pub summary: &'static str,
+    handler: Handler,
+}
+
+#[derive(Clone, Copy)]
+enum Handler {
+    Counter,
+    Clock,
+    Subscribe,
+    Publish,
+    Stats,
+}
+
+const READ: &[&str] = &["GET", "HEAD"];
+
+/// Every route this server has.
+pub const ROUTES: &[Route] = &[
+    Route {
+        path: "/",
+        methods: READ,
+        summary: "counter stream (a browser gets the demo page)",
+        handler: Handler::Counter,
+    },
+    Route {
+        path: "/events",
+        methods: READ,
+        summary: "clock stream, never ends",
+        handler: Handler::Clock,
+    },
+    Route {
+        path: "/subscribe",
+        methods: READ,
+        summary: "messages of ?topic=NAME (repeatable); Last-Event-ID replays",
+        handler: Handler::Subscribe,
+    },
+    Route {
+        path: "/publish",
+        methods: &["POST"],
+        summary: "publish the body to ?topic=NAME (repeatable), ?event=TYPE",
+        handler: Handler::Publish,
+    },
+    Route {
+        path: "/stats",
+        methods: READ,
+        summary: "counters as JSON",
+        handler: Handler::Stats,
+    },
+];
+
 /// What a route decided.
-#[derive(Debug)]
-pub enum Reply {
+pub enum Reply<'hub> {
     /// An ordinary response with a length; the connection may carry another request.
     Response(Response),
     /// An event stream; the connection closes when it ends.
-    Stream(Feed),
+    Stream(Feed<'hub>),
 }
 
 /// Answers `request`: with a response, or with the stream to run.
-pub fn route(
+pub fn route<'s>(
     request: &Request,
     connection: &mut Connection,
-    shared: &Shared,
-) -> Result<Reply, HttpError> {
+    shared: &'s Shared,
+) -> Result<Reply<'s>, HttpError> {
     let method = request.method.as_str();
     if !STANDARD_METHODS.contains(&method) {
         return Err(HttpError::NotImplemented(format!(
             "method {method} is not supported"
         )));
     }
-    if request.path == "*" {
+    if request.path == "*" && method == "OPTIONS" {
         // `OPTIONS *` asks about the server as a whole (RFC 9110 section 9.3.7).
-        return Ok(Reply::Response(preflight("GET, HEAD, POST, OPTIONS")));
+        return Ok(Reply::Response(preflight(&allow_header(&[
+            "GET", "HEAD", "POST",
+        ]))));
     }
-    let allow = allowed_methods(&request.path).ok_or(HttpError::NotFound)?;
-    let is_read = method == "GET" || method == "HEAD";
-    match (method, request.path.as_str()) {
-        ("OPTIONS", _) => Ok(Reply::Response(preflight(allow))),
-        (_, "/") if is_read && accepts_html(request) => Ok(Reply::Response(
+    let route = ROUTES
+        .iter()
+        .find(|route| route.path == request.path)
+        .ok_or(HttpError::NotFound)?;
+    let allow = allow_header(route.methods);
+    if method == "OPTIONS" {
+        return Ok(Reply::Response(preflight(&allow)));
+    }
+    if !route.methods.contains(&method) {
+        return Err(HttpError::MethodNotAllowed { allow });
+    }
+    match route.handler {
+        Handler::Counter if accepts_html(request) => Ok(Reply::Response(
             // The same URL answers differently by Accept, so caches must key on it.
             Response::html(DEMO_PAGE).with_header("Vary", "Accept"),
         )),
-        (_, "/") if is_read => counter(request, shared),
-        (_, "/events") if is_read => Ok(Reply::Stream(Feed::Clock)),
-        (_, "/subscribe") if is_read => Ok(Reply::Stream(Feed::Subscription {
-            last_event_id: last_event_id(request),
-        })),
-        (_, "/stats") if is_read => {
+        Handler::Counter => counter(request, shared),
+        Handler::Clock => Ok(Reply::Stream(Feed::Clock)),
+        Handler::Subscribe => {
+            let topics = publish::requested_topics(request)?;
+            // Registered now, before the stream's head is written (see sse/feeds.rs).
+            let subscription = shared.hub.subscribe(topics, last_event_id(request))?;
+            Ok(Reply::Stream(Feed::Subscription(subscription)))
+        }
+        Handler::Publish => publish::handle(request, connection, shared),
+        Handler::Stats => {
             let json = shared.stats.to_json(shared.hub.snapshot());
             Ok(Reply::Response(
                 Response::json(Status::Ok, json).with_header("Cache-Control", "no-store"),
             ))
         }
-        ("POST", "/publish") => publish::handle(request, connection, shared),
-        _ => Err(HttpError::MethodNotAllowed { allow }),
     }
 }
 
-/// The methods a known path allows, or `None` for an unknown path.
-fn allowed_methods(path: &str) -> Option<&'static str> {
-    match path {
-        "/" | "/events" | "/subscribe" | "/stats" => Some(READ_METHODS),
-        "/publish" => Some(PUBLISH_METHODS),
-        _ => None,
-    }
+/// `Allow` for a route: its methods, and `OPTIONS`.
+fn allow_header(methods: &[&str]) -> String {
+    let mut allow = methods.join(", ");
+    allow.push_str(", OPTIONS");
+    allow
 }
 
 /// The counter stream, resumed after `Last-Event-ID`. When nothing is left to send we
 /// answer 204: the spec says a browser then stops reconnecting for good (WHATWG HTML
 /// 9.2.3, "fail the connection" on any status other than 200).
-fn counter(request: &Request, shared: &Shared) -> Result<Reply, HttpError> {
+fn counter<'s>(request: &Request, shared: &Shared) -> Result<Reply<'s>, HttpError> {
     let resume_after = last_event_id(request).unwrap_or(0);
     if resume_after >= shared.config.count {
         return Ok(Reply::Response(Response::empty(Status::NoContent)));
@@ -123,7 +180,7 @@ fn accepts_html(request: &Request) -> bool {
 /// The answer to a CORS preflight: which methods and request headers a page on
 /// another origin may use. (Publishing from another origin is still refused by
 /// `publish.rs` unless `--allow-origin` names it.)
-fn preflight(allow: &'static str) -> Response {
+fn preflight(allow: &str) -> Response {
     Response::empty(Status::NoContent)
         .with_header("Allow", allow)
         .with_header("Access-Control-Allow-Methods", allow)

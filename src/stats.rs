@@ -7,7 +7,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use crate::hub::HubSnapshot;
+use crate::pubsub::hub::HubSnapshot;
 
 /// The server's running totals.
 pub struct Stats {
@@ -51,15 +51,17 @@ impl Stats {
     pub fn to_json(&self, hub: HubSnapshot) -> String {
         format!(
             "{{\"streams_open\": {}, \"streams_served\": {}, \"events_sent\": {}, \
-             \"uptime_secs\": {}, \"subscribers\": {}, \"messages_published\": {}, \
-             \"history_held\": {}}}\n",
+             \"uptime_secs\": {}, \"subscribers\": {}, \"topics\": {}, \
+             \"messages_published\": {}, \"history_held\": {}, \"history_bytes\": {}}}\n",
             self.streams_open(),
             self.streams_served.load(Ordering::Relaxed),
             self.events_sent.load(Ordering::Relaxed),
             self.started.elapsed().as_secs(),
             hub.subscribers,
+            hub.topics,
             hub.messages_published,
             hub.history_held,
+            hub.history_bytes,
         )
     }
 }
@@ -89,8 +91,10 @@ mod tests {
         assert_eq!(stats.streams_open(), 0);
         let hub = HubSnapshot {
             subscribers: 2,
+            topics: 1,
             messages_published: 9,
             history_held: 4,
+            history_bytes: 400,
         };
         let json = stats.to_json(hub);
         assert!(
@@ -98,7 +102,10 @@ mod tests {
             "{json}"
         );
         assert!(
-            json.ends_with("\"subscribers\": 2, \"messages_published\": 9, \"history_held\": 4}\n"),
+            json.ends_with(
+                "\"subscribers\": 2, \"topics\": 1, \"messages_published\": 9, \
+                 \"history_held\": 4, \"history_bytes\": 400}\n"
+            ),
             "{json}"
         );
     }

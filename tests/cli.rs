@@ -66,10 +66,8 @@ fn help_lists_every_flag_with_its_default() {
     let output = run(&["--help"]);
     assert!(output.status.success());
     let help = String::from_utf8(output.stdout).unwrap();
-    for flag in sse_server::config::VALUE_FLAGS
-        .iter()
-        .chain(&["--help", "--version"])
-    {
+    let flags = sse_server::cli::FLAGS.iter().map(|flag| flag.name);
+    for flag in flags.chain(["--help", "--version"]) {
         assert!(help.contains(flag), "--help does not mention {flag}");
     }
     assert!(help.contains("[default: 127.0.0.1]"), "{help}");

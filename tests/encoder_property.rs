@@ -64,7 +64,7 @@ fn hand_picked_edge_cases_read_back_exactly() {
 
 #[test]
 fn fields_that_would_break_the_format_are_refused() {
-    use sse_server::sse::Event;
+    use sse_server::sse::event::Event;
     assert!(Event::new("x").with_type("a\nb").is_err());
     assert!(Event::new("x").with_type("").is_err());
     assert!(Event::new("x").with_id("1\r").is_err());

@@ -106,7 +106,7 @@ pub fn parse(stream: &str) -> ParsedStream {
 /// spec-faithful parser reads back as exactly one event with the same data (line ends
 /// normalised to LF), type and id, and nothing else (no retry, no comment).
 pub fn check_round_trip(data: &str, event_type: &str, id: &str) -> Result<(), String> {
-    use sse_server::sse::Event;
+    use sse_server::sse::event::Event;
     let event = match Event::new(data).with_type(event_type) {
         Ok(event) => event,
         Err(_) if event_type.is_empty() || event_type.contains(['\r', '\n']) => return Ok(()),

@@ -6,7 +6,7 @@
 use std::sync::OnceLock;
 
 use sse_server::config::Config;
-use sse_server::request::{HeadScanner, parse_head};
+use sse_server::http::head::{HeadScanner, parse_head};
 
 fn config() -> &'static Config {
     static CONFIG: OnceLock<Config> = OnceLock::new();

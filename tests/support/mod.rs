@@ -242,7 +242,8 @@ pub fn split_head(response: &str) -> (&str, &str) {
         .unwrap_or_else(|| panic!("no end of head in {response:?}"))
 }
 
-/// A number from a flat JSON object, e.g. `"streams_open": 3`.
+/// A number from a flat JSON object, e.g. `"streams_open": 3`, or a number in a
+/// string, e.g. `"id": "42"`.
 pub fn json_number(json: &str, name: &str) -> u64 {
     let key = format!("\"{name}\": ");
     let start = json
@@ -250,6 +251,7 @@ pub fn json_number(json: &str, name: &str) -> u64 {
         .unwrap_or_else(|| panic!("no {name} in {json}"))
         + key.len();
     json[start..]
+        .trim_start_matches('"')
         .chars()
         .take_while(|c| c.is_ascii_digit())
         .collect::<String>()

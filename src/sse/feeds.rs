@@ -4,8 +4,11 @@
 //! - **counter** (`GET /`): `This is event number N` for N = 1..count, then
 //!   `event: close`. With `Last-Event-ID: K` it resumes at K+1.
 //! - **clock** (`GET /events`): the current UTC time, forever.
-//! - **subscription** (`GET /subscribe`): every message published to the hub, after a
-//!   replay of what the client missed.
+//! - **subscription** (`GET /subscribe?topic=...`): every message published to the
+//!   followed topics, after a replay of what the client missed. The router registers
+//!   the subscription in the hub *before* this file writes a byte of the head: a page
+//!   may publish the instant its EventSource reports `open`, and that message must
+//!   already be ours.
 //!
 //! ```text
 //! retry: 3000            sent first by every stream
@@ -26,21 +29,32 @@ use std::time::Instant;
 use chrono::{SecondsFormat, Utc};
 use log::info;
 
-use crate::hub::Delivery;
-use crate::response::{self, Framing};
-use crate::server::Shared;
-use crate::sse::Event;
-use crate::stream::{EventStream, Pause};
+use crate::http::response::{self, Framing};
+use crate::pubsub::hub::{Delivery, Subscription};
+use crate::shared::Shared;
+use crate::sse::event::{EVENT_STREAM, Event};
+use crate::sse::stream::{EventStream, Pause};
 
 /// Which stream a request asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Feed {
+pub enum Feed<'hub> {
     /// Counter events after `resume_after` (0 for a fresh start).
     Counter { resume_after: u64 },
     /// The clock.
     Clock,
-    /// Hub messages after `last_event_id`, or only new ones without it.
-    Subscription { last_event_id: Option<u64> },
+    /// A subscription already registered in the hub.
+    Subscription(Subscription<'hub>),
+}
+
+impl std::fmt::Debug for Feed<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Feed::Counter { resume_after } => write!(f, "counter after {resume_after}"),
+            Feed::Clock => write!(f, "clock"),
+            Feed::Subscription(subscription) => {
+                write!(f, "subscription to {:?}", subscription.topics())
+            }
+        }
+    }
 }
 
 /// Why a stream ended without an I/O error.
@@ -62,7 +76,7 @@ pub struct StreamReport {
 /// Runs `feed` on `socket` until it ends. `head_only` (a HEAD request) sends the head
 /// and nothing else.
 pub fn serve(
-    feed: Feed,
+    feed: Feed<'_>,
     socket: &TcpStream,
     framing: Framing,
     head_only: bool,
@@ -70,7 +84,8 @@ pub fn serve(
     peer: SocketAddr,
 ) -> StreamReport {
     if head_only {
-        let end = response::write_stream_head(socket, framing, None).map(|()| StreamEnd::Finished);
+        let end = response::write_stream_head(socket, EVENT_STREAM, framing, None)
+            .map(|()| StreamEnd::Finished);
         return StreamReport {
             events_sent: 0,
             end,
@@ -89,9 +104,7 @@ pub fn serve(
     let end = match feed {
         Feed::Counter { resume_after } => serve_counter(&mut stream, resume_after, shared),
         Feed::Clock => serve_clock(&mut stream, shared),
-        Feed::Subscription { last_event_id } => {
-            serve_subscription(&mut stream, last_event_id, shared, peer)
-        }
+        Feed::Subscription(subscription) => serve_subscription(&mut stream, subscription, peer),
     };
     let events_sent = stream.events_sent();
     // A stream that ended on its own or at shutdown ends its body properly; after an
@@ -144,22 +157,15 @@ fn serve_clock(stream: &mut EventStream, shared: &Shared) -> io::Result<StreamEn
 /// Replays what the client missed, then relays every new message until shutdown.
 fn serve_subscription(
     stream: &mut EventStream,
-    last_event_id: Option<u64>,
-    shared: &Shared,
+    mut subscription: Subscription,
     peer: SocketAddr,
 ) -> io::Result<StreamEnd> {
-    let mut subscription = shared.hub.subscribe(last_event_id);
-    let mut missed_reported = 0;
     loop {
-        let delivery = subscription.next_delivery(stream.time_until_heartbeat());
+        let delivery = subscription.next_delivery(stream.time_until_keep_alive());
         // Messages that left the history before this client could get them: on
         // reconnect with an old Last-Event-ID, or while it was reading too slowly.
-        if subscription.missed() > missed_reported {
-            info!(
-                "{peer} GET /subscribe missed {} messages no longer in the history",
-                subscription.missed() - missed_reported
-            );
-            missed_reported = subscription.missed();
+        if matches!(delivery, Delivery::Messages(_)) && subscription.take_missed() {
+            info!("{peer} GET /subscribe missed messages no longer in the history");
         }
         // The hub lock is already released here: the write below may block for up to
         // the write timeout, and only this subscriber waits for it.
@@ -168,7 +174,8 @@ fn serve_subscription(
                 let events: Vec<&[u8]> = messages.iter().map(|message| &*message.encoded).collect();
                 stream.send_encoded(&events)?;
             }
-            Delivery::Idle => stream.send_heartbeat()?,
+            Delivery::Idle => stream.keep_alive(false)?,
+            Delivery::CheckClient => stream.keep_alive(true)?,
             Delivery::Closed => return Ok(StreamEnd::ShuttingDown),
         }
     }

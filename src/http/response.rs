@@ -22,8 +22,7 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
 
-use crate::request::Version;
-use crate::sse::EVENT_STREAM;
+use crate::http::request::Version;
 
 /// The line terminator of every HTTP head line.
 pub const CRLF: &str = "\r\n";
@@ -103,94 +102,6 @@ impl fmt::Display for Status {
     }
 }
 
-/// A request we refuse, and why. Each variant maps to exactly one status.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HttpError {
-    /// 400: the request breaks the syntax, or a value makes no sense.
-    BadRequest(String),
-    /// 401: publishing needs the bearer token.
-    Unauthorized,
-    /// 403: a page on another origin tried to publish.
-    Forbidden(String),
-    /// 404: no route for this path.
-    NotFound,
-    /// 405: the path exists but not with this method; `allow` lists the methods it has.
-    MethodNotAllowed { allow: &'static str },
-    /// 408: the head (or body) did not arrive before its deadline.
-    RequestTimeout,
-    /// 411: a body without `Content-Length`.
-    LengthRequired,
-    /// 413: the body is larger than the limit.
-    PayloadTooLarge { limit: usize },
-    /// 431: the head is too long or has too many lines.
-    HeaderFieldsTooLarge(String),
-    /// 501: a method or transfer coding we do not implement.
-    NotImplemented(String),
-    /// 503: every client slot is taken.
-    ServiceUnavailable,
-    /// 505: not HTTP/1.x.
-    VersionNotSupported,
-}
-
-impl HttpError {
-    /// The status this error is answered with.
-    pub fn status(&self) -> Status {
-        match self {
-            HttpError::BadRequest(_) => Status::BadRequest,
-            HttpError::Unauthorized => Status::Unauthorized,
-            HttpError::Forbidden(_) => Status::Forbidden,
-            HttpError::NotFound => Status::NotFound,
-            HttpError::MethodNotAllowed { .. } => Status::MethodNotAllowed,
-            HttpError::RequestTimeout => Status::RequestTimeout,
-            HttpError::LengthRequired => Status::LengthRequired,
-            HttpError::PayloadTooLarge { .. } => Status::PayloadTooLarge,
-            HttpError::HeaderFieldsTooLarge(_) => Status::HeaderFieldsTooLarge,
-            HttpError::NotImplemented(_) => Status::NotImplemented,
-            HttpError::ServiceUnavailable => Status::ServiceUnavailable,
-            HttpError::VersionNotSupported => Status::VersionNotSupported,
-        }
-    }
-
-    /// The human-readable reason, for the log line and the response body.
-    pub fn detail(&self) -> String {
-        match self {
-            HttpError::BadRequest(why)
-            | HttpError::Forbidden(why)
-            | HttpError::HeaderFieldsTooLarge(why)
-            | HttpError::NotImplemented(why) => why.clone(),
-            HttpError::Unauthorized => "publishing needs Authorization: Bearer <token>".into(),
-            HttpError::NotFound => "no such route".into(),
-            HttpError::MethodNotAllowed { allow } => format!("this route allows {allow}"),
-            HttpError::RequestTimeout => "the request did not arrive in time".into(),
-            HttpError::LengthRequired => "a body needs a Content-Length header".into(),
-            HttpError::PayloadTooLarge { limit } => format!("the body exceeds {limit} bytes"),
-            HttpError::ServiceUnavailable => "too many clients, retry shortly".into(),
-            HttpError::VersionNotSupported => "only HTTP/1.0 and HTTP/1.1 are served".into(),
-        }
-    }
-
-    /// The plain-text response for this error, with the headers its status requires.
-    pub fn to_response(&self) -> Response {
-        let status = self.status();
-        let response = Response::text(status, format!("{status}: {}\n", self.detail()));
-        match self {
-            // RFC 9110 section 15.5.6: a 405 MUST list the allowed methods.
-            HttpError::MethodNotAllowed { allow } => response.with_header("Allow", *allow),
-            // RFC 9110 section 11.6.1: a 401 MUST say which authentication scheme to use.
-            HttpError::Unauthorized => response.with_header("WWW-Authenticate", "Bearer"),
-            // Tells well-behaved clients when a slot is likely to be free again.
-            HttpError::ServiceUnavailable => response.with_header("Retry-After", "1"),
-            _ => response,
-        }
-    }
-}
-
-impl fmt::Display for HttpError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.status(), self.detail())
-    }
-}
-
 /// A complete, ordinary (non-streaming) response.
 #[derive(Debug, Clone)]
 pub struct Response {
@@ -201,6 +112,15 @@ pub struct Response {
 }
 
 impl Response {
+    /// A response with a body of `content_type`.
+    pub fn new(
+        status: Status,
+        content_type: &'static str,
+        body: impl Into<Cow<'static, str>>,
+    ) -> Response {
+        Response::with_body(status, content_type, body)
+    }
+
     /// A response with no body (for 204, and HEAD-like answers).
     pub fn empty(status: Status) -> Response {
         Response {
@@ -303,10 +223,12 @@ pub fn write_response(
     socket.write_all(out.as_bytes())
 }
 
-/// The head of an event stream, followed by `first_body_bytes` (framed) in the same
-/// write. A browser fires `open` as soon as this head arrives.
+/// The head of a stream of `content_type` (an event stream), followed by
+/// `first_body_bytes` (framed) in the same write. A browser fires `open` as soon as
+/// this head arrives.
 pub fn write_stream_head(
     mut socket: impl Write,
+    content_type: &str,
     framing: Framing,
     first_body_bytes: Option<&[u8]>,
 ) -> io::Result<()> {
@@ -314,7 +236,7 @@ pub fn write_stream_head(
     let mut header = |name: &str, value: &str| {
         out.extend_from_slice(format!("{name}: {value}{CRLF}").as_bytes());
     };
-    header("Content-Type", EVENT_STREAM);
+    header("Content-Type", content_type);
     // Caches and proxies must not store or merge a live stream.
     header("Cache-Control", "no-cache");
     header("Access-Control-Allow-Origin", "*");
@@ -353,15 +275,15 @@ pub fn frame_into(out: &mut Vec<u8>, framing: Framing, pieces: &[&[u8]]) {
 /// line that ends the (empty) trailer section.
 pub const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
 
-/// Answers `error` and closes the connection so that the client still reads the answer.
+/// Writes `answer` (a refusal) and closes the connection so that the client still reads it.
 ///
 /// If we close a socket while unread bytes from the client sit in its receive buffer
 /// (say, the rest of a 1 MiB body we refused with 413), the kernel sends a TCP reset,
 /// and the client's kernel may throw away our response before the client reads it. So
 /// we shut down our sending side (the client sees end-of-file after the answer), then
 /// read and discard for a short, bounded time before closing.
-pub fn close_after_error(socket: &TcpStream, error: &HttpError) -> io::Result<()> {
-    write_response(socket, &error.to_response(), Persistence::Close, false)?;
+pub fn close_after_error(socket: &TcpStream, answer: &Response) -> io::Result<()> {
+    write_response(socket, answer, Persistence::Close, false)?;
     linger_close(socket);
     Ok(())
 }
@@ -444,29 +366,15 @@ mod tests {
     }
 
     #[test]
-    fn errors_carry_the_headers_their_status_requires() {
-        let allow = HttpError::MethodNotAllowed {
-            allow: "GET, HEAD, OPTIONS",
-        }
-        .to_response();
-        assert!(
-            allow
-                .headers
-                .contains(&("Allow", "GET, HEAD, OPTIONS".to_string()))
-        );
-        let busy = HttpError::ServiceUnavailable.to_response();
-        assert!(busy.headers.contains(&("Retry-After", "1".to_string())));
-        let auth = HttpError::Unauthorized.to_response();
-        assert!(
-            auth.headers
-                .contains(&("WWW-Authenticate", "Bearer".to_string()))
-        );
-    }
-
-    #[test]
     fn stream_head_is_chunked_for_http_1_1_and_raw_for_1_0() {
         let mut out = Vec::new();
-        write_stream_head(&mut out, Framing::Chunked, Some(b"retry: 10\n\n")).unwrap();
+        write_stream_head(
+            &mut out,
+            "text/event-stream",
+            Framing::Chunked,
+            Some(b"retry: 10\n\n"),
+        )
+        .unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(
             text.contains("Content-Type: text/event-stream\r\n"),
@@ -482,7 +390,13 @@ mod tests {
         );
 
         let mut out = Vec::new();
-        write_stream_head(&mut out, Framing::UntilClose, Some(b"retry: 10\n\n")).unwrap();
+        write_stream_head(
+            &mut out,
+            "text/event-stream",
+            Framing::UntilClose,
+            Some(b"retry: 10\n\n"),
+        )
+        .unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(!text.contains("Transfer-Encoding"), "{text}");
         assert!(

@@ -1,229 +1,17 @@
-//! Reading one request: the request line, header lines, then an empty line, each
-//! ending in CRLF (RFC 9112 section 2.1), and for `POST` a body of exactly
-//! `Content-Length` bytes (section 6.2).
+//! Turning the bytes of a request head into a [`Request`]: the request line, header
+//! lines, then an empty line, each ending in CRLF (RFC 9112 section 2.1).
 //!
-//! ```text
-//! GET /subscribe HTTP/1.1\r\n
-//! Host: localhost:5000\r\n
-//! Last-Event-ID: 41\r\n
-//! \r\n
-//! ```
+//! Two limits protect the server while a head arrives: at most `max_head_bytes` bytes
+//! and `max_header_lines` lines (431 beyond). The [`HeadScanner`] enforces them byte
+//! by byte as the head arrives, so an endless head is refused without being stored.
 //!
-//! Two limits protect the server. The head may be at most `max_head_bytes` and
-//! `max_header_lines` long (431), and the whole head must arrive before a deadline
-//! (408). A socket read timeout alone would not do: it limits each `read`, so a
-//! client sending one byte every few seconds would never trip it. We keep one
-//! deadline and set the *remaining* time before every read.
-//!
-//! Deliberately left out: chunked request bodies (501), HTTP/1.0 keep-alive, and
-//! obsolete line folding (400). Lone LF line ends are refused (400) rather than
-//! guessed at: a server and a proxy that split lines differently are how request
-//! smuggling starts.
-
-use std::io::{self, Read};
-use std::net::TcpStream;
-use std::time::Instant;
+//! Deliberately left out: obsolete line folding (400) and lone LF line ends (400),
+//! which are refused rather than guessed at: a server and a proxy that split lines
+//! differently are how request smuggling starts.
 
 use crate::config::Config;
-use crate::response::HttpError;
-
-/// Bytes read from the socket per `read` call. The buffer lives on the client thread's
-/// stack: a heap buffer freed before a stream starts would leave a hole in the
-/// allocator's memory for every connection, and resident memory per stream is what
-/// limits how many clients fit. 1 KiB holds a typical head, or a dozen small
-/// pipelined publishes.
-const READ_CHUNK_BYTES: usize = 1024;
-
-/// The protocol versions we speak.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Version {
-    Http10,
-    Http11,
-}
-
-/// A parsed request head.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Request {
-    /// The method, case-sensitive as RFC 9110 section 9.1 says (`get` is not `GET`).
-    pub method: String,
-    /// The path, without the query; `*` for `OPTIONS *`.
-    pub path: String,
-    /// What followed `?` in the target, still percent-encoded.
-    pub query: Option<String>,
-    pub version: Version,
-    /// Header lines in arrival order, names as sent (compare them case-insensitively).
-    pub headers: Vec<(String, String)>,
-    /// The body length the client announced; `None` means no body.
-    pub content_length: Option<u64>,
-}
-
-impl Request {
-    /// The value of the first header called `name` (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(header, _)| header.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
-    }
-
-    /// Whether the client is willing to send another request on this connection
-    /// (RFC 9112 section 9.3): HTTP/1.1 unless it said `Connection: close`. We do not
-    /// offer HTTP/1.0 keep-alive, an old extension.
-    pub fn wants_keep_alive(&self) -> bool {
-        self.version == Version::Http11
-            && !self
-                .header("connection")
-                .is_some_and(|value| has_token(value, "close"))
-    }
-
-    /// The percent-decoded value of query parameter `name`, if present.
-    pub fn query_param(&self, name: &str) -> Result<Option<String>, HttpError> {
-        let Some(query) = &self.query else {
-            return Ok(None);
-        };
-        for pair in query.split('&') {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            if percent_decode(key)? == name {
-                return percent_decode(value).map(Some);
-            }
-        }
-        Ok(None)
-    }
-}
-
-/// Why no request could be read.
-#[derive(Debug)]
-pub enum ReadError {
-    /// The client closed the connection, or stayed silent until the deadline,
-    /// without starting a request: nothing to answer.
-    Closed,
-    /// The bytes are not an acceptable request; answer with this error and close.
-    Http(HttpError),
-    /// The socket failed (reset, for example).
-    Io(io::Error),
-}
-
-impl From<HttpError> for ReadError {
-    fn from(error: HttpError) -> ReadError {
-        ReadError::Http(error)
-    }
-}
-
-/// One client connection on the reading side: the socket plus bytes received but not
-/// yet used (a pipelined next request, or the start of a body).
-pub struct Connection {
-    socket: TcpStream,
-    received: Vec<u8>,
-    /// Body bytes announced by the last request and not read yet. Until they are read,
-    /// the connection cannot carry another request.
-    unread_body: u64,
-}
-
-impl Connection {
-    /// Wraps an accepted socket.
-    pub fn new(socket: TcpStream) -> Connection {
-        Connection {
-            socket,
-            received: Vec::new(),
-            unread_body: 0,
-        }
-    }
-
-    /// The socket, for writing responses.
-    pub fn socket(&self) -> &TcpStream {
-        &self.socket
-    }
-
-    /// Whether the last request's body was read, so another request may follow.
-    pub fn is_in_sync(&self) -> bool {
-        self.unread_body == 0
-    }
-
-    /// Gives back the memory of the request buffer. Called once, before a stream
-    /// starts: a stream holds its connection for hours, and it reads nothing more.
-    pub fn release_buffer(&mut self) {
-        self.received = Vec::new();
-    }
-
-    /// Whether the client has already sent (part of) another request: a pipelining
-    /// client, whose next request can be served without waiting on the socket.
-    pub fn has_buffered_request(&self) -> bool {
-        !self.received.is_empty()
-    }
-
-    /// Reads the next request head, which must be complete before `deadline`.
-    pub fn read_request(
-        &mut self,
-        config: &Config,
-        deadline: Instant,
-    ) -> Result<Request, ReadError> {
-        let mut scanner = HeadScanner::default();
-        loop {
-            if let Some(head_length) = scanner.scan(&self.received, config)? {
-                let request = parse_head(&self.received[..head_length])?;
-                self.received.drain(..head_length);
-                self.unread_body = request.content_length.unwrap_or(0);
-                return Ok(request);
-            }
-            match self.read_before(deadline)? {
-                Some(0) if self.received.is_empty() => return Err(ReadError::Closed),
-                Some(0) => {
-                    return Err(HttpError::BadRequest("request head ended early".into()).into());
-                }
-                Some(_) => {}
-                None if self.received.is_empty() => return Err(ReadError::Closed),
-                None => return Err(HttpError::RequestTimeout.into()),
-            }
-        }
-    }
-
-    /// Reads the body announced by the last request: exactly `Content-Length` bytes.
-    pub fn read_body(&mut self, deadline: Instant) -> Result<Vec<u8>, HttpError> {
-        let length = usize::try_from(self.unread_body)
-            .map_err(|_| HttpError::BadRequest("Content-Length too large".into()))?;
-        while self.received.len() < length {
-            match self.read_before(deadline) {
-                Ok(Some(0)) | Err(_) => {
-                    return Err(HttpError::BadRequest("body ended early".into()));
-                }
-                Ok(Some(_)) => {}
-                Ok(None) => return Err(HttpError::RequestTimeout),
-            }
-        }
-        self.unread_body = 0;
-        Ok(self.received.drain(..length).collect())
-    }
-
-    /// One `read` with the time left until `deadline` as its timeout. Returns
-    /// `Some(bytes read)`, or `None` once the deadline has passed.
-    fn read_before(&mut self, deadline: Instant) -> Result<Option<usize>, ReadError> {
-        let mut chunk = [0u8; READ_CHUNK_BYTES];
-        loop {
-            let now = Instant::now();
-            if now >= deadline {
-                return Ok(None);
-            }
-            self.socket
-                .set_read_timeout(Some(deadline - now))
-                .map_err(ReadError::Io)?;
-            match self.socket.read(&mut chunk) {
-                Ok(n) => {
-                    self.received.extend_from_slice(&chunk[..n]);
-                    return Ok(Some(n));
-                }
-                // The timeout fired (Linux reports WouldBlock): loop to re-check the deadline.
-                Err(error)
-                    if matches!(
-                        error.kind(),
-                        io::ErrorKind::WouldBlock
-                            | io::ErrorKind::TimedOut
-                            | io::ErrorKind::Interrupted
-                    ) => {}
-                Err(error) => return Err(ReadError::Io(error)),
-            }
-        }
-    }
-}
+use crate::http::error::HttpError;
+use crate::http::request::{Request, Version};
 
 /// Finds the end of a head in bytes that arrive piece by piece, enforcing the limits
 /// on the way. It remembers how far it has looked, so a head trickled in one byte at
@@ -462,41 +250,10 @@ fn is_token(text: &str) -> bool {
             .all(|byte| byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte))
 }
 
-/// Whether a comma-separated header value lists `token` (case-insensitive).
-fn has_token(value: &str, token: &str) -> bool {
-    value
-        .split(',')
-        .any(|item| item.trim().eq_ignore_ascii_case(token))
-}
-
-/// Decodes `%XX` escapes and `+` (a space, in HTML form encoding) into UTF-8 text.
-fn percent_decode(text: &str) -> Result<String, HttpError> {
-    let bad = || HttpError::BadRequest("invalid percent-encoding in query".into());
-    let mut bytes = Vec::with_capacity(text.len());
-    let mut input = text.bytes();
-    while let Some(byte) = input.next() {
-        match byte {
-            b'+' => bytes.push(b' '),
-            b'%' => {
-                let high = input
-                    .next()
-                    .and_then(|digit| (digit as char).to_digit(16))
-                    .ok_or_else(bad)?;
-                let low = input
-                    .next()
-                    .and_then(|digit| (digit as char).to_digit(16))
-                    .ok_or_else(bad)?;
-                bytes.push((high * 16 + low) as u8);
-            }
-            _ => bytes.push(byte),
-        }
-    }
-    String::from_utf8(bytes).map_err(|_| bad())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::request::Version;
 
     fn parse(head: &str) -> Result<Request, HttpError> {
         parse_head(head.as_bytes())
@@ -679,20 +436,5 @@ mod tests {
                 .content_length,
             Some(5)
         );
-    }
-
-    #[test]
-    fn query_parameters_are_percent_decoded() {
-        let request =
-            parse("POST /publish?x=1&event=chat%20room+2&e=%C3%A9 HTTP/1.1\r\nHost: a\r\n\r\n")
-                .unwrap();
-        assert_eq!(
-            request.query_param("event").unwrap().as_deref(),
-            Some("chat room 2")
-        );
-        assert_eq!(request.query_param("e").unwrap().as_deref(), Some("é"));
-        assert_eq!(request.query_param("missing").unwrap(), None);
-        let broken = parse("POST /publish?event=%zz HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
-        assert!(broken.query_param("event").is_err());
     }
 }

@@ -1,14 +1,17 @@
-//! `POST /publish`: the body becomes a message for every subscriber.
+//! `POST /publish`: the body becomes a message for every subscriber of the named
+//! topics (`default` when none is named).
 //!
 //! ```text
-//! POST /publish?event=chat HTTP/1.1
+//! POST /publish?topic=rooms/lobby&event=chat HTTP/1.1
 //! Host: localhost:5000
 //! Content-Length: 11
 //!
 //! hello world
 //! ```
 //!
-//! is answered `202 Accepted` with `{"id": 7, "subscribers": 3}`. The checks run
+//! is answered `202 Accepted` with `{"id": "7", "subscribers": 3}`: the id is a
+//! string because clients must treat it as opaque (it is what comes back in
+//! `Last-Event-ID`, nothing to do arithmetic on). The checks run
 //! cheapest and most fundamental first, and the body is read only once everything
 //! else is known to be fine, so a refused upload costs us nothing but its head:
 //!
@@ -17,9 +20,11 @@
 //! | `--token` set and no matching `Authorization: Bearer` | 401 with `WWW-Authenticate` |
 //! | an `Origin` that is neither ours nor allowed by `--allow-origin` | 403 |
 //! | `?event=` empty, with a line break, or over 64 bytes | 400 |
+//! | a `?topic=` that is not a valid name, or more than 32 of them | 400 |
 //! | no `Content-Length` | 411 |
 //! | `Content-Length` over `--max-message-bytes` | 413, body not read |
 //! | body not valid UTF-8 (event streams are UTF-8 text) | 400 |
+//! | a new topic beyond `--max-topics` | 503 |
 //!
 //! The origin check stops cross-site request forgery: any web page can make a
 //! visitor's browser send a `POST` here (a plain form needs no preflight), but the
@@ -29,21 +34,25 @@ use std::time::Instant;
 
 use log::debug;
 
-use crate::request::{Connection, Request};
-use crate::response::{HttpError, Response, Status};
+use crate::http::connection::Connection;
+use crate::http::error::HttpError;
+use crate::http::request::Request;
+use crate::http::response::{Response, Status};
+use crate::pubsub::hub::HubError;
+use crate::pubsub::topic::{TopicName, topic_list};
 use crate::routes::Reply;
-use crate::server::Shared;
-use crate::sse;
+use crate::shared::Shared;
+use crate::sse::event::{self, Event};
 
 /// The longest `?event=` type we accept, in bytes.
 pub const MAX_EVENT_TYPE_BYTES: usize = 64;
 
 /// Checks, reads and publishes one message.
-pub fn handle(
+pub fn handle<'s>(
     request: &Request,
     connection: &mut Connection,
-    shared: &Shared,
-) -> Result<Reply, HttpError> {
+    shared: &'s Shared,
+) -> Result<Reply<'s>, HttpError> {
     let config = &shared.config;
     if let Some(token) = &config.token {
         check_bearer_token(request, token)?;
@@ -53,6 +62,7 @@ pub fn handle(
     if let Some(event_type) = &event_type {
         check_event_type(event_type)?;
     }
+    let topics = requested_topics(request)?;
     let length = request.content_length.ok_or(HttpError::LengthRequired)?;
     if length > config.max_message_bytes as u64 {
         return Err(HttpError::PayloadTooLarge {
@@ -63,18 +73,20 @@ pub fn handle(
     let text = String::from_utf8(body)
         .map_err(|_| HttpError::BadRequest("the message is not valid UTF-8".into()))?;
 
-    let published = shared
-        .hub
-        .publish(event_type.as_deref(), &text)
-        .map_err(|error| HttpError::BadRequest(format!("event type {error}")))?;
+    let text_bytes = text.len();
+    let mut message = Event::new(text);
+    if let Some(event_type) = event_type {
+        message = message
+            .with_type(event_type)
+            .map_err(|error| HttpError::BadRequest(format!("event type {error}")))?;
+    }
+    let published = shared.hub.publish(&topics, message)?;
     debug!(
-        "published message {} ({} bytes) to {} subscribers",
-        published.id,
-        text.len(),
-        published.subscribers
+        "published message {} ({text_bytes} bytes) to {topics:?}, {} subscribers",
+        published.id, published.subscribers
     );
     let json = format!(
-        "{{\"id\": {}, \"subscribers\": {}}}\n",
+        "{{\"id\": \"{}\", \"subscribers\": {}}}\n",
         published.id, published.subscribers
     );
     Ok(Reply::Response(Response::json(Status::Accepted, json)))
@@ -125,8 +137,23 @@ fn check_origin(request: &Request, allowed_origins: &[String]) -> Result<(), Htt
     }
 }
 
+/// The topics named by `?topic=` (checked, each once), or `default`.
+pub fn requested_topics(request: &Request) -> Result<Vec<TopicName>, HttpError> {
+    topic_list(&request.query_params("topic")?).map_err(HttpError::BadRequest)
+}
+
+impl From<HubError> for HttpError {
+    fn from(error: HubError) -> HttpError {
+        match error {
+            HubError::TooManyTopics { limit } => HttpError::ServiceUnavailable(format!(
+                "the server holds its maximum of {limit} topics (--max-topics)"
+            )),
+        }
+    }
+}
+
 fn check_event_type(event_type: &str) -> Result<(), HttpError> {
-    sse::check_event_type(event_type)
+    event::check_event_type(event_type)
         .map_err(|error| HttpError::BadRequest(format!("event type {error}")))?;
     if event_type.len() > MAX_EVENT_TYPE_BYTES {
         return Err(HttpError::BadRequest(format!(
@@ -139,7 +166,7 @@ fn check_event_type(event_type: &str) -> Result<(), HttpError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::request::parse_head;
+    use crate::http::head::parse_head;
 
     fn request(headers: &str) -> Request {
         parse_head(

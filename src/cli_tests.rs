@@ -1,0 +1,145 @@
+//! Unit tests of the command line.
+
+use super::*;
+
+fn parse(args: &[&str], env: &[(&str, &str)]) -> Result<Command, ConfigError> {
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    parse_command_line(args.iter().map(|s| s.to_string()), move |name| {
+        env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    })
+}
+
+fn config(args: &[&str], env: &[(&str, &str)]) -> Config {
+    match parse(args, env) {
+        Ok(Command::Run(config)) => *config,
+        other => panic!("expected a config, got {other:?}"),
+    }
+}
+
+#[test]
+fn defaults_match_the_seed_tutorial() {
+    let config = config(&[], &[]);
+    assert_eq!(config.bind.to_string(), "127.0.0.1");
+    assert_eq!(config.port, 5000);
+    assert_eq!(config.count, 5);
+    assert_eq!(config.interval, Duration::from_secs(1));
+    assert_eq!(config.retry, Duration::from_millis(3000));
+    assert!(config.token.is_none());
+}
+
+#[test]
+fn port_flag_wins_over_port_environment_variable() {
+    assert_eq!(config(&[], &[("PORT", "8080")]).port, 8080);
+    assert_eq!(config(&["--port", "9090"], &[("PORT", "8080")]).port, 9090);
+    assert_eq!(config(&["--port=7070"], &[]).port, 7070);
+}
+
+#[test]
+fn every_value_flag_is_read() {
+    let config = config(
+        &[
+            "--bind",
+            "0.0.0.0",
+            "--interval-ms",
+            "250",
+            "--count",
+            "9",
+            "--heartbeat-s",
+            "2",
+            "--retry-ms",
+            "500",
+            "--head-timeout-s",
+            "3",
+            "--write-timeout-s",
+            "4",
+            "--history",
+            "10",
+            "--max-message-bytes",
+            "100",
+            "--max-clients",
+            "50",
+            "--token",
+            "secret",
+            "--allow-origin",
+            "http://a.test,http://b.test",
+            "--client-check-ms=250",
+            "--history-bytes=4096",
+            "--max-topics=7",
+            "--max-head-bytes=2048",
+            "--max-header-lines=20",
+            "--admission-wait-ms=0",
+        ],
+        &[],
+    );
+    assert_eq!(config.bind.to_string(), "0.0.0.0");
+    assert_eq!(config.interval, Duration::from_millis(250));
+    assert_eq!(config.count, 9);
+    assert_eq!(config.heartbeat_interval, Duration::from_secs(2));
+    assert_eq!(config.retry, Duration::from_millis(500));
+    assert_eq!(config.head_timeout, Duration::from_secs(3));
+    assert_eq!(config.write_timeout, Duration::from_secs(4));
+    assert_eq!(config.history, 10);
+    assert_eq!(config.max_message_bytes, 100);
+    assert_eq!(config.max_clients, 50);
+    assert_eq!(config.token.as_deref(), Some("secret"));
+    assert_eq!(config.allowed_origins, ["http://a.test", "http://b.test"]);
+    assert_eq!(config.client_check, Duration::from_millis(250));
+    assert_eq!(config.history_bytes, 4096);
+    assert_eq!(config.max_topics, 7);
+    assert_eq!(config.max_head_bytes, 2048);
+    assert_eq!(config.max_header_lines, 20);
+    assert_eq!(config.admission_wait, Duration::ZERO);
+}
+
+#[test]
+fn token_comes_from_the_environment_when_no_flag_is_given() {
+    assert_eq!(
+        config(&[], &[("SSE_TOKEN", "t")]).token.as_deref(),
+        Some("t")
+    );
+}
+
+#[test]
+fn bad_flags_are_named_in_the_error() {
+    let error = |args: &[&str]| parse(args, &[]).expect_err("should be rejected").0;
+    assert!(error(&["--port", "http"]).contains("--port"));
+    assert!(error(&["--port", "70000"]).contains("--port"));
+    assert!(error(&["--bind", "localhost:1"]).contains("--bind"));
+    assert!(error(&["--colour"]).contains("--colour"));
+    assert!(error(&["--count"]).contains("needs a value"));
+    assert!(error(&["--history", "0"]).contains("greater than 0"));
+    assert!(
+        parse(&[], &[("PORT", "x")])
+            .expect_err("bad PORT")
+            .0
+            .contains("PORT")
+    );
+}
+
+#[test]
+fn help_and_version_are_commands() {
+    assert!(matches!(parse(&["--help"], &[]), Ok(Command::Help)));
+    assert!(matches!(parse(&["-V"], &[]), Ok(Command::Version)));
+    assert!(usage().contains("--heartbeat-s N"));
+    assert!(usage().contains("/subscribe"));
+}
+
+#[test]
+fn every_flag_has_a_help_line_and_a_distinct_name() {
+    let help = usage();
+    for (index, flag) in FLAGS.iter().enumerate() {
+        assert!(
+            help.contains(flag.name),
+            "{} missing from --help",
+            flag.name
+        );
+        assert!(
+            FLAGS[..index].iter().all(|other| other.name != flag.name),
+            "{} twice",
+            flag.name
+        );
+    }
+}

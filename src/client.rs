@@ -1,0 +1,150 @@
+//! The life of one connection, on its own thread: read a request, route it, answer
+//! or stream, and log one line when it ends.
+//!
+//! ```text
+//! spawn ──► read_request ──► route ──► write a response ──┐ (keep-alive: next request)
+//!               ▲                                          │
+//!               └──────────────────────────────────────────┘
+//!                          or ──► run a stream until it ends, the client leaves, or Ctrl-C
+//! ```
+//!
+//! Every connection gets its own named OS thread, and there is no pool: an event
+//! stream holds its thread for as long as the client listens, so a fixed pool of N
+//! threads would leave stream N+1 waiting forever. The threads are cheap because each
+//! one's stack is small (`Config::thread_stack_bytes`) and mostly untouched.
+//!
+//! A panic in one client's thread unwinds that thread only (a spawned thread's panic
+//! never reaches the accept loop, which does not join it): its socket closes, the
+//! slot's and the stream counter's `Drop` give their places back, and `sync::lock`
+//! keeps the shared mutexes usable for everyone else (see `sync.rs`).
+
+use std::io;
+use std::net::{SocketAddr, TcpStream};
+use std::thread;
+use std::time::Instant;
+
+use log::{debug, error, info, warn};
+
+use crate::http::connection::{Connection, ReadError};
+use crate::http::request::Request;
+use crate::http::response::{self, Framing, Persistence, Response};
+use crate::routes::{self, Reply};
+use crate::shared::{ClientSlot, Shared};
+use crate::sse::feeds::{self, StreamEnd};
+
+/// Starts the thread that serves `socket`. `received` holds bytes already read from it
+/// (by the waiting room, `admission.rs`); usually none.
+pub fn spawn(socket: TcpStream, peer: SocketAddr, slot: ClientSlot, received: Vec<u8>) {
+    let stack_bytes = slot.shared().config.thread_stack_bytes;
+    let spawned = thread::Builder::new()
+        .name(format!("client {peer}"))
+        .stack_size(stack_bytes)
+        .spawn(move || serve(socket, peer, slot, received));
+    if let Err(error) = spawned {
+        // The closure, with the socket and the slot, was dropped: the client sees
+        // the connection close and the slot is free again.
+        error!("{peer} dropped: cannot start a thread: {error}");
+    }
+}
+
+/// Serves one connection from its first byte to its close, then logs one line.
+fn serve(socket: TcpStream, peer: SocketAddr, slot: ClientSlot, received: Vec<u8>) {
+    let shared = slot.shared();
+    let started = Instant::now();
+    // Small writes (one event) must leave at once, not wait for Nagle's algorithm to
+    // batch them. The write timeout is how we notice a client that stopped reading.
+    let setup = socket
+        .set_nodelay(true)
+        .and_then(|()| socket.set_write_timeout(Some(shared.config.write_timeout)));
+    if let Err(error) = setup {
+        debug!("{peer} could not configure socket: {error}");
+        return;
+    }
+    let mut connection = Connection::with_received(socket, received);
+    let mut target = String::from("-");
+    let mut events_sent = 0;
+
+    let ending = loop {
+        let deadline = Instant::now() + shared.config.head_timeout;
+        let request = match connection.read_request(&shared.config, deadline) {
+            Ok(request) => request,
+            Err(ReadError::Closed) => break "client closed the connection".to_string(),
+            Err(ReadError::Io(error)) => break describe_io_error(&error),
+            Err(ReadError::Http(error)) => {
+                warn!("{peer} rejected: {error}");
+                let _ = response::close_after_error(connection.socket(), &error.to_response());
+                break format!("rejected with {}", error.status());
+            }
+        };
+        target = format!("{} {}", request.method, request.redacted_target());
+        let head_only = request.method == "HEAD";
+        let response = match routes::route(&request, &mut connection, shared) {
+            Ok(Reply::Stream(feed)) => {
+                debug!("{peer} {target} stream opened: {feed:?}");
+                connection.release_buffer();
+                let framing = Framing::for_version(request.version);
+                let report =
+                    feeds::serve(feed, connection.socket(), framing, head_only, shared, peer);
+                events_sent = report.events_sent;
+                break match report.end {
+                    Ok(StreamEnd::Finished) => "stream finished".to_string(),
+                    Ok(StreamEnd::ShuttingDown) => "server shutting down".to_string(),
+                    Err(error) => describe_io_error(&error),
+                };
+            }
+            Ok(Reply::Response(response)) => response,
+            Err(error) => {
+                warn!("{peer} {target} rejected: {error}");
+                error.to_response()
+            }
+        };
+        match respond(&connection, &request, &response, head_only, shared) {
+            Ok(Persistence::KeepAlive) => continue,
+            Ok(Persistence::Close) => break format!("answered {}", response.status),
+            Err(error) => break describe_io_error(&error),
+        }
+    };
+    info!(
+        "{peer} {target} closed after {:.1}s, {events_sent} events: {ending}",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// Writes an ordinary response, keeping the connection open only if the client wants
+/// that, the request's body was read (otherwise its bytes would be taken for the next
+/// request), and the server is not shutting down.
+fn respond(
+    connection: &Connection,
+    request: &Request,
+    response: &Response,
+    head_only: bool,
+    shared: &Shared,
+) -> io::Result<Persistence> {
+    let persistence =
+        if request.wants_keep_alive() && connection.is_in_sync() && !shared.shutdown.is_triggered()
+        {
+            Persistence::KeepAlive
+        } else {
+            Persistence::Close
+        };
+    response::write_response(connection.socket(), response, persistence, head_only)?;
+    if persistence == Persistence::Close && !connection.is_in_sync() {
+        response::linger_close(connection.socket());
+    }
+    Ok(persistence)
+}
+
+/// Why a connection ended, from the I/O error that ended it.
+fn describe_io_error(error: &io::Error) -> String {
+    match error.kind() {
+        // A write that could not finish within --write-timeout-s: the client's
+        // receive window stayed full, so it is not reading.
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+            "write timed out, client stopped reading".into()
+        }
+        io::ErrorKind::BrokenPipe
+        | io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted => "client left".into(),
+        _ => format!("I/O error: {error}"),
+    }
+}

@@ -1,0 +1,135 @@
+//! Every reason this server refuses a request.
+//!
+//! Each [`HttpError`] variant maps to exactly one status, and knows the headers that
+//! status requires (`Allow` for 405, `WWW-Authenticate` for 401, `Retry-After` for
+//! 503), so no handler can forget them.
+
+use std::fmt;
+
+use crate::http::response::{Response, Status};
+use crate::jitter;
+
+/// The range a 503's `Retry-After` is drawn from, in seconds.
+pub const RETRY_AFTER_SECS: (u64, u64) = (1, 5);
+
+/// A request we refuse, and why. Each variant maps to exactly one status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HttpError {
+    /// 400: the request breaks the syntax, or a value makes no sense.
+    BadRequest(String),
+    /// 401: publishing needs the bearer token.
+    Unauthorized,
+    /// 403: a page on another origin tried to publish.
+    Forbidden(String),
+    /// 404: no route for this path.
+    NotFound,
+    /// 405: the path exists but not with this method; `allow` lists the methods it has.
+    MethodNotAllowed { allow: String },
+    /// 408: the head (or body) did not arrive before its deadline.
+    RequestTimeout,
+    /// 411: a body without `Content-Length`.
+    LengthRequired,
+    /// 413: the body is larger than the limit.
+    PayloadTooLarge { limit: usize },
+    /// 431: the head is too long or has too many lines.
+    HeaderFieldsTooLarge(String),
+    /// 501: a method or transfer coding we do not implement.
+    NotImplemented(String),
+    /// 503: the server is full (of clients, or of topics); the text says which.
+    ServiceUnavailable(String),
+    /// 505: not HTTP/1.x.
+    VersionNotSupported,
+}
+
+impl HttpError {
+    /// The status this error is answered with.
+    pub fn status(&self) -> Status {
+        match self {
+            HttpError::BadRequest(_) => Status::BadRequest,
+            HttpError::Unauthorized => Status::Unauthorized,
+            HttpError::Forbidden(_) => Status::Forbidden,
+            HttpError::NotFound => Status::NotFound,
+            HttpError::MethodNotAllowed { .. } => Status::MethodNotAllowed,
+            HttpError::RequestTimeout => Status::RequestTimeout,
+            HttpError::LengthRequired => Status::LengthRequired,
+            HttpError::PayloadTooLarge { .. } => Status::PayloadTooLarge,
+            HttpError::HeaderFieldsTooLarge(_) => Status::HeaderFieldsTooLarge,
+            HttpError::NotImplemented(_) => Status::NotImplemented,
+            HttpError::ServiceUnavailable(_) => Status::ServiceUnavailable,
+            HttpError::VersionNotSupported => Status::VersionNotSupported,
+        }
+    }
+
+    /// The human-readable reason, for the log line and the response body.
+    pub fn detail(&self) -> String {
+        match self {
+            HttpError::BadRequest(why)
+            | HttpError::Forbidden(why)
+            | HttpError::HeaderFieldsTooLarge(why)
+            | HttpError::NotImplemented(why)
+            | HttpError::ServiceUnavailable(why) => why.clone(),
+            HttpError::Unauthorized => "publishing needs Authorization: Bearer <token>".into(),
+            HttpError::NotFound => "no such route".into(),
+            HttpError::MethodNotAllowed { allow } => format!("this route allows {allow}"),
+            HttpError::RequestTimeout => "the request did not arrive in time".into(),
+            HttpError::LengthRequired => "a body needs a Content-Length header".into(),
+            HttpError::PayloadTooLarge { limit } => format!("the body exceeds {limit} bytes"),
+            HttpError::VersionNotSupported => "only HTTP/1.0 and HTTP/1.1 are served".into(),
+        }
+    }
+
+    /// The plain-text response for this error, with the headers its status requires.
+    pub fn to_response(&self) -> Response {
+        let status = self.status();
+        let response = Response::text(status, format!("{status}: {}\n", self.detail()));
+        match self {
+            // RFC 9110 section 15.5.6: a 405 MUST list the allowed methods.
+            HttpError::MethodNotAllowed { allow } => response.with_header("Allow", allow.as_str()),
+            // RFC 9110 section 11.6.1: a 401 MUST say which authentication scheme to use.
+            HttpError::Unauthorized => response.with_header("WWW-Authenticate", "Bearer"),
+            // When to come back, spread so that clients refused together do not
+            // return together (jitter.rs).
+            HttpError::ServiceUnavailable(_) => {
+                let seconds = jitter::spread(RETRY_AFTER_SECS.0, RETRY_AFTER_SECS.1);
+                response.with_header("Retry-After", seconds.to_string())
+            }
+            _ => response,
+        }
+    }
+}
+
+impl fmt::Display for HttpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.status(), self.detail())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_carry_the_headers_their_status_requires() {
+        let allow = HttpError::MethodNotAllowed {
+            allow: "GET, HEAD, OPTIONS".into(),
+        }
+        .to_response();
+        assert!(
+            allow
+                .headers
+                .contains(&("Allow", "GET, HEAD, OPTIONS".to_string()))
+        );
+        let busy = HttpError::ServiceUnavailable("full".into()).to_response();
+        let retry_after = busy
+            .headers
+            .iter()
+            .find(|(name, _)| *name == "Retry-After")
+            .map(|(_, value)| value.parse::<u64>().unwrap());
+        assert!(retry_after.is_some_and(|secs| (1..=5).contains(&secs)));
+        let auth = HttpError::Unauthorized.to_response();
+        assert!(
+            auth.headers
+                .contains(&("WWW-Authenticate", "Bearer".to_string()))
+        );
+    }
+}

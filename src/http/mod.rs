@@ -1,0 +1,18 @@
+//! # Chapter 1: HTTP/1.1 by hand
+//!
+//! Everything a server needs to read requests and write responses, and nothing that
+//! knows what this server serves: no events, topics or tokens in here.
+//!
+//! Read in this order:
+//!
+//! 1. [`request`]: what a parsed request holds, and the questions handlers ask of it.
+//! 2. [`head`]: bytes to a [`request::Request`], byte by byte, within limits.
+//! 3. [`connection`]: reading heads and bodies off a socket before a deadline.
+//! 4. [`error`]: every status we send and every reason we refuse.
+//! 5. [`response`]: the only writer of status lines and headers; chunked framing.
+
+pub mod connection;
+pub mod error;
+pub mod head;
+pub mod request;
+pub mod response;

@@ -1,0 +1,471 @@
+//! The hub: publishers add messages to topics, subscribers take what they have not
+//! sent yet, and each topic's recent history lets a reconnecting client catch up.
+//!
+//! # Why this shape
+//!
+//! The hub never writes to a socket and never waits for a subscriber. It is a table of
+//! topics behind one mutex; each subscriber thread takes what it has not sent yet and
+//! writes it to its own client after letting go of the lock:
+//!
+//! ```text
+//! publish ──► lock: give the message the next id, append it to each of its topics,
+//!             queue the sleeping followers in the relay; unlock; wake a few of them
+//!                                   │
+//!         ┌─────────────────────────┴───────────────────────────┐
+//!   subscriber A (its own thread)                  subscriber B (its own thread)
+//!   lock, copy messages after A's last id, unlock  ...same, when the relay wakes it
+//!   write them to A's socket in one write          write to B's socket
+//! ```
+//!
+//! Each subscriber only remembers the id of the last message it sent. Whatever has a
+//! larger id in the topics it follows is pending for it. So live delivery and replay
+//! after a reconnect are the same operation: "send me everything after id K", where K
+//! is the `Last-Event-ID` the browser sent back. Ids form one sequence across all
+//! topics, so one `Last-Event-ID` resumes a subscription to several topics.
+//!
+//! One lock for all topics keeps that simple and correct: a subscriber to topics A and
+//! B sees both histories at one instant, so it can never send message 11 of B and
+//! later find a message 10 of A that it would then skip. The lock is held only to copy
+//! a few `Arc`s; no I/O and no waiting happen under it.
+//!
+//! # Memory
+//!
+//! Each topic keeps at most `history_per_topic` messages, and all histories together
+//! at most `history_bytes` (the oldest message anywhere goes first). A subscriber that
+//! falls so far behind that its next messages were dropped gets what is still held and
+//! is told it missed some. Nothing is queued per subscriber, so the memory a lagging
+//! subscriber can pin is bounded by the histories, however far it lags. A topic with
+//! no follower and nothing held is removed: it costs nothing.
+//!
+//! Who is woken, and when, is the relay's job (`relay.rs`).
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::marker::PhantomData;
+use std::sync::{Arc, Mutex};
+use std::thread::{self, Thread};
+use std::time::{Duration, Instant};
+
+use crate::pubsub::relay::{Relay, SubscriberKey};
+use crate::pubsub::topic::{Message, Topic, TopicName};
+use crate::sse::event::Event;
+use crate::sync::lock;
+
+/// The most bytes of messages one delivery hands to a subscriber (unless a single
+/// message is larger). It bounds the memory a lagging subscriber can hold at once.
+pub const MAX_BATCH_BYTES: usize = 64 * 1024;
+
+/// The hub's limits, from `Config`.
+#[derive(Debug, Clone, Copy)]
+pub struct HubLimits {
+    /// Messages each topic keeps for replay.
+    pub history_per_topic: usize,
+    /// Bytes all histories together may hold.
+    pub history_bytes: usize,
+    /// Topics that may exist at once.
+    pub max_topics: usize,
+    /// Subscribers the relay keeps woken at once.
+    pub relay_width: usize,
+}
+
+/// What a publish returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Published {
+    pub id: u64,
+    /// Subscribers that follow at least one of the topics, counted once each.
+    pub subscribers: usize,
+}
+
+/// Why the hub refused a publish or a subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HubError {
+    /// The request would create topics beyond `max_topics`.
+    TooManyTopics { limit: usize },
+}
+
+/// Counters for `/stats`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HubSnapshot {
+    pub subscribers: usize,
+    pub topics: usize,
+    pub messages_published: u64,
+    pub history_held: usize,
+    pub history_bytes: usize,
+}
+
+/// Topics, their histories and their subscribers.
+pub struct Hub {
+    state: Mutex<HubState>,
+    limits: HubLimits,
+}
+
+struct HubState {
+    topics: HashMap<TopicName, Topic>,
+    /// The id of the newest message ever published (0 before the first).
+    last_id: u64,
+    /// Every message some history may still hold, oldest first: the order in which
+    /// the byte budget drops them.
+    held: VecDeque<Arc<Message>>,
+    /// What `held` is charged, in bytes.
+    held_bytes: usize,
+    relay: Relay,
+    /// Set at shutdown: every subscriber returns [`Delivery::Closed`].
+    closed: bool,
+    /// Raised by [`Hub::check_clients_now`]; each subscriber remembers the last one
+    /// it acted on.
+    client_check_round: u64,
+}
+
+impl Hub {
+    /// An empty hub.
+    pub fn new(limits: HubLimits) -> Hub {
+        Hub {
+            state: Mutex::new(HubState {
+                topics: HashMap::new(),
+                last_id: 0,
+                held: VecDeque::new(),
+                held_bytes: 0,
+                relay: Relay::new(limits.relay_width),
+                closed: false,
+                client_check_round: 0,
+            }),
+            limits,
+        }
+    }
+
+    /// Publishes `event` (its type and data; the hub gives it its id) to every topic in
+    /// `topics`, and wakes their sleeping followers through the relay. Never blocks on
+    /// a subscriber.
+    pub fn publish(&self, topics: &[TopicName], event: Event) -> Result<Published, HubError> {
+        let mut to_wake = Vec::new();
+        let published = {
+            let mut state = lock(&self.state);
+            state.make_room_for(topics, self.limits.max_topics)?;
+            // The id is assigned under the lock, so ids follow publish order and every
+            // history stays sorted.
+            let id = state.last_id + 1;
+            let encoded = event
+                .with_id(id.to_string())
+                .expect("decimal digits contain no CR, LF or NUL")
+                .encode()
+                .into_boxed_slice();
+            let message = Arc::new(Message {
+                id,
+                topics: topics.into(),
+                encoded,
+            });
+            state.last_id = id;
+            state.hold(&message, self.limits);
+            let subscribers = state.schedule_followers(topics);
+            state.relay.wake_next(&mut to_wake);
+            Published { id, subscribers }
+        };
+        to_wake.iter().for_each(Thread::unpark);
+        Ok(published)
+    }
+
+    /// Registers the calling thread as a subscriber to `topics`, resuming after
+    /// `last_event_id` (the browser's `Last-Event-ID`) or, without one, starting with
+    /// the next message published. From this call on, nothing published to those
+    /// topics can be missed: register before telling the client the stream is open.
+    pub fn subscribe(
+        &self,
+        topics: Vec<TopicName>,
+        last_event_id: Option<u64>,
+    ) -> Result<Subscription<'_>, HubError> {
+        let mut state = lock(&self.state);
+        state.make_room_for(&topics, self.limits.max_topics)?;
+        let key = state.relay.register(thread::current());
+        for name in &topics {
+            let topic = state.topics.entry(Arc::clone(name)).or_default();
+            topic.followers.push(key);
+        }
+        let last_sent_id = match last_event_id {
+            None => state.last_id,
+            // An id from the future was issued by an earlier run of the server (ids
+            // restart at 1): everything we hold is new to this client.
+            Some(id) if id > state.last_id => 0,
+            Some(id) => id,
+        };
+        Ok(Subscription {
+            hub: self,
+            key,
+            topics,
+            last_sent_id,
+            gap_reported_through: 0,
+            client_check_round: state.client_check_round,
+            not_send: PhantomData,
+        })
+    }
+
+    /// Wakes every subscriber and makes it return [`Delivery::Closed`].
+    pub fn close(&self) {
+        let threads = {
+            let mut state = lock(&self.state);
+            state.closed = true;
+            state.relay.all_threads()
+        };
+        threads.iter().for_each(Thread::unpark);
+    }
+
+    /// Wakes every subscriber to return [`Delivery::CheckClient`] once: the server is
+    /// full, and streams whose clients have left should give their places back now
+    /// rather than at their next scheduled check.
+    pub fn check_clients_now(&self) {
+        let threads = {
+            let mut state = lock(&self.state);
+            state.client_check_round += 1;
+            state.relay.all_threads()
+        };
+        threads.iter().for_each(Thread::unpark);
+    }
+
+    /// Counters for `/stats`.
+    pub fn snapshot(&self) -> HubSnapshot {
+        let state = lock(&self.state);
+        HubSnapshot {
+            subscribers: state.relay.len(),
+            topics: state.topics.len(),
+            messages_published: state.last_id,
+            history_held: state.held.len(),
+            history_bytes: state.held_bytes,
+        }
+    }
+}
+
+impl HubState {
+    /// Refuses a request that would create topics beyond `max_topics`.
+    fn make_room_for(&self, topics: &[TopicName], max_topics: usize) -> Result<(), HubError> {
+        let new = topics
+            .iter()
+            .filter(|name| !self.topics.contains_key(*name))
+            .count();
+        if self.topics.len() + new > max_topics {
+            return Err(HubError::TooManyTopics { limit: max_topics });
+        }
+        Ok(())
+    }
+
+    /// Appends `message` to each of its topics, then drops the oldest messages until
+    /// every history and the byte budget are within their limits.
+    fn hold(&mut self, message: &Arc<Message>, limits: HubLimits) {
+        for name in message.topics.iter() {
+            let topic = self.topics.entry(Arc::clone(name)).or_default();
+            topic.history.push_back(Arc::clone(message));
+            if topic.history.len() > limits.history_per_topic {
+                let oldest = topic.history[0].id;
+                topic.drop_oldest_if(oldest);
+            }
+        }
+        self.held.push_back(Arc::clone(message));
+        self.held_bytes += message.charged_bytes();
+        // Messages the per-topic limits have dropped from every history stop counting
+        // against the budget once they reach the front of `held`.
+        while let Some(oldest) = self.held.front()
+            && !self.is_in_a_history(oldest)
+        {
+            self.held_bytes -= oldest.charged_bytes();
+            self.held.pop_front();
+        }
+        // The newest message always stays, even if it alone is over the budget.
+        while self.held_bytes > limits.history_bytes && self.held.len() > 1 {
+            let oldest = self.held.pop_front().expect("held has more than one");
+            self.held_bytes -= oldest.charged_bytes();
+            for name in oldest.topics.iter() {
+                if let Some(topic) = self.topics.get_mut(name) {
+                    topic.drop_oldest_if(oldest.id);
+                    if topic.is_unused() {
+                        self.topics.remove(name);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether some topic's history still holds `message`. Histories only ever lose
+    /// their oldest messages, so a topic still holds it exactly when its oldest held
+    /// message is not newer.
+    fn is_in_a_history(&self, message: &Message) -> bool {
+        message.topics.iter().any(|name| {
+            self.topics
+                .get(name)
+                .and_then(|topic| topic.history.front())
+                .is_some_and(|oldest| oldest.id <= message.id)
+        })
+    }
+
+    /// Queues the sleeping followers of `topics` in the relay; returns how many
+    /// distinct subscribers follow them.
+    fn schedule_followers(&mut self, topics: &[TopicName]) -> usize {
+        let mut counted = HashSet::new();
+        for name in topics {
+            let Some(topic) = self.topics.get(name) else {
+                continue;
+            };
+            for &key in &topic.followers {
+                self.relay.schedule(key);
+                if topics.len() > 1 {
+                    counted.insert(key);
+                }
+            }
+        }
+        match topics {
+            [only] => self
+                .topics
+                .get(only)
+                .map_or(0, |topic| topic.followers.len()),
+            _ => counted.len(),
+        }
+    }
+
+    /// The messages after `after_id` in `topics`, in id order, each once, up to
+    /// [`MAX_BATCH_BYTES`] (always at least one if any is pending).
+    fn pending(&self, topics: &[TopicName], after_id: u64) -> Vec<Arc<Message>> {
+        let mut pending: Vec<&Arc<Message>> = topics
+            .iter()
+            .filter_map(|name| self.topics.get(name))
+            .flat_map(|topic| topic.messages_after(after_id))
+            .collect();
+        if topics.len() > 1 {
+            // A message published to two followed topics sits in both histories.
+            pending.sort_unstable_by_key(|message| message.id);
+            pending.dedup_by_key(|message| message.id);
+        }
+        let mut batch = Vec::new();
+        let mut bytes = 0;
+        for message in pending {
+            if !batch.is_empty() && bytes + message.encoded.len() > MAX_BATCH_BYTES {
+                break;
+            }
+            bytes += message.encoded.len();
+            batch.push(Arc::clone(message));
+        }
+        batch
+    }
+
+    /// The newest id dropped from any of `topics` (0 if none was).
+    fn dropped_through(&self, topics: &[TopicName]) -> u64 {
+        topics
+            .iter()
+            .filter_map(|name| self.topics.get(name))
+            .map(|topic| topic.dropped_through)
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+/// What a subscriber gets from one [`Subscription::next_delivery`].
+#[derive(Debug)]
+pub enum Delivery {
+    /// Messages after the last one sent, oldest first: all of them, or as many as fit
+    /// in [`MAX_BATCH_BYTES`] (never empty).
+    Messages(Vec<Arc<Message>>),
+    /// Nothing was published before the timeout.
+    Idle,
+    /// The server is full and asks every stream to check its client now.
+    CheckClient,
+    /// The server is shutting down.
+    Closed,
+}
+
+/// One subscriber's place in the hub. It belongs to the thread that subscribed (that
+/// thread is the one the relay wakes), so it cannot be sent to another thread.
+/// Dropping it unregisters the subscriber.
+pub struct Subscription<'hub> {
+    hub: &'hub Hub,
+    key: SubscriberKey,
+    topics: Vec<TopicName>,
+    /// Everything with a larger id, in the followed topics, is still to be sent.
+    last_sent_id: u64,
+    /// The newest dropped id already reported as missed, so a gap is reported once.
+    gap_reported_through: u64,
+    client_check_round: u64,
+    /// `PhantomData<*const ()>` is neither `Send` nor `Sync`.
+    not_send: PhantomData<*const ()>,
+}
+
+impl Subscription<'_> {
+    /// The topics this subscription follows.
+    pub fn topics(&self) -> &[TopicName] {
+        &self.topics
+    }
+
+    /// Waits up to `timeout` for messages after the last one returned, and returns
+    /// all of them at once (up to a batch): a subscriber that wakes late sends its
+    /// backlog in one write.
+    pub fn next_delivery(&mut self, timeout: Duration) -> Delivery {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let mut to_wake = Vec::new();
+            let outcome = self.look(&mut to_wake);
+            to_wake.iter().for_each(Thread::unpark);
+            if let Some(delivery) = outcome {
+                return delivery;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Delivery::Idle;
+            }
+            // Wakes early when the relay unparks us; a wake-up that came between the
+            // unlock in `look` and this call is not lost (see relay.rs).
+            thread::park_timeout(deadline - now);
+        }
+    }
+
+    /// Whether the histories had dropped messages this subscriber had not sent yet
+    /// when it last looked; reported once per gap.
+    pub fn take_missed(&mut self) -> bool {
+        let dropped = lock(&self.hub.state).dropped_through(&self.topics);
+        if dropped > self.last_sent_id && dropped > self.gap_reported_through {
+            self.gap_reported_through = dropped;
+            return true;
+        }
+        false
+    }
+
+    /// One look under the lock: messages to send, a reason to return, or `None` after
+    /// telling the relay we are going to sleep.
+    fn look(&mut self, to_wake: &mut Vec<Thread>) -> Option<Delivery> {
+        let mut state = lock(&self.hub.state);
+        if state.closed {
+            return Some(Delivery::Closed);
+        }
+        let batch = state.pending(&self.topics, self.last_sent_id);
+        if let Some(last) = batch.last() {
+            self.last_sent_id = last.id;
+            state.relay.start_sending(self.key, to_wake);
+            return Some(Delivery::Messages(batch));
+        }
+        if self.client_check_round != state.client_check_round {
+            self.client_check_round = state.client_check_round;
+            state.relay.start_sending(self.key, to_wake);
+            return Some(Delivery::CheckClient);
+        }
+        state.relay.go_idle(self.key, to_wake);
+        None
+    }
+}
+
+impl Drop for Subscription<'_> {
+    fn drop(&mut self) {
+        let mut to_wake = Vec::new();
+        {
+            let mut state = lock(&self.hub.state);
+            for name in &self.topics {
+                if let Some(topic) = state.topics.get_mut(name) {
+                    if let Some(index) = topic.followers.iter().position(|&k| k == self.key) {
+                        topic.followers.swap_remove(index);
+                    }
+                    if topic.is_unused() {
+                        state.topics.remove(name);
+                    }
+                }
+            }
+            state.relay.unregister(self.key, &mut to_wake);
+        }
+        to_wake.iter().for_each(Thread::unpark);
+    }
+}
+
+#[cfg(test)]
+#[path = "hub_tests.rs"]
+mod tests;

@@ -1,0 +1,282 @@
+//! Unit tests of the hub: ids, replay, topics, memory bounds, wake-ups.
+
+use super::*;
+use crate::pubsub::topic::check_topic_name;
+
+const NOW: Duration = Duration::ZERO;
+
+fn limits() -> HubLimits {
+    HubLimits {
+        history_per_topic: 10,
+        history_bytes: 1 << 20,
+        max_topics: 100,
+        relay_width: 2,
+    }
+}
+
+fn hub() -> Hub {
+    Hub::new(limits())
+}
+
+fn topics(names: &[&str]) -> Vec<TopicName> {
+    names
+        .iter()
+        .map(|name| check_topic_name(name).unwrap())
+        .collect()
+}
+
+fn publish(hub: &Hub, names: &[&str], data: &str) -> Published {
+    hub.publish(&topics(names), Event::new(data)).unwrap()
+}
+
+fn ids(delivery: Delivery) -> Vec<u64> {
+    match delivery {
+        Delivery::Messages(messages) => messages.iter().map(|message| message.id).collect(),
+        other => panic!("expected messages, got {other:?}"),
+    }
+}
+
+fn drain(subscription: &mut Subscription) -> Vec<u64> {
+    let mut all = Vec::new();
+    while let Delivery::Messages(batch) = subscription.next_delivery(NOW) {
+        all.extend(batch.iter().map(|message| message.id));
+    }
+    all
+}
+
+#[test]
+fn ids_increase_from_one_across_topics_and_messages_are_encoded_once() {
+    let hub = hub();
+    assert_eq!(
+        publish(&hub, &["a"], "x"),
+        Published {
+            id: 1,
+            subscribers: 0
+        }
+    );
+    let mut subscription = hub.subscribe(topics(&["a", "b"]), Some(0)).unwrap();
+    let event = Event::new("b\nc").with_type("chat").unwrap();
+    assert_eq!(
+        hub.publish(&topics(&["b"]), event).unwrap(),
+        Published {
+            id: 2,
+            subscribers: 1
+        }
+    );
+    match subscription.next_delivery(NOW) {
+        Delivery::Messages(messages) => {
+            assert_eq!(&*messages[0].encoded, b"id: 1\ndata: x\n\n");
+            assert_eq!(
+                &*messages[1].encoded,
+                b"id: 2\nevent: chat\ndata: b\ndata: c\n\n"
+            );
+        }
+        other => panic!("expected messages, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_new_subscriber_gets_only_what_comes_after_it() {
+    let hub = hub();
+    publish(&hub, &["default"], "old");
+    let mut subscription = hub.subscribe(topics(&["default"]), None).unwrap();
+    assert!(matches!(subscription.next_delivery(NOW), Delivery::Idle));
+    publish(&hub, &["default"], "new");
+    assert_eq!(ids(subscription.next_delivery(NOW)), [2]);
+}
+
+#[test]
+fn a_subscriber_gets_only_its_topics_and_a_shared_message_once() {
+    let hub = hub();
+    let mut news = hub.subscribe(topics(&["news"]), None).unwrap();
+    let mut both = hub.subscribe(topics(&["news", "sport"]), None).unwrap();
+    publish(&hub, &["news"], "1");
+    publish(&hub, &["sport"], "2");
+    let shared = publish(&hub, &["news", "sport", "weather"], "3");
+    assert_eq!(shared.subscribers, 2, "each subscriber counted once");
+    publish(&hub, &["weather"], "4");
+    assert_eq!(drain(&mut news), [1, 3]);
+    assert_eq!(drain(&mut both), [1, 2, 3]);
+}
+
+#[test]
+fn resuming_several_topics_replays_after_one_id_in_id_order() {
+    let hub = hub();
+    for (n, topic) in ["a", "b", "c", "a", "b"].iter().enumerate() {
+        publish(&hub, &[topic], &n.to_string());
+    }
+    let mut subscription = hub.subscribe(topics(&["a", "b"]), Some(1)).unwrap();
+    assert_eq!(drain(&mut subscription), [2, 4, 5]);
+    publish(&hub, &["b"], "live");
+    assert_eq!(ids(subscription.next_delivery(NOW)), [6]);
+}
+
+#[test]
+fn each_topic_keeps_its_own_history_and_a_gap_is_reported_once() {
+    let hub = Hub::new(HubLimits {
+        history_per_topic: 3,
+        ..limits()
+    });
+    for n in 0..10 {
+        publish(&hub, &["busy"], &n.to_string());
+    }
+    publish(&hub, &["quiet"], "kept");
+    assert_eq!(
+        hub.snapshot().history_held,
+        4,
+        "dropped messages are not charged"
+    );
+    let mut busy = hub.subscribe(topics(&["busy"]), Some(2)).unwrap();
+    assert!(busy.take_missed(), "ids 3..=7 are gone");
+    assert!(!busy.take_missed(), "reported once");
+    assert_eq!(drain(&mut busy), [8, 9, 10]);
+    let mut quiet = hub.subscribe(topics(&["quiet"]), Some(0)).unwrap();
+    assert!(!quiet.take_missed());
+    assert_eq!(drain(&mut quiet), [11]);
+}
+
+#[test]
+fn the_byte_budget_drops_the_oldest_message_of_any_topic() {
+    let hub = Hub::new(HubLimits {
+        history_bytes: 3 * (crate::pubsub::topic::MESSAGE_OVERHEAD_BYTES + 40),
+        ..limits()
+    });
+    for (n, topic) in ["a", "b", "c", "d", "e"].iter().enumerate() {
+        publish(&hub, &[topic], &format!("{n:>20}"));
+    }
+    let snapshot = hub.snapshot();
+    assert!(snapshot.history_held <= 3, "{snapshot:?}");
+    assert!(snapshot.history_bytes <= 3 * 136, "{snapshot:?}");
+    // Topics whose messages were all dropped, and that nobody follows, are gone.
+    assert_eq!(snapshot.topics, snapshot.history_held);
+    let mut all = hub.subscribe(topics(&["a", "e"]), Some(0)).unwrap();
+    assert_eq!(drain(&mut all), [5]);
+}
+
+#[test]
+fn topics_are_bounded_and_cost_nothing_once_unused() {
+    let hub = Hub::new(HubLimits {
+        max_topics: 2,
+        ..limits()
+    });
+    let first = hub.subscribe(topics(&["a", "b"]), None).unwrap();
+    assert_eq!(
+        hub.subscribe(topics(&["c"]), None).err(),
+        Some(HubError::TooManyTopics { limit: 2 })
+    );
+    assert_eq!(
+        hub.publish(&topics(&["c"]), Event::new("x")).err(),
+        Some(HubError::TooManyTopics { limit: 2 })
+    );
+    assert_eq!(
+        hub.snapshot().messages_published,
+        0,
+        "a refused publish takes no id"
+    );
+    drop(first);
+    assert_eq!(hub.snapshot().topics, 0);
+    assert!(hub.subscribe(topics(&["c"]), None).is_ok());
+}
+
+#[test]
+fn an_id_from_a_previous_run_replays_everything_held() {
+    let hub = hub();
+    publish(&hub, &["default"], "a");
+    let mut subscription = hub.subscribe(topics(&["default"]), Some(500)).unwrap();
+    assert_eq!(ids(subscription.next_delivery(NOW)), [1]);
+}
+
+#[test]
+fn subscribers_are_counted_until_dropped_and_close_wakes_them() {
+    let hub = hub();
+    let mut subscription = hub.subscribe(topics(&["default"]), None).unwrap();
+    assert_eq!(hub.snapshot().subscribers, 1);
+    hub.close();
+    assert!(matches!(
+        subscription.next_delivery(Duration::from_secs(30)),
+        Delivery::Closed
+    ));
+    drop(subscription);
+    assert_eq!(hub.snapshot().subscribers, 0);
+}
+
+#[test]
+fn a_publish_wakes_waiting_subscribers_at_once_through_the_relay() {
+    let hub = Arc::new(hub());
+    let waiters: Vec<_> = (0..8)
+        .map(|_| {
+            let hub = Arc::clone(&hub);
+            std::thread::spawn(move || {
+                let mut subscription = hub.subscribe(topics(&["default"]), None).unwrap();
+                ids(subscription.next_delivery(Duration::from_secs(30)))
+            })
+        })
+        .collect();
+    while hub.snapshot().subscribers < 8 {
+        std::thread::yield_now();
+    }
+    publish(&hub, &["default"], "wake");
+    for waiter in waiters {
+        assert_eq!(waiter.join().unwrap(), [1]);
+    }
+}
+
+#[test]
+fn check_clients_now_wakes_an_idle_subscriber_once() {
+    let hub = hub();
+    let mut subscription = hub.subscribe(topics(&["default"]), None).unwrap();
+    hub.check_clients_now();
+    assert!(matches!(
+        subscription.next_delivery(Duration::from_secs(30)),
+        Delivery::CheckClient
+    ));
+    assert!(matches!(subscription.next_delivery(NOW), Delivery::Idle));
+}
+
+#[test]
+fn a_large_backlog_is_delivered_in_bounded_batches() {
+    let hub = Hub::new(HubLimits {
+        history_per_topic: 100,
+        ..limits()
+    });
+    let mut subscription = hub.subscribe(topics(&["a", "b"]), Some(0)).unwrap();
+    let text = "x".repeat(10_000);
+    for n in 0..20 {
+        publish(&hub, &[["a", "b"][n % 2]], &text);
+    }
+    let mut delivered = Vec::new();
+    while let Delivery::Messages(batch) = subscription.next_delivery(NOW) {
+        let bytes: usize = batch.iter().map(|message| message.encoded.len()).sum();
+        assert!(bytes <= MAX_BATCH_BYTES, "a batch of {bytes} bytes");
+        delivered.extend(batch.iter().map(|message| message.id));
+    }
+    assert_eq!(delivered, (1..=20).collect::<Vec<u64>>());
+}
+
+#[test]
+fn a_message_larger_than_a_batch_is_still_delivered() {
+    let hub = hub();
+    let mut subscription = hub.subscribe(topics(&["default"]), None).unwrap();
+    publish(&hub, &["default"], &"y".repeat(MAX_BATCH_BYTES * 2));
+    assert_eq!(ids(subscription.next_delivery(NOW)), [1]);
+}
+
+#[test]
+fn a_panic_while_holding_the_lock_does_not_break_the_hub() {
+    // The poison policy of sync.rs: a thread that panics inside the critical
+    // section poisons the mutex; every later user must carry on regardless.
+    let hub = Arc::new(hub());
+    let poisoner = {
+        let hub = Arc::clone(&hub);
+        std::thread::spawn(move || {
+            let _guard = hub.state.lock().unwrap();
+            panic!("a client thread panics while holding the hub lock");
+        })
+    };
+    assert!(poisoner.join().is_err());
+    assert!(hub.state.is_poisoned());
+    let mut subscription = hub.subscribe(topics(&["default"]), Some(0)).unwrap();
+    publish(&hub, &["default"], "still works");
+    assert_eq!(ids(subscription.next_delivery(NOW)), [1]);
+    assert_eq!(hub.snapshot().subscribers, 1);
+}

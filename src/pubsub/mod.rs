@@ -1,0 +1,18 @@
+//! # Chapter 3: publish and subscribe
+//!
+//! Topics, their histories, and who gets woken when a message arrives. Nothing here
+//! touches a socket: the hub hands messages to subscriber threads, and each thread
+//! writes to its own client.
+//!
+//! Read in this order:
+//!
+//! 1. [`topic`]: topic names and one topic's recent history.
+//! 2. [`hub`]: publishing, subscribing, replay after `Last-Event-ID`.
+//! 3. [`relay`]: the wake-up relay, how ten thousand sleeping threads are woken a
+//!    few at a time.
+//! 4. [`publish`]: `POST /publish`.
+
+pub mod hub;
+pub mod publish;
+pub mod relay;
+pub mod topic;

@@ -1,0 +1,249 @@
+//! Topic names, published messages, and one topic's recent history.
+//!
+//! A topic is a name that publishers write to and subscribers follow: `news`,
+//! `orders/42`, `users/alice/inbox`. A subscriber follows one or more topics and gets
+//! every message published to any of them, once, in id order.
+//!
+//! Each topic keeps the last few messages (`--history` of them) so that a client that
+//! reconnects with `Last-Event-ID` can be given what it missed. A message published to
+//! several topics is stored once and shared (`Arc`) by the histories that hold it.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::Arc;
+
+use crate::pubsub::relay::SubscriberKey;
+
+/// The topic a subscriber follows, and a publish goes to, when the request names none.
+pub const DEFAULT_TOPIC: &str = "default";
+/// The longest topic name, in bytes (after percent-decoding).
+pub const MAX_TOPIC_BYTES: usize = 200;
+/// The most topics one subscription may follow, or one publish may name.
+pub const MAX_TOPICS_PER_REQUEST: usize = 32;
+/// Bytes besides its own that a held message is charged for: the `Arc`, its slot in
+/// the histories, and the topic list. The memory budget counts these too, so a flood
+/// of one-byte messages cannot hide behind a tiny byte total.
+pub const MESSAGE_OVERHEAD_BYTES: usize = 96;
+
+/// A topic name that has passed [`check_topic_name`]; cheap to clone.
+pub type TopicName = Arc<str>;
+
+/// One published message, encoded once and shared by every subscriber that sends it.
+#[derive(Debug)]
+pub struct Message {
+    /// Assigned by the hub: 1, 2, 3... in publish order, one sequence for all topics.
+    pub id: u64,
+    /// The topics it was published to.
+    pub topics: Box<[TopicName]>,
+    /// The complete event (`id:`, `event:`, `data:` lines and the blank line).
+    pub encoded: Box<[u8]>,
+}
+
+impl Message {
+    /// What holding this message costs the history's memory budget.
+    pub fn charged_bytes(&self) -> usize {
+        self.encoded.len() + MESSAGE_OVERHEAD_BYTES
+    }
+}
+
+/// Why a topic name was refused; the text becomes the body of a `400`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TopicNameError {
+    Empty,
+    TooLong,
+    /// The first character that is not allowed.
+    BadCharacter(char),
+}
+
+impl fmt::Display for TopicNameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TopicNameError::Empty => write!(f, "a topic name may not be empty"),
+            TopicNameError::TooLong => {
+                write!(f, "a topic name is at most {MAX_TOPIC_BYTES} bytes")
+            }
+            TopicNameError::BadCharacter('*') => {
+                write!(
+                    f,
+                    "'*' is reserved for patterns and may not be in a topic name"
+                )
+            }
+            TopicNameError::BadCharacter(bad) => write!(
+                f,
+                "{bad:?} may not be in a topic name (allowed: A-Z a-z 0-9 - _ . ~ / : @)"
+            ),
+        }
+    }
+}
+
+/// Checks a (percent-decoded) topic name: 1 to 200 bytes of `A-Z a-z 0-9 - _ . ~ / : @`.
+/// The set is small on purpose: a name can then go into a URL, a log line or a Redis
+/// key without escaping, and `*` stays free to mean "any" in token patterns.
+pub fn check_topic_name(name: &str) -> Result<TopicName, TopicNameError> {
+    if name.is_empty() {
+        return Err(TopicNameError::Empty);
+    }
+    if name.len() > MAX_TOPIC_BYTES {
+        return Err(TopicNameError::TooLong);
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "-_.~/:@".contains(c);
+    match name.chars().find(|&c| !allowed(c)) {
+        Some(bad) => Err(TopicNameError::BadCharacter(bad)),
+        None => Ok(Arc::from(name)),
+    }
+}
+
+/// Checks the topic names a request gave (`?topic=` repeated), drops repeats, and
+/// supplies [`DEFAULT_TOPIC`] when there are none. The error says what was wrong.
+pub fn topic_list(names: &[String]) -> Result<Vec<TopicName>, String> {
+    if names.len() > MAX_TOPICS_PER_REQUEST {
+        return Err(format!(
+            "at most {MAX_TOPICS_PER_REQUEST} topics per request"
+        ));
+    }
+    let mut topics: Vec<TopicName> = Vec::with_capacity(names.len().max(1));
+    for name in names {
+        let topic = check_topic_name(name).map_err(|error| format!("topic {name:?}: {error}"))?;
+        if !topics.contains(&topic) {
+            topics.push(topic);
+        }
+    }
+    if topics.is_empty() {
+        topics.push(Arc::from(DEFAULT_TOPIC));
+    }
+    Ok(topics)
+}
+
+/// One topic: its recent messages and who follows it. It exists only while it has a
+/// follower or holds a message; the hub removes it when both are gone.
+#[derive(Default)]
+pub struct Topic {
+    /// The newest messages, oldest first; ids increase along it.
+    pub history: VecDeque<Arc<Message>>,
+    /// The subscribers that follow this topic, each once.
+    pub followers: Vec<SubscriberKey>,
+    /// The id of the newest message this topic has dropped from its history (0 if
+    /// none). A subscriber whose last id is below it missed at least one message.
+    pub dropped_through: u64,
+}
+
+impl Topic {
+    /// The held messages with an id greater than `after_id`, oldest first.
+    pub fn messages_after(&self, after_id: u64) -> impl Iterator<Item = &Arc<Message>> {
+        // Ids increase along the history, so the first wanted message is found by
+        // binary search, not by walking past everything already sent.
+        let first = self
+            .history
+            .partition_point(|message| message.id <= after_id);
+        self.history.range(first..)
+    }
+
+    /// Drops the oldest held message if it is `id`, remembering the gap it leaves.
+    /// Returns whether it did (the message may have left this history already).
+    pub fn drop_oldest_if(&mut self, id: u64) -> bool {
+        if self.history.front().is_some_and(|oldest| oldest.id == id) {
+            self.history.pop_front();
+            self.dropped_through = id;
+            return true;
+        }
+        false
+    }
+
+    /// Whether nothing needs this topic any more.
+    pub fn is_unused(&self) -> bool {
+        self.followers.is_empty() && self.history.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(id: u64) -> Arc<Message> {
+        Arc::new(Message {
+            id,
+            topics: Box::new([]),
+            encoded: Box::new([]),
+        })
+    }
+
+    #[test]
+    fn topic_names_use_a_small_safe_alphabet() {
+        for good in [
+            "default",
+            "orders/42",
+            "users/alice@example.com:inbox",
+            "a-b_c.d~e",
+        ] {
+            assert!(check_topic_name(good).is_ok(), "{good}");
+        }
+        assert_eq!(check_topic_name(""), Err(TopicNameError::Empty));
+        assert_eq!(
+            check_topic_name(&"a".repeat(MAX_TOPIC_BYTES + 1)),
+            Err(TopicNameError::TooLong)
+        );
+        assert!(check_topic_name(&"a".repeat(MAX_TOPIC_BYTES)).is_ok());
+        assert_eq!(
+            check_topic_name("news*"),
+            Err(TopicNameError::BadCharacter('*'))
+        );
+        assert_eq!(
+            check_topic_name("a b"),
+            Err(TopicNameError::BadCharacter(' '))
+        );
+        assert_eq!(
+            check_topic_name("caf\u{e9}"),
+            Err(TopicNameError::BadCharacter('\u{e9}'))
+        );
+        assert!(
+            TopicNameError::BadCharacter('*')
+                .to_string()
+                .contains("reserved")
+        );
+    }
+
+    #[test]
+    fn a_topic_list_is_checked_deduplicated_and_defaulted() {
+        let names = |list: &[&str]| list.iter().map(|name| name.to_string()).collect::<Vec<_>>();
+        let list = topic_list(&names(&["a", "b", "a"])).unwrap();
+        assert_eq!(list.iter().map(|t| &**t).collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(&*topic_list(&[]).unwrap()[0], DEFAULT_TOPIC);
+        assert!(
+            topic_list(&names(&["ok", "no spaces"]))
+                .unwrap_err()
+                .contains("\"no spaces\"")
+        );
+        let too_many: Vec<String> = (0..=MAX_TOPICS_PER_REQUEST)
+            .map(|n| n.to_string())
+            .collect();
+        assert!(topic_list(&too_many).unwrap_err().contains("at most 32"));
+    }
+
+    #[test]
+    fn messages_after_an_id_are_found_in_order() {
+        let mut topic = Topic::default();
+        for id in [2, 5, 9, 12] {
+            topic.history.push_back(message(id));
+        }
+        let after = |id| {
+            topic
+                .messages_after(id)
+                .map(|message| message.id)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(after(0), [2, 5, 9, 12]);
+        assert_eq!(after(5), [9, 12]);
+        assert_eq!(after(6), [9, 12]);
+        assert_eq!(after(12), Vec::<u64>::new());
+    }
+
+    #[test]
+    fn dropping_remembers_the_gap_and_only_drops_the_named_message() {
+        let mut topic = Topic::default();
+        topic.history.push_back(message(3));
+        assert!(!topic.drop_oldest_if(2));
+        assert!(topic.drop_oldest_if(3));
+        assert_eq!(topic.dropped_through, 3);
+        assert!(topic.is_unused());
+    }
+}

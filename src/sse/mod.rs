@@ -1,0 +1,14 @@
+//! # Chapter 2: the event stream
+//!
+//! The `text/event-stream` format and a live stream on one socket.
+//!
+//! Read in this order:
+//!
+//! 1. [`event`]: an event as bytes (WHATWG HTML, "Server-sent events").
+//! 2. [`stream`]: a live stream on one socket: events, heartbeats, noticing that the
+//!    client left, the end.
+//! 3. [`feeds`]: the three streams this server offers (counter, clock, subscription).
+
+pub mod event;
+pub mod feeds;
+pub mod stream;
