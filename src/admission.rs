@@ -127,7 +127,7 @@ fn run(shared: &Arc<Shared>, arrivals: &Receiver<(TcpStream, SocketAddr)>) {
         if !waiting.is_empty()
             && last_check_request.is_none_or(|at| at.elapsed() >= CHECK_REQUEST_INTERVAL)
         {
-            shared.hub.check_clients_now();
+            shared.watch.look_now();
             last_check_request = Some(Instant::now());
         }
         waiting.retain_mut(|guest| visit(shared, guest, &mut closing));

@@ -127,7 +127,7 @@ fn respond(
         } else {
             Persistence::Close
         };
-    response::write_response(connection.socket(), response, persistence, head_only)?;
+    response::write_response(&**connection.socket(), response, persistence, head_only)?;
     if persistence == Persistence::Close && !connection.is_in_sync() {
         response::linger_close(connection.socket());
     }

@@ -82,6 +82,16 @@ impl Server {
     /// Accepts connections until shutdown, then waits (at most the grace period) for
     /// open streams to end.
     pub fn run(self) -> ShutdownSummary {
+        let watch = Arc::clone(&self.shared);
+        let watching = thread::Builder::new()
+            .name("client watch".into())
+            .spawn(move || {
+                let interval = watch.config.client_check;
+                watch.watch.run(interval, || watch.shutdown.is_triggered());
+            });
+        if let Err(error) = watching {
+            warn!("cannot start the client watch: {error}; departed clients are noticed at writes");
+        }
         let waiting_room = match WaitingRoom::open(Arc::clone(&self.shared)) {
             Ok(room) => Some(room),
             Err(error) => {
@@ -152,6 +162,7 @@ impl ServerHandle {
         );
         self.shared.shutdown.trigger();
         self.shared.hub.close();
+        self.shared.watch.wake();
         // The accept loop is blocked in accept(); a connection of our own wakes it, and
         // it then sees the signal. An unspecified bind address (0.0.0.0) is reachable
         // through loopback.

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::config::Config;
 use crate::pubsub::hub::{Hub, HubLimits};
 use crate::shutdown::ShutdownSignal;
+use crate::sse::watch::ClientWatch;
 use crate::stats::Stats;
 
 /// Everything the client threads share.
@@ -20,6 +21,8 @@ pub struct Shared {
     pub hub: Hub,
     pub stats: Stats,
     pub shutdown: ShutdownSignal,
+    /// Notices when the clients of idle subscriptions leave.
+    pub watch: ClientWatch,
     /// Connections being served now; never above `config.max_clients`.
     connections_open: AtomicUsize,
 }
@@ -36,6 +39,7 @@ impl Shared {
             }),
             stats: Stats::default(),
             shutdown: ShutdownSignal::new(),
+            watch: ClientWatch::default(),
             connections_open: AtomicUsize::new(0),
             config,
         })

@@ -26,6 +26,10 @@ const BINARY: &str = env!("CARGO_BIN_EXE_sse-server");
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// A server process with its log in a file, so a test can check it never panicked.
+/// Threads a server has with no client: main (accept loop), the Ctrl-C handler, the
+/// waiting room and the client watch.
+const IDLE_THREADS: u64 = 4;
+
 struct Target {
     server: Option<ServerProcess>,
     port: u16,
@@ -71,7 +75,9 @@ impl Target {
         // request made after the probe is answered, the probe has its thread; then wait
         // for the idle set: main, the Ctrl-C handler and the lingering thread.
         target.stats();
-        wait_for(Duration::from_secs(2), || target.sample().threads <= 3);
+        wait_for(Duration::from_secs(2), || {
+            target.sample().threads <= IDLE_THREADS
+        });
         target
     }
 
@@ -258,7 +264,9 @@ fn slow_heads_do_not_delay_new_clients_and_each_gets_408_at_the_deadline() {
         "408s came late: {answered_after:?}"
     );
     assert!(
-        wait_for(Duration::from_secs(2), || target.sample().threads <= 3).is_some(),
+        wait_for(Duration::from_secs(2), || target.sample().threads
+            <= IDLE_THREADS)
+        .is_some(),
         "threads left behind"
     );
 }

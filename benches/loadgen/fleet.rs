@@ -55,6 +55,8 @@ pub struct Fleet {
     /// `live()` as of the start of the current scenario: counting it on every read
     /// would cost O(N) per read.
     live_at_start: u32,
+    /// The request each stream sends, by index.
+    requests: Vec<Vec<u8>>,
 }
 
 impl Fleet {
@@ -68,6 +70,7 @@ impl Fleet {
             watermark: Arc::new(AtomicU64::new(0)),
             read_buffer: vec![0; 256 * 1024],
             live_at_start: 0,
+            requests: Vec::new(),
         }
     }
 
@@ -80,8 +83,36 @@ impl Fleet {
         count: usize,
         limit: Duration,
     ) -> (Vec<Duration>, usize) {
-        let request =
-            format!("GET {path} HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n");
+        self.connect_each(address, |_| path.to_string(), count, limit)
+    }
+
+    /// Drops every stream at once (the clients leave), keeping nothing of them.
+    pub fn drop_all(&mut self) {
+        for mut subscriber in self.subscribers.drain(..) {
+            let _ = self.poll.registry().deregister(&mut subscriber.socket);
+        }
+        self.delivered_per_seq = vec![0];
+        self.watermark.store(0, Ordering::Release);
+    }
+
+    /// Like [`connect`](Self::connect), with `path(i)` for the i-th stream.
+    pub fn connect_each(
+        &mut self,
+        address: SocketAddr,
+        path: impl Fn(usize) -> String,
+        count: usize,
+        limit: Duration,
+    ) -> (Vec<Duration>, usize) {
+        let requests: Vec<Vec<u8>> = (0..count)
+            .map(|index| {
+                format!(
+                    "GET {} HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n",
+                    path(index)
+                )
+                .into_bytes()
+            })
+            .collect();
+        self.requests = requests;
         let deadline = Instant::now() + limit;
         let mut started = 0;
         while Instant::now() < deadline {
@@ -100,7 +131,7 @@ impl Fleet {
                 self.start_connection(address);
                 started += 1;
             }
-            self.poll_once(Duration::from_millis(5), Some(request.as_bytes()), None);
+            self.poll_once(Duration::from_millis(5), true, None);
         }
         let latencies = self
             .subscribers
@@ -128,7 +159,7 @@ impl Fleet {
         while Instant::now() < deadline && !done(self) {
             self.poll_once(
                 Duration::from_millis(5),
-                None,
+                false,
                 Some((observed, record_latency)),
             );
         }
@@ -193,7 +224,7 @@ impl Fleet {
     fn poll_once(
         &mut self,
         timeout: Duration,
-        request: Option<&[u8]>,
+        send_requests: bool,
         mut observed: Option<(&mut Observed, bool)>,
     ) {
         if let Err(error) = self.poll.poll(&mut self.events, Some(timeout)) {
@@ -214,8 +245,8 @@ impl Fleet {
         for (index, writable, readable) in ready {
             let waiting_to_send =
                 self.subscribers[index].first_byte.is_none() && !self.subscribers[index].failed;
-            if let (true, true, Some(request)) = (writable, waiting_to_send, request) {
-                self.send_request(index, request);
+            if writable && waiting_to_send && send_requests {
+                self.send_request(index);
             }
             if readable {
                 self.read(
@@ -228,7 +259,8 @@ impl Fleet {
         }
     }
 
-    fn send_request(&mut self, index: usize, request: &[u8]) {
+    fn send_request(&mut self, index: usize) {
+        let request = &self.requests[index % self.requests.len()];
         let subscriber = &mut self.subscribers[index];
         // A mio socket is writable once connected; the request fits in one write.
         match subscriber.socket.peer_addr() {

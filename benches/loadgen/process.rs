@@ -44,6 +44,19 @@ impl ServerProcess {
         ServerProcess::spawn(command, port)
     }
 
+    /// Starts the async reference server (`benches/reference`) pinned to `core`.
+    pub fn start_reference(binary: &Path, core: usize) -> ServerProcess {
+        let port = free_port();
+        let mut command = Command::new("taskset");
+        command
+            .args(["-c", &core.to_string()])
+            .arg(binary)
+            .arg(port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        ServerProcess::spawn(command, port)
+    }
+
     /// Runs `command`, which must start the server on `port` and exec it (so that the
     /// child's pid is the server's), and waits until it accepts connections.
     pub fn spawn(mut command: Command, port: u16) -> ServerProcess {

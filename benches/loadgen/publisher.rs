@@ -31,13 +31,23 @@ impl Publisher {
         self.receive();
     }
 
+    /// Publishes message `seq` to `topic` and waits for the 202.
+    pub fn publish_to(&mut self, seq: u64, topic: &str) {
+        self.send_to(seq, &format!("/publish?topic={topic}"));
+        self.receive();
+    }
+
     /// Sends the publish request for `seq` without waiting for the answer (HTTP/1.1
     /// pipelining: the server answers requests on a connection in order).
     pub fn send(&mut self, seq: u64) {
+        self.send_to(seq, "/publish");
+    }
+
+    fn send_to(&mut self, seq: u64, target: &str) {
         let sent_ns = self.epoch.elapsed().as_nanos() as u64;
         let body = format!("{seq} {sent_ns}");
         let request = format!(
-            "POST /publish HTTP/1.1\r\nHost: bench\r\nContent-Length: {}\r\n\r\n{body}",
+            "POST {target} HTTP/1.1\r\nHost: bench\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
         );
         self.writer

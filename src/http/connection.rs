@@ -14,6 +14,7 @@
 
 use std::io::{self, Read};
 use std::net::TcpStream;
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::config::Config;
@@ -49,7 +50,9 @@ impl From<HttpError> for ReadError {
 /// One client connection on the reading side: the socket plus bytes received but not
 /// yet used (a pipelined next request, or the start of a body).
 pub struct Connection {
-    socket: TcpStream,
+    /// Shared (not cloned: no second descriptor) with the client watch once the
+    /// connection becomes a stream.
+    socket: Arc<TcpStream>,
     received: Vec<u8>,
     /// Body bytes announced by the last request and not read yet. Until they are read,
     /// the connection cannot carry another request.
@@ -65,14 +68,14 @@ impl Connection {
     /// Wraps a socket from which `received` was already read (by the waiting room).
     pub fn with_received(socket: TcpStream, received: Vec<u8>) -> Connection {
         Connection {
-            socket,
+            socket: Arc::new(socket),
             received,
             unread_body: 0,
         }
     }
 
     /// The socket, for writing responses.
-    pub fn socket(&self) -> &TcpStream {
+    pub fn socket(&self) -> &Arc<TcpStream> {
         &self.socket
     }
 
@@ -142,7 +145,7 @@ impl Connection {
             self.socket
                 .set_read_timeout(Some(deadline - now))
                 .map_err(ReadError::Io)?;
-            match self.socket.read(&mut chunk) {
+            match (&*self.socket).read(&mut chunk) {
                 Ok(n) => {
                     self.received.extend_from_slice(&chunk[..n]);
                     return Ok(Some(n));

@@ -41,6 +41,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
@@ -110,9 +111,6 @@ struct HubState {
     relay: Relay,
     /// Set at shutdown: every subscriber returns [`Delivery::Closed`].
     closed: bool,
-    /// Raised by [`Hub::check_clients_now`]; each subscriber remembers the last one
-    /// it acted on.
-    client_check_round: u64,
 }
 
 impl Hub {
@@ -126,7 +124,6 @@ impl Hub {
                 held_bytes: 0,
                 relay: Relay::new(limits.relay_width),
                 closed: false,
-                client_check_round: 0,
             }),
             limits,
         }
@@ -192,7 +189,6 @@ impl Hub {
             topics,
             last_sent_id,
             gap_reported_through: 0,
-            client_check_round: state.client_check_round,
             not_send: PhantomData,
         })
     }
@@ -202,18 +198,6 @@ impl Hub {
         let threads = {
             let mut state = lock(&self.state);
             state.closed = true;
-            state.relay.all_threads()
-        };
-        threads.iter().for_each(Thread::unpark);
-    }
-
-    /// Wakes every subscriber to return [`Delivery::CheckClient`] once: the server is
-    /// full, and streams whose clients have left should give their places back now
-    /// rather than at their next scheduled check.
-    pub fn check_clients_now(&self) {
-        let threads = {
-            let mut state = lock(&self.state);
-            state.client_check_round += 1;
             state.relay.all_threads()
         };
         threads.iter().for_each(Thread::unpark);
@@ -361,7 +345,7 @@ pub enum Delivery {
     Messages(Vec<Arc<Message>>),
     /// Nothing was published before the timeout.
     Idle,
-    /// The server is full and asks every stream to check its client now.
+    /// The alarm was raised: the client watch thinks the client has left.
     CheckClient,
     /// The server is shutting down.
     Closed,
@@ -378,7 +362,6 @@ pub struct Subscription<'hub> {
     last_sent_id: u64,
     /// The newest dropped id already reported as missed, so a gap is reported once.
     gap_reported_through: u64,
-    client_check_round: u64,
     /// `PhantomData<*const ()>` is neither `Send` nor `Sync`.
     not_send: PhantomData<*const ()>,
 }
@@ -391,10 +374,14 @@ impl Subscription<'_> {
 
     /// Waits up to `timeout` for messages after the last one returned, and returns
     /// all of them at once (up to a batch): a subscriber that wakes late sends its
-    /// backlog in one write.
-    pub fn next_delivery(&mut self, timeout: Duration) -> Delivery {
+    /// backlog in one write. Returns early with [`Delivery::CheckClient`] when `alarm`
+    /// is raised (and lowers it); whoever raises it must then unpark this thread.
+    pub fn next_delivery(&mut self, timeout: Duration, alarm: &AtomicBool) -> Delivery {
         let deadline = Instant::now() + timeout;
         loop {
+            if alarm.swap(false, Ordering::AcqRel) {
+                return Delivery::CheckClient;
+            }
             let mut to_wake = Vec::new();
             let outcome = self.look(&mut to_wake);
             to_wake.iter().for_each(Thread::unpark);
@@ -434,11 +421,6 @@ impl Subscription<'_> {
             self.last_sent_id = last.id;
             state.relay.start_sending(self.key, to_wake);
             return Some(Delivery::Messages(batch));
-        }
-        if self.client_check_round != state.client_check_round {
-            self.client_check_round = state.client_check_round;
-            state.relay.start_sending(self.key, to_wake);
-            return Some(Delivery::CheckClient);
         }
         state.relay.go_idle(self.key, to_wake);
         None

@@ -4,6 +4,8 @@ use super::*;
 use crate::pubsub::topic::check_topic_name;
 
 const NOW: Duration = Duration::ZERO;
+/// An alarm nobody raises.
+static QUIET: AtomicBool = AtomicBool::new(false);
 
 fn limits() -> HubLimits {
     HubLimits {
@@ -38,7 +40,7 @@ fn ids(delivery: Delivery) -> Vec<u64> {
 
 fn drain(subscription: &mut Subscription) -> Vec<u64> {
     let mut all = Vec::new();
-    while let Delivery::Messages(batch) = subscription.next_delivery(NOW) {
+    while let Delivery::Messages(batch) = subscription.next_delivery(NOW, &QUIET) {
         all.extend(batch.iter().map(|message| message.id));
     }
     all
@@ -63,7 +65,7 @@ fn ids_increase_from_one_across_topics_and_messages_are_encoded_once() {
             subscribers: 1
         }
     );
-    match subscription.next_delivery(NOW) {
+    match subscription.next_delivery(NOW, &QUIET) {
         Delivery::Messages(messages) => {
             assert_eq!(&*messages[0].encoded, b"id: 1\ndata: x\n\n");
             assert_eq!(
@@ -80,9 +82,12 @@ fn a_new_subscriber_gets_only_what_comes_after_it() {
     let hub = hub();
     publish(&hub, &["default"], "old");
     let mut subscription = hub.subscribe(topics(&["default"]), None).unwrap();
-    assert!(matches!(subscription.next_delivery(NOW), Delivery::Idle));
+    assert!(matches!(
+        subscription.next_delivery(NOW, &QUIET),
+        Delivery::Idle
+    ));
     publish(&hub, &["default"], "new");
-    assert_eq!(ids(subscription.next_delivery(NOW)), [2]);
+    assert_eq!(ids(subscription.next_delivery(NOW, &QUIET)), [2]);
 }
 
 #[test]
@@ -108,7 +113,7 @@ fn resuming_several_topics_replays_after_one_id_in_id_order() {
     let mut subscription = hub.subscribe(topics(&["a", "b"]), Some(1)).unwrap();
     assert_eq!(drain(&mut subscription), [2, 4, 5]);
     publish(&hub, &["b"], "live");
-    assert_eq!(ids(subscription.next_delivery(NOW)), [6]);
+    assert_eq!(ids(subscription.next_delivery(NOW, &QUIET)), [6]);
 }
 
 #[test]
@@ -183,7 +188,7 @@ fn an_id_from_a_previous_run_replays_everything_held() {
     let hub = hub();
     publish(&hub, &["default"], "a");
     let mut subscription = hub.subscribe(topics(&["default"]), Some(500)).unwrap();
-    assert_eq!(ids(subscription.next_delivery(NOW)), [1]);
+    assert_eq!(ids(subscription.next_delivery(NOW, &QUIET)), [1]);
 }
 
 #[test]
@@ -193,7 +198,7 @@ fn subscribers_are_counted_until_dropped_and_close_wakes_them() {
     assert_eq!(hub.snapshot().subscribers, 1);
     hub.close();
     assert!(matches!(
-        subscription.next_delivery(Duration::from_secs(30)),
+        subscription.next_delivery(Duration::from_secs(30), &QUIET),
         Delivery::Closed
     ));
     drop(subscription);
@@ -208,7 +213,7 @@ fn a_publish_wakes_waiting_subscribers_at_once_through_the_relay() {
             let hub = Arc::clone(&hub);
             std::thread::spawn(move || {
                 let mut subscription = hub.subscribe(topics(&["default"]), None).unwrap();
-                ids(subscription.next_delivery(Duration::from_secs(30)))
+                ids(subscription.next_delivery(Duration::from_secs(30), &QUIET))
             })
         })
         .collect();
@@ -222,15 +227,27 @@ fn a_publish_wakes_waiting_subscribers_at_once_through_the_relay() {
 }
 
 #[test]
-fn check_clients_now_wakes_an_idle_subscriber_once() {
-    let hub = hub();
-    let mut subscription = hub.subscribe(topics(&["default"]), None).unwrap();
-    hub.check_clients_now();
-    assert!(matches!(
-        subscription.next_delivery(Duration::from_secs(30)),
-        Delivery::CheckClient
-    ));
-    assert!(matches!(subscription.next_delivery(NOW), Delivery::Idle));
+fn a_raised_alarm_wakes_an_idle_subscriber_once() {
+    let hub = Arc::new(hub());
+    let alarm = Arc::new(AtomicBool::new(false));
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let waiter = {
+        let (hub, alarm) = (Arc::clone(&hub), Arc::clone(&alarm));
+        std::thread::spawn(move || {
+            let mut subscription = hub.subscribe(topics(&["default"]), None).unwrap();
+            ready_tx.send(std::thread::current()).unwrap();
+            let first = subscription.next_delivery(Duration::from_secs(30), &alarm);
+            let second = subscription.next_delivery(NOW, &alarm);
+            (format!("{first:?}"), format!("{second:?}"))
+        })
+    };
+    let thread = ready_rx.recv().unwrap();
+    alarm.store(true, Ordering::Release);
+    thread.unpark();
+    assert_eq!(
+        waiter.join().unwrap(),
+        ("CheckClient".into(), "Idle".into())
+    );
 }
 
 #[test]
@@ -245,7 +262,7 @@ fn a_large_backlog_is_delivered_in_bounded_batches() {
         publish(&hub, &[["a", "b"][n % 2]], &text);
     }
     let mut delivered = Vec::new();
-    while let Delivery::Messages(batch) = subscription.next_delivery(NOW) {
+    while let Delivery::Messages(batch) = subscription.next_delivery(NOW, &QUIET) {
         let bytes: usize = batch.iter().map(|message| message.encoded.len()).sum();
         assert!(bytes <= MAX_BATCH_BYTES, "a batch of {bytes} bytes");
         delivered.extend(batch.iter().map(|message| message.id));
@@ -258,7 +275,7 @@ fn a_message_larger_than_a_batch_is_still_delivered() {
     let hub = hub();
     let mut subscription = hub.subscribe(topics(&["default"]), None).unwrap();
     publish(&hub, &["default"], &"y".repeat(MAX_BATCH_BYTES * 2));
-    assert_eq!(ids(subscription.next_delivery(NOW)), [1]);
+    assert_eq!(ids(subscription.next_delivery(NOW, &QUIET)), [1]);
 }
 
 #[test]
@@ -277,6 +294,6 @@ fn a_panic_while_holding_the_lock_does_not_break_the_hub() {
     assert!(hub.state.is_poisoned());
     let mut subscription = hub.subscribe(topics(&["default"]), Some(0)).unwrap();
     publish(&hub, &["default"], "still works");
-    assert_eq!(ids(subscription.next_delivery(NOW)), [1]);
+    assert_eq!(ids(subscription.next_delivery(NOW, &QUIET)), [1]);
     assert_eq!(hub.snapshot().subscribers, 1);
 }

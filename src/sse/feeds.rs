@@ -24,6 +24,8 @@
 
 use std::io;
 use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use chrono::{SecondsFormat, Utc};
@@ -77,14 +79,14 @@ pub struct StreamReport {
 /// and nothing else.
 pub fn serve(
     feed: Feed<'_>,
-    socket: &TcpStream,
+    socket: &Arc<TcpStream>,
     framing: Framing,
     head_only: bool,
     shared: &Shared,
     peer: SocketAddr,
 ) -> StreamReport {
     if head_only {
-        let end = response::write_stream_head(socket, EVENT_STREAM, framing, None)
+        let end = response::write_stream_head(&**socket, EVENT_STREAM, framing, None)
             .map(|()| StreamEnd::Finished);
         return StreamReport {
             events_sent: 0,
@@ -104,7 +106,13 @@ pub fn serve(
     let end = match feed {
         Feed::Counter { resume_after } => serve_counter(&mut stream, resume_after, shared),
         Feed::Clock => serve_clock(&mut stream, shared),
-        Feed::Subscription(subscription) => serve_subscription(&mut stream, subscription, peer),
+        Feed::Subscription(subscription) => {
+            // Idle subscribers sleep; the client watch notices for them when a client
+            // leaves, and raises this stream's alarm.
+            let watching = shared.watch.watch(Arc::clone(socket));
+            stream.leave_client_checks_to_the_watch();
+            serve_subscription(&mut stream, subscription, watching.alarm(), peer)
+        }
     };
     let events_sent = stream.events_sent();
     // A stream that ended on its own or at shutdown ends its body properly; after an
@@ -158,10 +166,11 @@ fn serve_clock(stream: &mut EventStream, shared: &Shared) -> io::Result<StreamEn
 fn serve_subscription(
     stream: &mut EventStream,
     mut subscription: Subscription,
+    alarm: &AtomicBool,
     peer: SocketAddr,
 ) -> io::Result<StreamEnd> {
     loop {
-        let delivery = subscription.next_delivery(stream.time_until_keep_alive());
+        let delivery = subscription.next_delivery(stream.time_until_keep_alive(), alarm);
         // Messages that left the history before this client could get them: on
         // reconnect with an old Last-Event-ID, or while it was reading too slowly.
         if matches!(delivery, Delivery::Messages(_)) && subscription.take_missed() {

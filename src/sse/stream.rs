@@ -28,17 +28,21 @@
 //!
 //! **A read says so.** An SSE client sends nothing after its request, so anything the
 //! socket has to read is news: end-of-file (`Ok(0)`) means the client closed, an error
-//! means it reset. So every `--client-check-ms` (1 s by default) an idle stream makes
-//! one *non-blocking* read ([`EventStream::keep_alive`]): `WouldBlock` means all is
-//! well, and the thread goes back to sleep. That costs one wake-up and three system
-//! calls per idle stream per second (about 3 % of one core for 10,000 idle streams,
-//! see BENCHMARKS.md); a longer interval costs proportionally less and frees slots
-//! proportionally later.
+//! means it reset. A subscription's socket is watched by one thread for all of them
+//! (`watch.rs`), which reads it every `--client-check-ms` without waking the stream's
+//! thread; the counter and clock streams, awake every interval anyway, read their
+//! own ([`EventStream::keep_alive`]).
+//!
+//! **Non-blocking, patiently.** From its first byte, a stream's socket is in
+//! non-blocking mode, so that a read (ours or the watch's) never waits. A write that
+//! finds the client's buffers full gets `WouldBlock`; the stream then waits a little
+//! and tries again, until `--write-timeout-s` has passed ([`write_patiently`]).
 //!
 //! Either way the error travels up with `?` to the one place that logs it.
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
+use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
@@ -49,6 +53,8 @@ use crate::stats::Stats;
 
 /// The comment that keeps an idle stream alive.
 const HEARTBEAT_TEXT: &str = "keep-alive";
+/// The longest pause between two tries of a write that would block.
+const MAX_WRITE_PAUSE: Duration = Duration::from_millis(50);
 
 /// How a pause between events ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,7 +72,10 @@ pub struct EventStream<'a> {
     heartbeat_interval: Duration,
     /// When we last wrote anything; a heartbeat is due `heartbeat_interval` after it.
     last_write: Instant,
-    client_check_interval: Duration,
+    write_timeout: Duration,
+    /// How often this thread looks whether its client has left; `None` when the client
+    /// watch does it (`watch.rs`).
+    client_check_interval: Option<Duration>,
     /// When to next look whether the client has left.
     next_client_check: Instant,
     events_sent: u64,
@@ -82,15 +91,19 @@ impl<'a> EventStream<'a> {
         config: &Config,
         stats: &'a Stats,
     ) -> io::Result<EventStream<'a>> {
+        socket.set_nonblocking(true)?;
         let retry = event::encode_retry(config.retry);
-        response::write_stream_head(socket, EVENT_STREAM, framing, Some(&retry))?;
+        let mut head = Vec::new();
+        response::write_stream_head(&mut head, EVENT_STREAM, framing, Some(&retry))?;
+        write_patiently(socket, &head, config.write_timeout)?;
         let now = Instant::now();
         Ok(EventStream {
             socket,
             framing,
             heartbeat_interval: config.heartbeat_interval,
             last_write: now,
-            client_check_interval: config.client_check,
+            write_timeout: config.write_timeout,
+            client_check_interval: Some(config.client_check),
             next_client_check: now + config.client_check,
             events_sent: 0,
             stats,
@@ -112,13 +125,20 @@ impl<'a> EventStream<'a> {
         self.write_pieces(&[&event::encode_comment(HEARTBEAT_TEXT)], 0)
     }
 
+    /// Leaves noticing a departed client to the client watch: this thread then wakes
+    /// only for heartbeats (and when the watch raises its alarm).
+    pub fn leave_client_checks_to_the_watch(&mut self) {
+        self.client_check_interval = None;
+    }
+
     /// How long an idle stream may sleep before [`keep_alive`](Self::keep_alive) has
     /// work to do: a heartbeat, or a look at the client.
     pub fn time_until_keep_alive(&self) -> Duration {
-        let heartbeat_due = self.last_write + self.heartbeat_interval;
-        heartbeat_due
-            .min(self.next_client_check)
-            .saturating_duration_since(Instant::now())
+        let mut due = self.last_write + self.heartbeat_interval;
+        if self.client_check_interval.is_some() {
+            due = due.min(self.next_client_check);
+        }
+        due.saturating_duration_since(Instant::now())
     }
 
     /// The upkeep of an idle stream: checks that the client is still there (when due,
@@ -126,9 +146,15 @@ impl<'a> EventStream<'a> {
     /// error, as a failed write would, if the client has left.
     pub fn keep_alive(&mut self, check_now: bool) -> io::Result<()> {
         let now = Instant::now();
-        if check_now || now >= self.next_client_check {
-            self.next_client_check = now + self.client_check_interval;
-            check_client(self.socket)?;
+        let check_due = self.client_check_interval.is_some() && now >= self.next_client_check;
+        if check_now || check_due {
+            self.next_client_check = now + self.client_check_interval.unwrap_or_default();
+            if client_has_left(self.socket) {
+                return Err(io::Error::new(
+                    io::ErrorKind::ConnectionAborted,
+                    "the client closed the connection",
+                ));
+            }
         }
         if now >= self.last_write + self.heartbeat_interval {
             self.send_heartbeat()?;
@@ -161,10 +187,7 @@ impl<'a> EventStream<'a> {
     /// connection ends that body). The connection is closed when the socket is dropped.
     pub fn finish(self) -> io::Result<()> {
         match self.framing {
-            Framing::Chunked => {
-                let mut socket = self.socket;
-                socket.write_all(LAST_CHUNK)
-            }
+            Framing::Chunked => write_patiently(self.socket, LAST_CHUNK, self.write_timeout),
             Framing::UntilClose => Ok(()),
         }
     }
@@ -172,8 +195,7 @@ impl<'a> EventStream<'a> {
     fn write_pieces(&mut self, pieces: &[&[u8]], event_count: u64) -> io::Result<()> {
         let mut framed = Vec::new();
         response::frame_into(&mut framed, self.framing, pieces);
-        let mut socket = self.socket;
-        socket.write_all(&framed)?;
+        write_patiently(self.socket, &framed, self.write_timeout)?;
         self.last_write = Instant::now();
         self.events_sent += event_count;
         self.stats.count_events(event_count);
@@ -181,30 +203,53 @@ impl<'a> EventStream<'a> {
     }
 }
 
-/// Whether the client of an idle stream is still there, by one read that does not
-/// wait. An SSE client sends nothing after its request: end-of-file means it closed
-/// the connection, an error that it reset it, and `WouldBlock` that it is simply
+/// Whether the client of a stream has left, by one read of its non-blocking socket.
+/// An SSE client sends nothing after its request: end-of-file means it closed the
+/// connection, an error that it reset it, and `WouldBlock` that it is simply
 /// listening. Stray bytes (a client may send them) are read and ignored.
-fn check_client(mut socket: &TcpStream) -> io::Result<()> {
+pub fn client_has_left(mut socket: &TcpStream) -> bool {
     let mut scratch = [0u8; 256];
-    socket.set_nonblocking(true)?;
-    let read = socket.read(&mut scratch);
-    // Back to blocking before anything else: writes rely on it, with their timeout.
-    socket.set_nonblocking(false)?;
-    match read {
-        Ok(0) => Err(io::Error::new(
-            io::ErrorKind::ConnectionAborted,
-            "the client closed the connection",
-        )),
-        Ok(_) => Ok(()),
-        Err(error)
-            if matches!(
-                error.kind(),
-                io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-            ) =>
-        {
-            Ok(())
-        }
-        Err(error) => Err(error),
+    match socket.read(&mut scratch) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(error) => !matches!(
+            error.kind(),
+            io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+        ),
     }
+}
+
+/// Writes all of `bytes` to a non-blocking socket. When the client's buffers are full
+/// (`WouldBlock`), waits a little (1 ms, doubling up to 50 ms) and tries again, for at
+/// most `timeout`: a client that reads nothing for that long is dropped with
+/// `TimedOut`. Healthy clients never make it wait at all.
+pub fn write_patiently(
+    mut socket: &TcpStream,
+    mut bytes: &[u8],
+    timeout: Duration,
+) -> io::Result<()> {
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(1);
+    while !bytes.is_empty() {
+        match socket.write(bytes) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(written) => bytes = &bytes[written..],
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                let now = Instant::now();
+                if now >= deadline {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "the client stopped reading",
+                    ));
+                }
+                // A plain sleep: this thread has nothing else to do until the client
+                // reads, and shutdown waits for at most the write timeout anyway.
+                thread::sleep(pause.min(deadline - now));
+                pause = (pause * 2).min(MAX_WRITE_PAUSE);
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
 }
