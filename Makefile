@@ -27,10 +27,12 @@ e2e:
 	cargo build --release
 	cd tests/e2e && npm ci --no-audit --no-fund && npm test
 
-# The load benchmark: the release server pinned to core 0, the load generator (benches/loadgen)
-# to core 1; 100 to 10,000 subscribers, three runs each. Writes BENCHMARKS.md and benches/results.svg.
+# The load benchmark: the release server, and the async reference (axum + tokio, its own crate in
+# benches/reference), each pinned to core 0 in turn; the load generator (benches/loadgen) on core 1.
+# 100 and 10,000 subscribers, three interleaved runs each. Writes BENCHMARKS.md.
 bench:
 	cargo build --release --bins --benches
+	cd benches/reference && cargo build --release
 	taskset -c 1 cargo bench --bench loadgen
 
 # Coverage-guided fuzzing (cargo fuzz + libFuzzer) of the request-head reader and the event

@@ -138,3 +138,15 @@ fn port_zero_logs_the_real_port_and_ctrl_c_exits_cleanly() {
         String::from_utf8_lossy(&rest)
     );
 }
+
+#[test]
+fn the_readme_lists_every_route_of_the_route_table() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("read README.md");
+    for route in sse_server::routes::ROUTES {
+        for method in route.methods.iter().filter(|method| **method != "HEAD") {
+            let row = format!("| `{method} {}", route.path);
+            assert!(readme.contains(&row), "README has no row starting {row:?}");
+        }
+    }
+}
