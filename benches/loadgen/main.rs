@@ -81,6 +81,8 @@ struct Options {
     reference: PathBuf,
     clients: Vec<usize>,
     runs: usize,
+    /// Which servers to measure (both, unless `--only` names one, for profiling).
+    kinds: Vec<Kind>,
     report: PathBuf,
 }
 
@@ -97,7 +99,7 @@ fn main() {
     let largest = options.clients.iter().copied().max().unwrap_or(0);
     for run in 1..=options.runs {
         for &clients in &options.clients {
-            for kind in [Kind::SseServer, Kind::Reference] {
+            for &kind in &options.kinds {
                 eprintln!(
                     "bench: run {run} of {}, N = {clients}, {} ({:.0} s so far)",
                     options.runs,
@@ -147,6 +149,7 @@ fn parse_options() -> Options {
         reference: PathBuf::from("benches/reference/target/release/sse-reference"),
         clients: vec![100, 10_000],
         runs: 3,
+        kinds: vec![Kind::SseServer, Kind::Reference],
         report: PathBuf::from("BENCHMARKS.md"),
     };
     let mut args = std::env::args().skip(1);
@@ -166,6 +169,13 @@ fn parse_options() -> Options {
             }
             "--runs" => options.runs = value().parse().expect("--runs: a number"),
             "--report" => options.report = value().into(),
+            "--only" => {
+                options.kinds = match value().as_str() {
+                    "sse-server" => vec![Kind::SseServer],
+                    "reference" => vec![Kind::Reference],
+                    other => panic!("--only: sse-server or reference, not {other}"),
+                }
+            }
             // `cargo bench` passes --bench to every bench target.
             "--bench" => {}
             other => panic!("unknown flag {other}"),

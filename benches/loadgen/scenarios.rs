@@ -89,6 +89,7 @@ pub fn run_once(server: ServerProcess, kind: Kind, clients: usize) -> RunResult 
     figures.push(figure("hold", "idle CPU", "% of a core", false, idle_cpu));
 
     // 2. Fan-out from an ordinary publisher, one message a second.
+    eprintln!("bench:   fan-out starts");
     let before = server.sample();
     let publisher = std::thread::spawn(move || {
         let mut publisher = Publisher::connect(address, epoch);
@@ -178,6 +179,7 @@ pub fn run_once(server: ServerProcess, kind: Kind, clients: usize) -> RunResult 
     }
 
     // 5. Churn: everyone leaves and comes straight back.
+    eprintln!("bench:   churn starts");
     fleet.drop_all();
     let started = Instant::now();
     let (_, refused) = fleet.connect(address, "/subscribe", clients, Duration::from_secs(60));
