@@ -24,6 +24,7 @@ use log::{debug, info, warn};
 use crate::admission::WaitingRoom;
 use crate::client;
 use crate::config::Config;
+use crate::futex_table;
 use crate::shared::{ClientSlot, Shared};
 
 /// How long the accept loop pauses when the process is out of file descriptors.
@@ -58,6 +59,7 @@ impl Server {
     /// Binds the listening socket. `config.port` 0 asks the OS for a free port.
     pub fn bind(config: Config) -> io::Result<Server> {
         let listener = TcpListener::bind((config.bind, config.port))?;
+        futex_table::make_room_for(config.max_clients);
         Ok(Server {
             listener,
             shared: Shared::new(config),

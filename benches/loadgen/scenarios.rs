@@ -311,6 +311,7 @@ pub fn run_topics(server: ServerProcess, clients: usize) -> Vec<Figure> {
         clients,
         Duration::from_secs(60),
     );
+    eprintln!("bench:   topics: publishing starts");
     let before = server.sample();
     let publisher = std::thread::spawn(move || {
         let mut publisher = Publisher::connect(address, epoch);
