@@ -22,6 +22,7 @@
 #![deny(unsafe_code)]
 
 pub mod admission;
+pub mod auth;
 pub mod cli;
 pub mod client;
 pub mod config;
