@@ -3,14 +3,18 @@
 //! Flags are parsed by hand (the project uses no CLI crate): `--name value` or
 //! `--name=value`. Every flag is one row of [`FLAGS`], and both the parser and
 //! `--help` are built from that table, so a flag cannot exist without its help line.
-//! The `PORT` and `SSE_TOKEN` environment variables are read too; a flag always wins
-//! over the environment.
+//! The `PORT`, `SSE_TOKEN` and `SSE_AUTH_SECRET` environment variables are read too; a
+//! flag always wins over the environment. `sse-server token ...` mints a token
+//! instead of serving (`mint.rs`).
 
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::config::{self, Config};
+use crate::auth::jwt::check_secret;
+use crate::auth::patterns::{Pattern, SUBJECT};
+use crate::config::{self, Config, Secret};
+use crate::mint::{self, TokenCommand};
 use crate::routes::ROUTES;
 
 /// What the command line asks for.
@@ -22,6 +26,8 @@ pub enum Command {
     Help,
     /// Print the version and exit.
     Version,
+    /// `sse-server token ...`: print a signed token.
+    Token(TokenCommand),
 }
 
 /// A command line we cannot act on, with the flag it is about.
@@ -181,7 +187,29 @@ pub const FLAGS: &[Flag] = &[
             if value.is_empty() {
                 return Err("the token must not be empty".into());
             }
-            config.token = Some(value.to_string());
+            config.token = Some(Secret::new(value));
+            Ok(())
+        },
+    },
+    Flag {
+        name: "--auth-secret",
+        value: "S",
+        help: "check HS256 tokens signed with S (or $SSE_AUTH_SECRET)",
+        default: String::new,
+        set: |config, value| {
+            config.auth_secret = Some(check_secret(value)?);
+            Ok(())
+        },
+    },
+    Flag {
+        name: "--public",
+        value: "PATTERN",
+        help: "topics anyone may follow without a token (repeat)",
+        default: String::new,
+        set: |config, value| {
+            for pattern in value.split(',').map(str::trim) {
+                config.public_topics.push(check_public_pattern(pattern)?);
+            }
             Ok(())
         },
     },
@@ -208,9 +236,23 @@ pub fn parse_command_line(
     if let Some(port) = env("PORT") {
         set_number(&mut config.port, &port).map_err(|why| ConfigError(format!("PORT: {why}")))?;
     }
-    config.token = env("SSE_TOKEN").filter(|token| !token.is_empty());
+    config.token = env("SSE_TOKEN")
+        .filter(|token| !token.is_empty())
+        .map(Secret::new);
+    if let Some(secret) = env("SSE_AUTH_SECRET").filter(|secret| !secret.is_empty()) {
+        config.auth_secret = Some(
+            check_secret(&secret).map_err(|why| ConfigError(format!("SSE_AUTH_SECRET: {why}")))?,
+        );
+    }
 
-    let mut args = args.into_iter();
+    let mut args = args.into_iter().peekable();
+    if args.peek().is_some_and(|first| first == "token") {
+        args.next();
+        return mint::parse_token_command(args, config.auth_secret.take())
+            .map(Command::Token)
+            .map_err(ConfigError);
+    }
+
     while let Some(arg) = args.next() {
         // Accept both `--port 8080` and `--port=8080`.
         let (name, inline_value) = match arg.split_once('=') {
@@ -231,7 +273,14 @@ pub fn parse_command_line(
             return Err(ConfigError(format!("{name} needs a value (see --help)")));
         };
         (flag.set)(&mut config, &value)
-            .map_err(|why| ConfigError(format!("{name}: {value:?}: {why}")))?;
+            .map_err(|why| ConfigError(format!("{name}: {}: {why}", shown_value(&name, &value))))?;
+    }
+    if config.token.is_some() && config.auth_secret.is_some() {
+        return Err(ConfigError(
+            "--token and --auth-secret cannot be used together: with --auth-secret, \
+             publishing needs a signed token whose publish claim names the topic"
+                .into(),
+        ));
     }
     Ok(Command::Run(Box::new(config)))
 }
@@ -240,7 +289,7 @@ pub fn parse_command_line(
 pub fn usage() -> String {
     let mut text = format!(
         "sse-server {}: a Server-Sent Events server, one thread per client.\n\n\
-         USAGE:\n    sse-server [FLAGS]\n\nROUTES:\n",
+         USAGE:\n    sse-server [FLAGS]\n    sse-server token [--sub S] [--subscribe P] [--publish P] [--ttl 1h]\n\nROUTES:\n",
         env!("CARGO_PKG_VERSION")
     );
     for route in ROUTES {
@@ -262,6 +311,24 @@ pub fn usage() -> String {
     text += "    -V, --version           print the version\n\n";
     text += "Logging goes to stderr; set RUST_LOG=debug for per-request detail.\n";
     text
+}
+
+/// A flag's value as an error message may show it: never a secret.
+fn shown_value(name: &str, value: &str) -> String {
+    if matches!(name, "--token" | "--auth-secret") {
+        "(value hidden)".into()
+    } else {
+        format!("{value:?}")
+    }
+}
+
+fn check_public_pattern(pattern: &str) -> Result<Pattern, String> {
+    if pattern.contains(SUBJECT) {
+        return Err(format!(
+            "{SUBJECT} needs a token, and public topics have none"
+        ));
+    }
+    Pattern::parse(pattern)
 }
 
 fn set_number<T: FromStr>(field: &mut T, value: &str) -> Result<(), String> {

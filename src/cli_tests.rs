@@ -84,7 +84,7 @@ fn every_value_flag_is_read() {
     assert_eq!(config.history, 10);
     assert_eq!(config.max_message_bytes, 100);
     assert_eq!(config.max_clients, 50);
-    assert_eq!(config.token.as_deref(), Some("secret"));
+    assert_eq!(config.token, Some(Secret::new("secret")));
     assert_eq!(config.allowed_origins, ["http://a.test", "http://b.test"]);
     assert_eq!(config.client_check, Duration::from_millis(250));
     assert_eq!(config.history_bytes, 4096);
@@ -97,9 +97,68 @@ fn every_value_flag_is_read() {
 #[test]
 fn token_comes_from_the_environment_when_no_flag_is_given() {
     assert_eq!(
-        config(&[], &[("SSE_TOKEN", "t")]).token.as_deref(),
-        Some("t")
+        config(&[], &[("SSE_TOKEN", "t")]).token,
+        Some(Secret::new("t"))
     );
+}
+
+const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+#[test]
+fn auth_secret_and_public_patterns() {
+    let config = config(
+        &[
+            "--auth-secret",
+            SECRET,
+            "--public",
+            "lobby,news/*",
+            "--public=x",
+        ],
+        &[],
+    );
+    assert_eq!(config.auth_secret, Some(Secret::new(SECRET)));
+    let public: Vec<String> = config
+        .public_topics
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(public, ["lobby", "news/*", "x"]);
+    let from_env = self::config(&[], &[("SSE_AUTH_SECRET", SECRET)]);
+    assert_eq!(from_env.auth_secret, Some(Secret::new(SECRET)));
+}
+
+#[test]
+fn weak_or_conflicting_secrets_are_refused_without_echoing_them() {
+    let error = |args: &[&str], env: &[(&str, &str)]| parse(args, env).expect_err("refused").0;
+    let short = error(&["--auth-secret", "tooshort"], &[]);
+    assert!(
+        short.contains("at least 32 bytes") && !short.contains("tooshort"),
+        "{short}"
+    );
+    assert!(error(&[], &[("SSE_AUTH_SECRET", "tooshort")]).contains("SSE_AUTH_SECRET"));
+    let both = error(&["--auth-secret", SECRET, "--token", "t"], &[]);
+    assert!(both.contains("--token and --auth-secret"), "{both}");
+    assert!(error(&["--auth-secret", SECRET], &[("SSE_TOKEN", "t")]).contains("--token"));
+    assert!(error(&["--public", "a*b"], &[]).contains("--public"));
+    assert!(error(&["--public", "users/{sub}"], &[]).contains("{sub}"));
+}
+
+#[test]
+fn the_token_subcommand() {
+    match parse(
+        &["token", "--sub", "a", "--subscribe", "x"],
+        &[("SSE_AUTH_SECRET", SECRET)],
+    ) {
+        Ok(Command::Token(TokenCommand::Mint(request))) => {
+            assert_eq!(request.subject.as_deref(), Some("a"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        parse(&["token", "--help"], &[]),
+        Ok(Command::Token(TokenCommand::Help))
+    ));
+    assert!(parse(&["token"], &[]).unwrap_err().0.contains("secret"));
 }
 
 #[test]

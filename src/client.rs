@@ -26,6 +26,7 @@ use std::time::Instant;
 use log::{debug, error, info, warn};
 
 use crate::http::connection::{Connection, ReadError};
+use crate::http::cors;
 use crate::http::request::Request;
 use crate::http::response::{self, Framing, Persistence, Response};
 use crate::routes::{self, Reply};
@@ -78,17 +79,19 @@ fn serve(socket: TcpStream, peer: SocketAddr, slot: ClientSlot, received: Vec<u8
         };
         target = format!("{} {}", request.method, request.redacted_target());
         let head_only = request.method == "HEAD";
+        let cors = cors::headers_for(&request, &shared.config.allowed_origins);
         let response = match routes::route(&request, &mut connection, shared) {
             Ok(Reply::Stream(feed)) => {
                 debug!("{peer} {target} stream opened: {feed:?}");
                 connection.release_buffer();
                 let framing = Framing::for_version(request.version);
-                let report =
-                    feeds::serve(feed, connection.socket(), framing, head_only, shared, peer);
+                let socket = connection.socket();
+                let report = feeds::serve(feed, socket, framing, head_only, &cors, shared, peer);
                 events_sent = report.events_sent;
                 break match report.end {
                     Ok(StreamEnd::Finished) => "stream finished".to_string(),
                     Ok(StreamEnd::ShuttingDown) => "server shutting down".to_string(),
+                    Ok(StreamEnd::TokenExpired) => "its token expired".to_string(),
                     Err(error) => describe_io_error(&error),
                 };
             }
@@ -98,6 +101,7 @@ fn serve(socket: TcpStream, peer: SocketAddr, slot: ClientSlot, received: Vec<u8
                 error.to_response()
             }
         };
+        let response = response.with_headers(cors);
         match respond(&connection, &request, &response, head_only, shared) {
             Ok(Persistence::KeepAlive) => continue,
             Ok(Persistence::Close) => break format!("answered {}", response.status),

@@ -3,8 +3,11 @@
 //! Every limit and interval lives here, so that tests can shrink them to milliseconds
 //! and `cli.rs` can change them from the command line.
 
+use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
+
+use crate::auth::patterns::Pattern;
 
 /// The address we listen on unless told otherwise: loopback, so a first `make run`
 /// is not reachable from the network.
@@ -91,7 +94,12 @@ pub struct Config {
     /// Most connections served at once; the next one gets 503.
     pub max_clients: usize,
     /// When set, publishing needs `Authorization: Bearer <token>`.
-    pub token: Option<String>,
+    pub token: Option<Secret>,
+    /// When set, tokens signed with it say who may follow and publish which topics
+    /// (see `auth/`).
+    pub auth_secret: Option<Secret>,
+    /// Topics anyone may follow without a token when `auth_secret` is set.
+    pub public_topics: Vec<Pattern>,
     /// Origins, besides the server's own, whose pages may publish (`*` for any).
     pub allowed_origins: Vec<String>,
     /// How long shutdown waits for open streams to end.
@@ -124,9 +132,33 @@ impl Default for Config {
             max_header_lines: DEFAULT_MAX_HEADER_LINES,
             max_clients: crate::limits::default_max_clients(),
             token: None,
+            auth_secret: None,
+            public_topics: Vec::new(),
             allowed_origins: Vec::new(),
             shutdown_grace: Duration::from_millis(DEFAULT_SHUTDOWN_GRACE_MS),
             thread_stack_bytes: DEFAULT_THREAD_STACK_BYTES,
         }
+    }
+}
+
+/// A password or signing key. Its `Debug` shows no more than that it is set, so a
+/// configuration printed for debugging never leaks it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(secret: impl Into<String>) -> Secret {
+        Secret(secret.into())
+    }
+
+    /// The secret itself, for the one place that compares or signs with it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret(redacted, {} bytes)", self.0.len())
     }
 }

@@ -30,6 +30,7 @@ pub mod futex_table;
 pub mod http;
 pub mod jitter;
 pub mod limits;
+pub mod mint;
 pub mod pubsub;
 pub mod routes;
 pub mod server;

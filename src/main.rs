@@ -10,12 +10,21 @@ use log::info;
 
 use sse_server::Server;
 use sse_server::cli::{self, Command};
+use sse_server::mint::{self, TokenCommand};
 
 fn main() {
     let config = match cli::parse_command_line(env::args().skip(1), |name| env::var(name).ok()) {
         Ok(Command::Run(config)) => *config,
         Ok(Command::Help) => {
             print!("{}", cli::usage());
+            return;
+        }
+        Ok(Command::Token(TokenCommand::Help)) => {
+            print!("{}", mint::HELP);
+            return;
+        }
+        Ok(Command::Token(TokenCommand::Mint(request))) => {
+            println!("{}", request.mint());
             return;
         }
         Ok(Command::Version) => {

@@ -9,6 +9,7 @@
 //! wrong method, 501 for a method HTTP does not define. `OPTIONS` on any route (or
 //! `OPTIONS *`) gets the preflight answer.
 
+use crate::auth::gate;
 use crate::http::connection::Connection;
 use crate::http::error::HttpError;
 use crate::http::request::Request;
@@ -125,9 +126,13 @@ pub fn route<'s>(
         Handler::Clock => Ok(Reply::Stream(Feed::Clock)),
         Handler::Subscribe => {
             let topics = publish::requested_topics(request)?;
+            let valid_until = gate::check_subscribe(request, &topics, &shared.config)?;
             // Registered now, before the stream's head is written (see sse/feeds.rs).
             let subscription = shared.hub.subscribe(topics, last_event_id(request))?;
-            Ok(Reply::Stream(Feed::Subscription(subscription)))
+            Ok(Reply::Stream(Feed::Subscription {
+                subscription,
+                valid_until,
+            }))
         }
         Handler::Publish => publish::handle(request, connection, shared),
         Handler::Stats => {

@@ -224,7 +224,7 @@ fn an_oversized_body_is_refused_without_reading_it() {
 #[test]
 fn the_token_is_required_when_set() {
     let server = TestServer::start(Config {
-        token: Some("s3cret".into()),
+        token: Some(sse_server::config::Secret::new("s3cret")),
         ..fast_config()
     });
     let with = |auth: &str| {

@@ -27,6 +27,21 @@ use crate::auth::base64url;
 use crate::auth::hmac::{constant_time_eq, hmac_sha256};
 use crate::auth::json::{self, Value};
 use crate::auth::patterns::Pattern;
+use crate::config::Secret;
+
+/// The shortest secret we sign with: RFC 7518 section 3.2 asks for a key at least as
+/// long as the hash output, 256 bits.
+pub const MIN_SECRET_BYTES: usize = 32;
+/// Checks a secret given on the command line: long enough to sign with.
+pub fn check_secret(secret: &str) -> Result<Secret, String> {
+    if secret.len() < MIN_SECRET_BYTES {
+        return Err(format!(
+            "must be at least {MIN_SECRET_BYTES} bytes (RFC 7518 section 3.2); \
+             `openssl rand -hex 32` makes a good one"
+        ));
+    }
+    Ok(Secret::new(secret))
+}
 
 /// Clock skew forgiven on `exp` and `nbf`, in seconds.
 pub const LEEWAY_SECS: i64 = 5;

@@ -17,9 +17,11 @@ pub const RETRY_AFTER_SECS: (u64, u64) = (1, 5);
 pub enum HttpError {
     /// 400: the request breaks the syntax, or a value makes no sense.
     BadRequest(String),
-    /// 401: publishing needs the bearer token.
-    Unauthorized,
-    /// 403: a page on another origin tried to publish.
+    /// 401: no credentials, or credentials that are not valid (`token_sent` says
+    /// which: RFC 6750 section 3.1 then adds `error="invalid_token"`).
+    Unauthorized { reason: String, token_sent: bool },
+    /// 403: valid credentials that do not allow this, or a page on another origin
+    /// that tried to publish.
     Forbidden(String),
     /// 404: no route for this path.
     NotFound,
@@ -46,7 +48,7 @@ impl HttpError {
     pub fn status(&self) -> Status {
         match self {
             HttpError::BadRequest(_) => Status::BadRequest,
-            HttpError::Unauthorized => Status::Unauthorized,
+            HttpError::Unauthorized { .. } => Status::Unauthorized,
             HttpError::Forbidden(_) => Status::Forbidden,
             HttpError::NotFound => Status::NotFound,
             HttpError::MethodNotAllowed { .. } => Status::MethodNotAllowed,
@@ -67,8 +69,8 @@ impl HttpError {
             | HttpError::Forbidden(why)
             | HttpError::HeaderFieldsTooLarge(why)
             | HttpError::NotImplemented(why)
-            | HttpError::ServiceUnavailable(why) => why.clone(),
-            HttpError::Unauthorized => "publishing needs Authorization: Bearer <token>".into(),
+            | HttpError::ServiceUnavailable(why)
+            | HttpError::Unauthorized { reason: why, .. } => why.clone(),
             HttpError::NotFound => "no such route".into(),
             HttpError::MethodNotAllowed { allow } => format!("this route allows {allow}"),
             HttpError::RequestTimeout => "the request did not arrive in time".into(),
@@ -85,8 +87,16 @@ impl HttpError {
         match self {
             // RFC 9110 section 15.5.6: a 405 MUST list the allowed methods.
             HttpError::MethodNotAllowed { allow } => response.with_header("Allow", allow.as_str()),
-            // RFC 9110 section 11.6.1: a 401 MUST say which authentication scheme to use.
-            HttpError::Unauthorized => response.with_header("WWW-Authenticate", "Bearer"),
+            // RFC 9110 section 11.6.1: a 401 MUST say which authentication scheme to
+            // use; RFC 6750 section 3 adds why a token that was sent is not good.
+            HttpError::Unauthorized { token_sent, .. } => {
+                let challenge = if *token_sent {
+                    "Bearer error=\"invalid_token\""
+                } else {
+                    "Bearer"
+                };
+                response.with_header("WWW-Authenticate", challenge)
+            }
             // When to come back, spread so that clients refused together do not
             // return together (jitter.rs).
             HttpError::ServiceUnavailable(_) => {
@@ -126,10 +136,23 @@ mod tests {
             .find(|(name, _)| *name == "Retry-After")
             .map(|(_, value)| value.parse::<u64>().unwrap());
         assert!(retry_after.is_some_and(|secs| (1..=5).contains(&secs)));
-        let auth = HttpError::Unauthorized.to_response();
+        let no_token = HttpError::Unauthorized {
+            reason: "a token is needed".into(),
+            token_sent: false,
+        };
         assert!(
-            auth.headers
+            no_token
+                .to_response()
+                .headers
                 .contains(&("WWW-Authenticate", "Bearer".to_string()))
         );
+        let bad_token = HttpError::Unauthorized {
+            reason: "the token has expired".into(),
+            token_sent: true,
+        };
+        assert!(bad_token.to_response().headers.contains(&(
+            "WWW-Authenticate",
+            "Bearer error=\"invalid_token\"".to_string()
+        )));
     }
 }

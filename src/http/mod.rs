@@ -12,6 +12,7 @@
 //! 5. [`response`]: the only writer of status lines and headers; chunked framing.
 
 pub mod connection;
+pub mod cors;
 pub mod error;
 pub mod head;
 pub mod request;

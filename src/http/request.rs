@@ -45,6 +45,21 @@ impl Request {
             .map(|(_, value)| value.as_str())
     }
 
+    /// The value of the cookie `name` from the `Cookie` header (RFC 6265 section 4.2.1:
+    /// `name=value` pairs separated by `; `; a value may be wrapped in quotes).
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.header("cookie")?
+            .split(';')
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(cookie, _)| *cookie == name)
+            .map(|(_, value)| {
+                value
+                    .strip_prefix('"')
+                    .and_then(|value| value.strip_suffix('"'))
+                    .unwrap_or(value)
+            })
+    }
+
     /// Whether the client is willing to send another request on this connection
     /// (RFC 9112 section 9.3): HTTP/1.1 unless it said `Connection: close`. We do not
     /// offer HTTP/1.0 keep-alive, an old extension.
@@ -146,6 +161,17 @@ mod tests {
         let topics =
             parse_head(b"GET /s?topic=a&x=1&topic=b%2Fc HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
         assert_eq!(topics.query_params("topic").unwrap(), ["a", "b/c"]);
+    }
+
+    #[test]
+    fn cookies_are_found_by_exact_name() {
+        let request = parse(
+            "GET / HTTP/1.1\r\nHost: x\r\nCookie: theme=dark; sse_token=abc.def.ghi; q=\"quoted\"\r\n\r\n",
+        );
+        assert_eq!(request.cookie("sse_token"), Some("abc.def.ghi"));
+        assert_eq!(request.cookie("q"), Some("quoted"));
+        assert_eq!(request.cookie("token"), None);
+        assert_eq!(parse("GET / HTTP/1.1\r\nHost: x\r\n\r\n").cookie("sse_token"), None);
     }
 
     #[test]

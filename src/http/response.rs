@@ -152,6 +152,15 @@ impl Response {
         self
     }
 
+    /// Adds every header of `headers`.
+    pub fn with_headers(
+        mut self,
+        headers: impl IntoIterator<Item = (&'static str, String)>,
+    ) -> Response {
+        self.headers.extend(headers);
+        self
+    }
+
     fn with_body(
         status: Status,
         content_type: &'static str,
@@ -209,7 +218,14 @@ pub fn write_response(
     if response.status != Status::NoContent {
         push_header(&mut out, "Content-Length", &response.body.len().to_string());
     }
-    push_header(&mut out, "Access-Control-Allow-Origin", "*");
+    // Anyone may read it, unless the caller decided otherwise (http/cors.rs).
+    if !response
+        .headers
+        .iter()
+        .any(|(name, _)| *name == "Access-Control-Allow-Origin")
+    {
+        push_header(&mut out, "Access-Control-Allow-Origin", "*");
+    }
     for (name, value) in &response.headers {
         push_header(&mut out, name, value);
     }
@@ -230,6 +246,7 @@ pub fn write_stream_head(
     mut socket: impl Write,
     content_type: &str,
     framing: Framing,
+    cors: &[(&str, String)],
     first_body_bytes: Option<&[u8]>,
 ) -> io::Result<()> {
     let mut out = status_line(Status::Ok).into_bytes();
@@ -239,7 +256,9 @@ pub fn write_stream_head(
     header("Content-Type", content_type);
     // Caches and proxies must not store or merge a live stream.
     header("Cache-Control", "no-cache");
-    header("Access-Control-Allow-Origin", "*");
+    for (name, value) in cors {
+        header(name, value);
+    }
     // nginx buffers proxied responses unless told not to; events would arrive late.
     header("X-Accel-Buffering", "no");
     if framing == Framing::Chunked {
@@ -372,6 +391,7 @@ mod tests {
             &mut out,
             "text/event-stream",
             Framing::Chunked,
+            &[("Access-Control-Allow-Origin", "*".into())],
             Some(b"retry: 10\n\n"),
         )
         .unwrap();
@@ -381,6 +401,10 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("Cache-Control: no-cache\r\n"), "{text}");
+        assert!(
+            text.contains("Access-Control-Allow-Origin: *\r\n"),
+            "{text}"
+        );
         assert!(text.contains("X-Accel-Buffering: no\r\n"), "{text}");
         assert!(
             text.ends_with(
@@ -394,6 +418,7 @@ mod tests {
             &mut out,
             "text/event-stream",
             Framing::UntilClose,
+            &[],
             Some(b"retry: 10\n\n"),
         )
         .unwrap();

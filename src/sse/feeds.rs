@@ -26,11 +26,12 @@ use std::io;
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use chrono::{SecondsFormat, Utc};
 use log::info;
 
+use crate::auth::gate::ValidUntil;
 use crate::http::response::{self, Framing};
 use crate::pubsub::hub::{Delivery, Subscription};
 use crate::shared::Shared;
@@ -43,8 +44,11 @@ pub enum Feed<'hub> {
     Counter { resume_after: u64 },
     /// The clock.
     Clock,
-    /// A subscription already registered in the hub.
-    Subscription(Subscription<'hub>),
+    /// A subscription already registered in the hub, and when its token expires.
+    Subscription {
+        subscription: Subscription<'hub>,
+        valid_until: ValidUntil,
+    },
 }
 
 impl std::fmt::Debug for Feed<'_> {
@@ -52,7 +56,7 @@ impl std::fmt::Debug for Feed<'_> {
         match self {
             Feed::Counter { resume_after } => write!(f, "counter after {resume_after}"),
             Feed::Clock => write!(f, "clock"),
-            Feed::Subscription(subscription) => {
+            Feed::Subscription { subscription, .. } => {
                 write!(f, "subscription to {:?}", subscription.topics())
             }
         }
@@ -66,6 +70,8 @@ pub enum StreamEnd {
     Finished,
     /// Ctrl-C.
     ShuttingDown,
+    /// The token the subscription was opened with expired.
+    TokenExpired,
 }
 
 /// How a stream went: events sent, and how it ended (an `Err` means the client left
@@ -82,11 +88,12 @@ pub fn serve(
     socket: &Arc<TcpStream>,
     framing: Framing,
     head_only: bool,
+    cors: &[(&str, String)],
     shared: &Shared,
     peer: SocketAddr,
 ) -> StreamReport {
     if head_only {
-        let end = response::write_stream_head(&**socket, EVENT_STREAM, framing, None)
+        let end = response::write_stream_head(&**socket, EVENT_STREAM, framing, cors, None)
             .map(|()| StreamEnd::Finished);
         return StreamReport {
             events_sent: 0,
@@ -94,7 +101,8 @@ pub fn serve(
         };
     }
     let _open = shared.stats.open_stream();
-    let mut stream = match EventStream::start(socket, framing, &shared.config, &shared.stats) {
+    let mut stream = match EventStream::start(socket, framing, cors, &shared.config, &shared.stats)
+    {
         Ok(stream) => stream,
         Err(error) => {
             return StreamReport {
@@ -106,12 +114,16 @@ pub fn serve(
     let end = match feed {
         Feed::Counter { resume_after } => serve_counter(&mut stream, resume_after, shared),
         Feed::Clock => serve_clock(&mut stream, shared),
-        Feed::Subscription(subscription) => {
+        Feed::Subscription {
+            subscription,
+            valid_until,
+        } => {
             // Idle subscribers sleep; the client watch notices for them when a client
             // leaves, and raises this stream's alarm.
             let watching = shared.watch.watch(Arc::clone(socket));
             stream.leave_client_checks_to_the_watch();
-            serve_subscription(&mut stream, subscription, watching.alarm(), peer)
+            let ends_at = valid_until.map(instant_of);
+            serve_subscription(&mut stream, subscription, watching.alarm(), ends_at, peer)
         }
     };
     let events_sent = stream.events_sent();
@@ -167,10 +179,22 @@ fn serve_subscription(
     stream: &mut EventStream,
     mut subscription: Subscription,
     alarm: &AtomicBool,
+    ends_at: Option<Instant>,
     peer: SocketAddr,
 ) -> io::Result<StreamEnd> {
     loop {
-        let delivery = subscription.next_delivery(stream.time_until_keep_alive(), alarm);
+        // A stream opened with a token ends when the token does: the browser then
+        // reconnects with whatever token the app has set by then, and a stale one gets
+        // 401 (see auth/gate.rs).
+        let mut wait = stream.time_until_keep_alive();
+        if let Some(ends_at) = ends_at {
+            let now = Instant::now();
+            if now >= ends_at {
+                return Ok(StreamEnd::TokenExpired);
+            }
+            wait = wait.min(ends_at - now);
+        }
+        let delivery = subscription.next_delivery(wait, alarm);
         // Messages that left the history before this client could get them: on
         // reconnect with an old Last-Event-ID, or while it was reading too slowly.
         if matches!(delivery, Delivery::Messages(_)) && subscription.take_missed() {
@@ -188,4 +212,11 @@ fn serve_subscription(
             Delivery::Closed => return Ok(StreamEnd::ShuttingDown),
         }
     }
+}
+
+/// The moment on the monotonic clock that corresponds to `time` on the wall clock (now,
+/// if it has passed).
+fn instant_of(time: SystemTime) -> Instant {
+    let from_now = time.duration_since(SystemTime::now()).unwrap_or_default();
+    Instant::now() + from_now
 }

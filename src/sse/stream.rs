@@ -88,13 +88,14 @@ impl<'a> EventStream<'a> {
     pub fn start(
         socket: &'a TcpStream,
         framing: Framing,
+        cors: &[(&str, String)],
         config: &Config,
         stats: &'a Stats,
     ) -> io::Result<EventStream<'a>> {
         socket.set_nonblocking(true)?;
         let retry = event::encode_retry(config.retry);
         let mut head = Vec::new();
-        response::write_stream_head(&mut head, EVENT_STREAM, framing, Some(&retry))?;
+        response::write_stream_head(&mut head, EVENT_STREAM, framing, cors, Some(&retry))?;
         write_patiently(socket, &head, config.write_timeout)?;
         let now = Instant::now();
         Ok(EventStream {

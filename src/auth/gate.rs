@@ -1,0 +1,165 @@
+//! The door: who may follow and publish which topics, decided for one request.
+//!
+//! Without `--auth-secret`, every topic is open (and `--token`, if set, guards
+//! publishing). With it:
+//!
+//! | request | needs |
+//! |---|---|
+//! | `GET /subscribe` to topics that all match `--public` | nothing |
+//! | `GET /subscribe` to any other topic | a token whose `subscribe` matches it |
+//! | `POST /publish` | a token whose `publish` matches every named topic |
+//! | the counter, the clock, `/stats`, the demo page | nothing |
+//!
+//! The token is looked for where each kind of client can put it: the
+//! `Authorization: Bearer` header (apps, curl), then a cookie named `sse_token` (a page:
+//! `EventSource` cannot send headers, but the browser sends the app's cookie), then
+//! the query parameter `token` (a page on another site, the npm `eventsource` client).
+//!
+//! No token, or one that fails any check of `jwt.rs`: `401` with `WWW-Authenticate`. A
+//! good token that does not cover a topic: `403`, naming the topic. The reasons go
+//! into the response and one log line; the token itself goes into neither.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::auth::jwt::{self, Claims, LEEWAY_SECS};
+use crate::auth::patterns::{self, Pattern};
+use crate::config::{Config, Secret};
+use crate::http::error::HttpError;
+use crate::http::request::Request;
+use crate::pubsub::topic::TopicName;
+
+/// The cookie a page's app sets for the server to find.
+pub const TOKEN_COOKIE: &str = "sse_token";
+/// The query parameter a token may come in.
+pub const TOKEN_PARAMETER: &str = "token";
+
+/// When an admitted subscription must end: at its token's expiry, or never.
+pub type ValidUntil = Option<SystemTime>;
+
+/// Whether `request` may follow `topics`; if so, until when.
+pub fn check_subscribe(
+    request: &Request,
+    topics: &[TopicName],
+    config: &Config,
+) -> Result<ValidUntil, HttpError> {
+    let Some(secret) = &config.auth_secret else {
+        return Ok(None);
+    };
+    let private: Vec<&TopicName> = topics
+        .iter()
+        .filter(|topic| !patterns::any_matches(&config.public_topics, topic, None))
+        .collect();
+    let Some(first_private) = private.first() else {
+        return Ok(None);
+    };
+    let claims = bearer_claims(request, secret, || {
+        format!("following topic {first_private:?} needs a token")
+    })?;
+    for topic in private {
+        check_grant(&claims.subscribe, topic, &claims, "follow")?;
+    }
+    let valid_until = claims.expires_at.saturating_add(LEEWAY_SECS);
+    Ok(Some(
+        UNIX_EPOCH + std::time::Duration::from_secs(valid_until.max(0) as u64),
+    ))
+}
+
+/// Whether `request` may publish to `topics`. With `--auth-secret`, a token must cover
+/// every one of them; with `--token`, the bearer must be that token.
+pub fn check_publish(
+    request: &Request,
+    topics: &[TopicName],
+    config: &Config,
+) -> Result<(), HttpError> {
+    if let Some(secret) = &config.auth_secret {
+        let claims = bearer_claims(request, secret, || "publishing needs a token".into())?;
+        for topic in topics {
+            check_grant(&claims.publish, topic, &claims, "publish to")?;
+        }
+    } else if let Some(token) = &config.token {
+        check_shared_token(request, token)?;
+    }
+    Ok(())
+}
+
+/// The token a request carries, from the first place that has one (module docs).
+pub fn find_token(request: &Request) -> Option<String> {
+    if let Some(token) = bearer_header(request) {
+        return Some(token.to_string());
+    }
+    if let Some(token) = request.cookie(TOKEN_COOKIE) {
+        return Some(token.to_string());
+    }
+    request.query_param(TOKEN_PARAMETER).ok().flatten()
+}
+
+/// Seconds since the Unix epoch, now.
+pub fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs() as i64)
+}
+
+/// The verified claims of the request's token, or the `401` to answer.
+fn bearer_claims(
+    request: &Request,
+    secret: &Secret,
+    why_needed: impl FnOnce() -> String,
+) -> Result<Claims, HttpError> {
+    let Some(token) = find_token(request) else {
+        return Err(HttpError::Unauthorized {
+            reason: why_needed(),
+            token_sent: false,
+        });
+    };
+    jwt::verify(&token, secret.expose().as_bytes(), unix_now()).map_err(|error| {
+        HttpError::Unauthorized {
+            reason: error.to_string(),
+            token_sent: true,
+        }
+    })
+}
+
+/// `403` unless one of `grants` matches `topic`.
+fn check_grant(
+    grants: &[Pattern],
+    topic: &str,
+    claims: &Claims,
+    verb: &str,
+) -> Result<(), HttpError> {
+    if patterns::any_matches(grants, topic, claims.subject.as_deref()) {
+        return Ok(());
+    }
+    Err(HttpError::Forbidden(format!(
+        "the token does not allow you to {verb} topic {topic:?}"
+    )))
+}
+
+/// `Authorization: Bearer <token>` (RFC 6750 section 2.1; the scheme name is
+/// case-insensitive, RFC 9110 section 11.1).
+fn bearer_header(request: &Request) -> Option<&str> {
+    request
+        .header("authorization")?
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+}
+
+/// `--token`: the bearer must be exactly that shared token, compared in constant time.
+fn check_shared_token(request: &Request, token: &Secret) -> Result<(), HttpError> {
+    let presented = bearer_header(request);
+    let matches = presented.is_some_and(|presented| {
+        crate::auth::hmac::constant_time_eq(presented.as_bytes(), token.expose().as_bytes())
+    });
+    if matches {
+        return Ok(());
+    }
+    Err(HttpError::Unauthorized {
+        reason: "publishing needs Authorization: Bearer <token>".into(),
+        token_sent: presented.is_some(),
+    })
+}
+
+#[cfg(test)]
+#[path = "gate_tests.rs"]
+mod tests;
