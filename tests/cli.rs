@@ -150,3 +150,136 @@ fn the_readme_lists_every_route_of_the_route_table() {
         }
     }
 }
+
+const SECRET: &str = "cli-test-secret-cli-test-secret-cli";
+
+/// `sse-server token ...` with the secret in the environment.
+fn mint(args: &[&str]) -> String {
+    let output = Command::new(BINARY)
+        .arg("token")
+        .args(args)
+        .env("SSE_AUTH_SECRET", SECRET)
+        .output()
+        .expect("run sse-server token");
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap().trim().to_string()
+}
+
+fn exchange(address: &str, request: &str) -> String {
+    let mut socket = TcpStream::connect(address).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    socket.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    let mut buffer = [0u8; 4096];
+    // Enough for a status line and headers; streams are closed by dropping the socket.
+    while !answer.contains("\r\n\r\n") {
+        match socket.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => answer.push_str(&String::from_utf8_lossy(&buffer[..n])),
+        }
+    }
+    answer
+}
+
+#[test]
+fn the_token_command_mints_what_the_server_accepts_and_no_token_reaches_the_log() {
+    let good = mint(&[
+        "--sub",
+        "alice",
+        "--subscribe",
+        "users/{sub}/*",
+        "--publish",
+        "users/*",
+        "--ttl",
+        "1h",
+    ]);
+    let expired_claims = format!(r#"{{"exp":{},"subscribe":["*"]}}"#, 1_000_000_000);
+    let expired = sse_server::auth::jwt::sign(&expired_claims, SECRET.as_bytes());
+    assert_eq!(good.split('.').count(), 3, "{good}");
+
+    let mut server = KillOnDrop(
+        Command::new(BINARY)
+            .args(["--port", "0", "--auth-secret", SECRET])
+            .env("RUST_LOG", "debug")
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start sse-server"),
+    );
+    let mut stderr = BufReader::new(server.0.stderr.take().unwrap());
+    let mut address = None;
+    let mut line = String::new();
+    while address.is_none() && stderr.read_line(&mut line).unwrap() > 0 {
+        address = line
+            .split("Server running at http://")
+            .nth(1)
+            .map(|rest| rest.trim().trim_end_matches('/').to_string());
+        line.clear();
+    }
+    let address = address.expect("the address line");
+    let log = std::thread::spawn(move || {
+        let mut rest = String::new();
+        stderr.read_to_string(&mut rest).unwrap();
+        rest
+    });
+    let inbox = "/subscribe?topic=users/alice/inbox";
+    let get = |target: &str, headers: &str| {
+        exchange(
+            &address,
+            &format!("GET {target} HTTP/1.1\r\nHost: t\r\n{headers}Connection: close\r\n\r\n"),
+        )
+    };
+    // Accepted, from each place a token can be.
+    assert!(get(inbox, &format!("Authorization: Bearer {good}\r\n")).starts_with("HTTP/1.1 200"));
+    assert!(get(inbox, &format!("Cookie: sse_token={good}\r\n")).starts_with("HTTP/1.1 200"));
+    assert!(get(&format!("{inbox}&token={good}"), "").starts_with("HTTP/1.1 200"));
+    let body = "hi";
+    let published = exchange(
+        &address,
+        &format!(
+            "POST /publish?topic=users/bob HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {good}\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{body}"
+        ),
+    );
+    assert!(published.starts_with("HTTP/1.1 202"), "{published}");
+    // Refused, four ways: each must be one warn line without the token.
+    assert!(
+        get(inbox, &format!("Authorization: Bearer {expired}\r\n")).starts_with("HTTP/1.1 401")
+    );
+    assert!(get(inbox, &format!("Cookie: sse_token={expired}x\r\n")).starts_with("HTTP/1.1 401"));
+    assert!(get(&format!("{inbox}&token={expired}"), "").starts_with("HTTP/1.1 401"));
+    assert!(
+        get(
+            "/subscribe?topic=users/bob/inbox",
+            &format!("Authorization: Bearer {good}\r\n")
+        )
+        .starts_with("HTTP/1.1 403")
+    );
+
+    interrupt(&server.0);
+    assert!(wait_with_limit(&mut server.0, Duration::from_secs(5)).success());
+    let log = log.join().unwrap();
+    for secret in [SECRET, good.as_str(), expired.as_str()] {
+        for part in secret.split('.') {
+            assert!(
+                !log.contains(part),
+                "the log contains a secret part {part:?}:\n{log}"
+            );
+        }
+    }
+    let warnings = log.lines().filter(|line| line.contains(" WARN ")).count();
+    assert_eq!(warnings, 4, "one warning per refusal:\n{log}");
+    assert!(log.contains("token=REDACTED"), "{log}");
+}
+
+/// A server process that a failing assertion cannot leave running.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
