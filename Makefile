@@ -35,11 +35,14 @@ bench:
 	cd benches/reference && cargo build --release
 	taskset -c 1 cargo bench --bench loadgen
 
-# Coverage-guided fuzzing (cargo fuzz + libFuzzer) of the request-head reader and the event
-# encoder, FUZZ_SECONDS each. cargo fuzz needs nightly features; RUSTC_BOOTSTRAP=1 unlocks
+# Coverage-guided fuzzing (cargo fuzz + libFuzzer) of the request-head reader, the event
+# encoder, the JSON reader and the token reader, FUZZ_SECONDS each. cargo fuzz needs
+# nightly features; RUSTC_BOOTSTRAP=1 unlocks
 # them on the stable toolchain this machine has.
 FUZZ_SECONDS ?= 60
 fuzz:
 	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run request_head -- -max_total_time=$(FUZZ_SECONDS)
 	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run event_encoder -- -max_total_time=$(FUZZ_SECONDS)
+	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run json_reader -- -max_total_time=$(FUZZ_SECONDS)
+	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run token_reader -- -max_total_time=$(FUZZ_SECONDS)

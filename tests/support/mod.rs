@@ -4,6 +4,7 @@
 //! Each test file uses a different subset of these helpers.
 #![allow(dead_code)]
 
+pub mod auth_check;
 pub mod event_stream;
 pub mod head_check;
 
