@@ -48,7 +48,8 @@ mod tests {
     fn headers(origin: Option<&str>, allowed: &[&str]) -> Headers {
         let origin = origin.map_or(String::new(), |origin| format!("Origin: {origin}\r\n"));
         let request =
-            parse_head(format!("GET /subscribe HTTP/1.1\r\nHost: x\r\n{origin}\r\n").as_bytes()).unwrap();
+            parse_head(format!("GET /subscribe HTTP/1.1\r\nHost: x\r\n{origin}\r\n").as_bytes())
+                .unwrap();
         let allowed: Vec<String> = allowed.iter().map(|origin| origin.to_string()).collect();
         headers_for(&request, &allowed)
     }

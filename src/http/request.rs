@@ -171,7 +171,10 @@ mod tests {
         assert_eq!(request.cookie("sse_token"), Some("abc.def.ghi"));
         assert_eq!(request.cookie("q"), Some("quoted"));
         assert_eq!(request.cookie("token"), None);
-        assert_eq!(parse("GET / HTTP/1.1\r\nHost: x\r\n\r\n").cookie("sse_token"), None);
+        assert_eq!(
+            parse("GET / HTTP/1.1\r\nHost: x\r\n\r\n").cookie("sse_token"),
+            None
+        );
     }
 
     #[test]
