@@ -37,16 +37,14 @@
 //! subscriber can pin is bounded by the histories, however far it lags. A topic with
 //! no follower and nothing held is removed: it costs nothing.
 //!
-//! Who is woken, and when, is the relay's job (`relay.rs`).
+//! Who is woken, and when, is the relay's job (`relay.rs`); a subscriber's side of all
+//! this is `subscription.rs`.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::marker::PhantomData;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::{self, Thread};
-use std::time::{Duration, Instant};
+use std::thread::Thread;
 
-use crate::pubsub::relay::{Relay, SubscriberKey};
+use crate::pubsub::relay::Relay;
 use crate::pubsub::topic::{Message, Topic, TopicName};
 use crate::sse::event::Event;
 use crate::sync::lock;
@@ -95,22 +93,22 @@ pub struct HubSnapshot {
 
 /// Topics, their histories and their subscribers.
 pub struct Hub {
-    state: Mutex<HubState>,
-    limits: HubLimits,
+    pub(super) state: Mutex<HubState>,
+    pub(super) limits: HubLimits,
 }
 
-struct HubState {
-    topics: HashMap<TopicName, Topic>,
+pub(super) struct HubState {
+    pub(super) topics: HashMap<TopicName, Topic>,
     /// The id of the newest message ever published (0 before the first).
-    last_id: u64,
+    pub(super) last_id: u64,
     /// Every message some history may still hold, oldest first: the order in which
     /// the byte budget drops them.
     held: VecDeque<Arc<Message>>,
     /// What `held` is charged, in bytes.
     held_bytes: usize,
-    relay: Relay,
+    pub(super) relay: Relay,
     /// Set at shutdown: every subscriber returns [`Delivery::Closed`].
-    closed: bool,
+    pub(super) closed: bool,
 }
 
 impl Hub {
@@ -160,40 +158,8 @@ impl Hub {
         Ok(published)
     }
 
-    /// Registers the calling thread as a subscriber to `topics`, resuming after
-    /// `last_event_id` (the browser's `Last-Event-ID`) or, without one, starting with
-    /// the next message published. From this call on, nothing published to those
-    /// topics can be missed: register before telling the client the stream is open.
-    pub fn subscribe(
-        &self,
-        topics: Vec<TopicName>,
-        last_event_id: Option<u64>,
-    ) -> Result<Subscription<'_>, HubError> {
-        let mut state = lock(&self.state);
-        state.make_room_for(&topics, self.limits.max_topics)?;
-        let key = state.relay.register(thread::current());
-        for name in &topics {
-            let topic = state.topics.entry(Arc::clone(name)).or_default();
-            topic.followers.push(key);
-        }
-        let last_sent_id = match last_event_id {
-            None => state.last_id,
-            // An id from the future was issued by an earlier run of the server (ids
-            // restart at 1): everything we hold is new to this client.
-            Some(id) if id > state.last_id => 0,
-            Some(id) => id,
-        };
-        Ok(Subscription {
-            hub: self,
-            key,
-            topics,
-            last_sent_id,
-            gap_reported_through: 0,
-            not_send: PhantomData,
-        })
-    }
-
-    /// Wakes every subscriber and makes it return [`Delivery::Closed`].
+    /// Wakes every subscriber and makes its next look end the stream (see
+    /// `subscription.rs`).
     pub fn close(&self) {
         let threads = {
             let mut state = lock(&self.state);
@@ -218,7 +184,11 @@ impl Hub {
 
 impl HubState {
     /// Refuses a request that would create topics beyond `max_topics`.
-    fn make_room_for(&self, topics: &[TopicName], max_topics: usize) -> Result<(), HubError> {
+    pub(super) fn make_room_for(
+        &self,
+        topics: &[TopicName],
+        max_topics: usize,
+    ) -> Result<(), HubError> {
         let new = topics
             .iter()
             .filter(|name| !self.topics.contains_key(*name))
@@ -303,7 +273,7 @@ impl HubState {
 
     /// The messages after `after_id` in `topics`, in id order, each once, up to
     /// [`MAX_BATCH_BYTES`] (always at least one if any is pending).
-    fn pending(&self, topics: &[TopicName], after_id: u64) -> Vec<Arc<Message>> {
+    pub(super) fn pending(&self, topics: &[TopicName], after_id: u64) -> Vec<Arc<Message>> {
         let mut pending: Vec<&Arc<Message>> = topics
             .iter()
             .filter_map(|name| self.topics.get(name))
@@ -327,124 +297,13 @@ impl HubState {
     }
 
     /// The newest id dropped from any of `topics` (0 if none was).
-    fn dropped_through(&self, topics: &[TopicName]) -> u64 {
+    pub(super) fn dropped_through(&self, topics: &[TopicName]) -> u64 {
         topics
             .iter()
             .filter_map(|name| self.topics.get(name))
             .map(|topic| topic.dropped_through)
             .max()
             .unwrap_or(0)
-    }
-}
-
-/// What a subscriber gets from one [`Subscription::next_delivery`].
-#[derive(Debug)]
-pub enum Delivery {
-    /// Messages after the last one sent, oldest first: all of them, or as many as fit
-    /// in [`MAX_BATCH_BYTES`] (never empty).
-    Messages(Vec<Arc<Message>>),
-    /// Nothing was published before the timeout.
-    Idle,
-    /// The alarm was raised: the client watch thinks the client has left.
-    CheckClient,
-    /// The server is shutting down.
-    Closed,
-}
-
-/// One subscriber's place in the hub. It belongs to the thread that subscribed (that
-/// thread is the one the relay wakes), so it cannot be sent to another thread.
-/// Dropping it unregisters the subscriber.
-pub struct Subscription<'hub> {
-    hub: &'hub Hub,
-    key: SubscriberKey,
-    topics: Vec<TopicName>,
-    /// Everything with a larger id, in the followed topics, is still to be sent.
-    last_sent_id: u64,
-    /// The newest dropped id already reported as missed, so a gap is reported once.
-    gap_reported_through: u64,
-    /// `PhantomData<*const ()>` is neither `Send` nor `Sync`.
-    not_send: PhantomData<*const ()>,
-}
-
-impl Subscription<'_> {
-    /// The topics this subscription follows.
-    pub fn topics(&self) -> &[TopicName] {
-        &self.topics
-    }
-
-    /// Waits up to `timeout` for messages after the last one returned, and returns
-    /// all of them at once (up to a batch): a subscriber that wakes late sends its
-    /// backlog in one write. Returns early with [`Delivery::CheckClient`] when `alarm`
-    /// is raised (and lowers it); whoever raises it must then unpark this thread.
-    pub fn next_delivery(&mut self, timeout: Duration, alarm: &AtomicBool) -> Delivery {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if alarm.swap(false, Ordering::AcqRel) {
-                return Delivery::CheckClient;
-            }
-            let mut to_wake = Vec::new();
-            let outcome = self.look(&mut to_wake);
-            to_wake.iter().for_each(Thread::unpark);
-            if let Some(delivery) = outcome {
-                return delivery;
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return Delivery::Idle;
-            }
-            // Wakes early when the relay unparks us; a wake-up that came between the
-            // unlock in `look` and this call is not lost (see relay.rs).
-            thread::park_timeout(deadline - now);
-        }
-    }
-
-    /// Whether the histories had dropped messages this subscriber had not sent yet
-    /// when it last looked; reported once per gap.
-    pub fn take_missed(&mut self) -> bool {
-        let dropped = lock(&self.hub.state).dropped_through(&self.topics);
-        if dropped > self.last_sent_id && dropped > self.gap_reported_through {
-            self.gap_reported_through = dropped;
-            return true;
-        }
-        false
-    }
-
-    /// One look under the lock: messages to send, a reason to return, or `None` after
-    /// telling the relay we are going to sleep.
-    fn look(&mut self, to_wake: &mut Vec<Thread>) -> Option<Delivery> {
-        let mut state = lock(&self.hub.state);
-        if state.closed {
-            return Some(Delivery::Closed);
-        }
-        let batch = state.pending(&self.topics, self.last_sent_id);
-        if let Some(last) = batch.last() {
-            self.last_sent_id = last.id;
-            state.relay.start_sending(self.key, to_wake);
-            return Some(Delivery::Messages(batch));
-        }
-        state.relay.go_idle(self.key, to_wake);
-        None
-    }
-}
-
-impl Drop for Subscription<'_> {
-    fn drop(&mut self) {
-        let mut to_wake = Vec::new();
-        {
-            let mut state = lock(&self.hub.state);
-            for name in &self.topics {
-                if let Some(topic) = state.topics.get_mut(name) {
-                    if let Some(index) = topic.followers.iter().position(|&k| k == self.key) {
-                        topic.followers.swap_remove(index);
-                    }
-                    if topic.is_unused() {
-                        state.topics.remove(name);
-                    }
-                }
-            }
-            state.relay.unregister(self.key, &mut to_wake);
-        }
-        to_wake.iter().for_each(Thread::unpark);
     }
 }
 

@@ -1,7 +1,10 @@
 //! Unit tests of the hub: ids, replay, topics, memory bounds, wake-ups.
 
 use super::*;
+use crate::pubsub::subscription::{Delivery, Subscription};
 use crate::pubsub::topic::check_topic_name;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 const NOW: Duration = Duration::ZERO;
 /// An alarm nobody raises.

@@ -15,4 +15,5 @@
 pub mod hub;
 pub mod publish;
 pub mod relay;
+pub mod subscription;
 pub mod topic;

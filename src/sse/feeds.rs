@@ -33,7 +33,7 @@ use log::info;
 
 use crate::auth::gate::ValidUntil;
 use crate::http::response::{self, Framing};
-use crate::pubsub::hub::{Delivery, Subscription};
+use crate::pubsub::subscription::{Delivery, Subscription};
 use crate::shared::Shared;
 use crate::sse::event::{EVENT_STREAM, Event};
 use crate::sse::stream::{EventStream, Pause};

@@ -1,0 +1,88 @@
+use super::*;
+
+fn written(response: &Response, persistence: Persistence, head_only: bool) -> String {
+    let mut out = Vec::new();
+    write_response(&mut out, response, persistence, head_only).expect("Vec never fails");
+    String::from_utf8(out).expect("heads are ASCII")
+}
+
+#[test]
+fn ordinary_response_has_length_and_body() {
+    let text = written(
+        &Response::text(Status::Ok, "hi\n"),
+        Persistence::KeepAlive,
+        false,
+    );
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\nDate: "), "{text}");
+    assert!(text.contains("\r\nContent-Length: 3\r\n"), "{text}");
+    assert!(!text.contains("Connection:"), "{text}");
+    assert!(text.ends_with("\r\n\r\nhi\n"), "{text}");
+}
+
+#[test]
+fn head_only_keeps_the_length_but_drops_the_body() {
+    let text = written(
+        &Response::text(Status::Ok, "hi\n"),
+        Persistence::Close,
+        true,
+    );
+    assert!(text.contains("Content-Length: 3\r\n"), "{text}");
+    assert!(text.ends_with("Connection: close\r\n\r\n"), "{text}");
+}
+
+#[test]
+fn no_content_has_no_length() {
+    let text = written(
+        &Response::empty(Status::NoContent),
+        Persistence::KeepAlive,
+        false,
+    );
+    assert!(text.starts_with("HTTP/1.1 204 No Content\r\n"), "{text}");
+    assert!(!text.contains("Content-Length"), "{text}");
+}
+
+#[test]
+fn stream_head_is_chunked_for_http_1_1_and_raw_for_1_0() {
+    let mut out = Vec::new();
+    write_stream_head(
+        &mut out,
+        "text/event-stream",
+        Framing::Chunked,
+        &[("Access-Control-Allow-Origin", "*".into())],
+        Some(b"retry: 10\n\n"),
+    )
+    .unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains("Content-Type: text/event-stream\r\n"),
+        "{text}"
+    );
+    assert!(text.contains("Cache-Control: no-cache\r\n"), "{text}");
+    assert!(
+        text.contains("Access-Control-Allow-Origin: *\r\n"),
+        "{text}"
+    );
+    assert!(text.contains("X-Accel-Buffering: no\r\n"), "{text}");
+    assert!(
+        text.ends_with(
+            "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\nB\r\nretry: 10\n\n\r\n"
+        ),
+        "{text}"
+    );
+
+    let mut out = Vec::new();
+    write_stream_head(
+        &mut out,
+        "text/event-stream",
+        Framing::UntilClose,
+        &[],
+        Some(b"retry: 10\n\n"),
+    )
+    .unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(!text.contains("Transfer-Encoding"), "{text}");
+    assert!(
+        text.ends_with("Connection: close\r\n\r\nretry: 10\n\n"),
+        "{text}"
+    );
+}

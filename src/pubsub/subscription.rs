@@ -1,0 +1,161 @@
+//! A subscriber's side of the hub: one [`Subscription`] per stream, owned by the
+//! stream's thread. It remembers the id of the last message it sent, takes everything
+//! newer from the histories of its topics in one look under the hub's lock, and sleeps
+//! until the relay (`relay.rs`) wakes it when there is more.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::{self, Thread};
+use std::time::{Duration, Instant};
+
+use crate::pubsub::hub::{Hub, HubError};
+use crate::pubsub::relay::SubscriberKey;
+use crate::pubsub::topic::{Message, TopicName};
+use crate::sync::lock;
+
+impl Hub {
+    /// Registers the calling thread as a subscriber to `topics`, resuming after
+    /// `last_event_id` (the browser's `Last-Event-ID`) or, without one, starting with
+    /// the next message published. From this call on, nothing published to those
+    /// topics can be missed: register before telling the client the stream is open.
+    pub fn subscribe(
+        &self,
+        topics: Vec<TopicName>,
+        last_event_id: Option<u64>,
+    ) -> Result<Subscription<'_>, HubError> {
+        let mut state = lock(&self.state);
+        state.make_room_for(&topics, self.limits.max_topics)?;
+        let key = state.relay.register(thread::current());
+        for name in &topics {
+            let topic = state.topics.entry(Arc::clone(name)).or_default();
+            topic.followers.push(key);
+        }
+        let last_sent_id = match last_event_id {
+            None => state.last_id,
+            // An id from the future was issued by an earlier run of the server (ids
+            // restart at 1): everything we hold is new to this client.
+            Some(id) if id > state.last_id => 0,
+            Some(id) => id,
+        };
+        Ok(Subscription {
+            hub: self,
+            key,
+            topics,
+            last_sent_id,
+            gap_reported_through: 0,
+            not_send: PhantomData,
+        })
+    }
+}
+
+/// What a subscriber gets from one [`Subscription::next_delivery`].
+#[derive(Debug)]
+pub enum Delivery {
+    /// Messages after the last one sent, oldest first: all of them, or as many as fit
+    /// in [`MAX_BATCH_BYTES`] (never empty).
+    Messages(Vec<Arc<Message>>),
+    /// Nothing was published before the timeout.
+    Idle,
+    /// The alarm was raised: the client watch thinks the client has left.
+    CheckClient,
+    /// The server is shutting down.
+    Closed,
+}
+
+/// One subscriber's place in the hub. It belongs to the thread that subscribed (that
+/// thread is the one the relay wakes), so it cannot be sent to another thread.
+/// Dropping it unregisters the subscriber.
+pub struct Subscription<'hub> {
+    hub: &'hub Hub,
+    key: SubscriberKey,
+    topics: Vec<TopicName>,
+    /// Everything with a larger id, in the followed topics, is still to be sent.
+    last_sent_id: u64,
+    /// The newest dropped id already reported as missed, so a gap is reported once.
+    gap_reported_through: u64,
+    /// `PhantomData<*const ()>` is neither `Send` nor `Sync`.
+    not_send: PhantomData<*const ()>,
+}
+
+impl Subscription<'_> {
+    /// The topics this subscription follows.
+    pub fn topics(&self) -> &[TopicName] {
+        &self.topics
+    }
+
+    /// Waits up to `timeout` for messages after the last one returned, and returns
+    /// all of them at once (up to a batch): a subscriber that wakes late sends its
+    /// backlog in one write. Returns early with [`Delivery::CheckClient`] when `alarm`
+    /// is raised (and lowers it); whoever raises it must then unpark this thread.
+    pub fn next_delivery(&mut self, timeout: Duration, alarm: &AtomicBool) -> Delivery {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if alarm.swap(false, Ordering::AcqRel) {
+                return Delivery::CheckClient;
+            }
+            let mut to_wake = Vec::new();
+            let outcome = self.look(&mut to_wake);
+            to_wake.iter().for_each(Thread::unpark);
+            if let Some(delivery) = outcome {
+                return delivery;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Delivery::Idle;
+            }
+            // Wakes early when the relay unparks us; a wake-up that came between the
+            // unlock in `look` and this call is not lost (see relay.rs).
+            thread::park_timeout(deadline - now);
+        }
+    }
+
+    /// Whether the histories had dropped messages this subscriber had not sent yet
+    /// when it last looked; reported once per gap.
+    pub fn take_missed(&mut self) -> bool {
+        let dropped = lock(&self.hub.state).dropped_through(&self.topics);
+        if dropped > self.last_sent_id && dropped > self.gap_reported_through {
+            self.gap_reported_through = dropped;
+            return true;
+        }
+        false
+    }
+
+    /// One look under the lock: messages to send, a reason to return, or `None` after
+    /// telling the relay we are going to sleep.
+    fn look(&mut self, to_wake: &mut Vec<Thread>) -> Option<Delivery> {
+        let mut state = lock(&self.hub.state);
+        if state.closed {
+            return Some(Delivery::Closed);
+        }
+        let batch = state.pending(&self.topics, self.last_sent_id);
+        if let Some(last) = batch.last() {
+            self.last_sent_id = last.id;
+            state.relay.start_sending(self.key, to_wake);
+            return Some(Delivery::Messages(batch));
+        }
+        state.relay.go_idle(self.key, to_wake);
+        None
+    }
+}
+
+impl Drop for Subscription<'_> {
+    fn drop(&mut self) {
+        let mut to_wake = Vec::new();
+        {
+            let mut state = lock(&self.hub.state);
+            for name in &self.topics {
+                if let Some(topic) = state.topics.get_mut(name) {
+                    if let Some(index) = topic.followers.iter().position(|&k| k == self.key) {
+                        topic.followers.swap_remove(index);
+                    }
+                    if topic.is_unused() {
+                        state.topics.remove(name);
+                    }
+                }
+            }
+            state.relay.unregister(self.key, &mut to_wake);
+        }
+        to_wake.iter().for_each(Thread::unpark);
+    }
+}
