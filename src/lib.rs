@@ -14,7 +14,7 @@
 //! - Chapter 1, [`http`]: HTTP/1.1 by hand: requests, limits, responses, chunks.
 //! - Chapter 2, [`sse`]: the event-stream format and a live stream on one socket.
 //! - Chapter 3, [`pubsub`]: topics, histories, and waking ten thousand threads.
-//! - Support: [`stats`], [`limits`] (what the OS allows), [`futex_table`] (room for
+//! - Support: [`stats`], [`slab`] (entries that keep their key), [`limits`] (what the OS allows), [`futex_table`] (room for
 //!   ten thousand sleeping threads), [`jitter`] (spread retries),
 //!   [`sync`] (the one place lock poisoning is handled).
 
@@ -36,6 +36,7 @@ pub mod routes;
 pub mod server;
 pub mod shared;
 pub mod shutdown;
+pub mod slab;
 pub mod sse;
 pub mod stats;
 pub mod sync;

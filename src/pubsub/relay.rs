@@ -54,6 +54,8 @@
 use std::collections::VecDeque;
 use std::thread::Thread;
 
+use crate::slab::Slab;
+
 /// Identifies one subscriber inside the hub (an index into the relay's table).
 pub type SubscriberKey = usize;
 
@@ -78,10 +80,8 @@ struct Sleeper {
 
 /// The relay's state: who is asleep, who is queued, how many are awake.
 pub struct Relay {
-    /// Indexed by [`SubscriberKey`]; `None` marks a free slot.
-    sleepers: Vec<Option<Sleeper>>,
-    /// Free slots of `sleepers`, reused before the table grows.
-    free: Vec<SubscriberKey>,
+    /// Keyed by [`SubscriberKey`].
+    sleepers: Slab<Sleeper>,
     /// Subscribers with news, in the order they got it. An entry whose subscriber has
     /// since woken by itself is stale and skipped when it comes up.
     queue: VecDeque<SubscriberKey>,
@@ -95,8 +95,7 @@ impl Relay {
     /// A relay that keeps at most `width` (at least 1) subscribers woken at once.
     pub fn new(width: usize) -> Relay {
         Relay {
-            sleepers: Vec::new(),
-            free: Vec::new(),
+            sleepers: Slab::default(),
             queue: VecDeque::new(),
             woken: 0,
             width: width.max(1),
@@ -106,36 +105,24 @@ impl Relay {
     /// Adds the subscriber running on `thread`. It starts [`WaitState::Busy`]: its
     /// first look for messages happens before it ever sleeps.
     pub fn register(&mut self, thread: Thread) -> SubscriberKey {
-        let sleeper = Some(Sleeper {
+        self.sleepers.insert(Sleeper {
             thread,
             state: WaitState::Busy,
-        });
-        match self.free.pop() {
-            Some(key) => {
-                self.sleepers[key] = sleeper;
-                key
-            }
-            None => {
-                self.sleepers.push(sleeper);
-                self.sleepers.len() - 1
-            }
-        }
+        })
     }
 
     /// Removes a subscriber. If the relay had woken it, its turn passes on.
     pub fn unregister(&mut self, key: SubscriberKey, to_wake: &mut Vec<Thread>) {
-        if let Some(sleeper) = self.sleepers[key].take() {
-            self.free.push(key);
-            if sleeper.state == WaitState::Woken {
-                self.woken -= 1;
-                self.wake_next(to_wake);
-            }
+        let removed = self.sleepers.remove(key);
+        if removed.is_some_and(|sleeper| sleeper.state == WaitState::Woken) {
+            self.woken -= 1;
+            self.wake_next(to_wake);
         }
     }
 
     /// Subscribers registered now.
     pub fn len(&self) -> usize {
-        self.sleepers.len() - self.free.len()
+        self.sleepers.len()
     }
 
     /// Whether no subscriber is registered.
@@ -146,7 +133,7 @@ impl Relay {
     /// A message for `key` has arrived: an idle subscriber joins the queue. One that
     /// is queued, woken or busy will see the message anyway when it next looks.
     pub fn schedule(&mut self, key: SubscriberKey) {
-        if let Some(sleeper) = &mut self.sleepers[key]
+        if let Some(sleeper) = self.sleepers.get_mut(key)
             && sleeper.state == WaitState::Idle
         {
             sleeper.state = WaitState::Queued;
@@ -160,7 +147,7 @@ impl Relay {
             let Some(key) = self.queue.pop_front() else {
                 return;
             };
-            if let Some(sleeper) = &mut self.sleepers[key]
+            if let Some(sleeper) = self.sleepers.get_mut(key)
                 && sleeper.state == WaitState::Queued
             {
                 sleeper.state = WaitState::Woken;
@@ -184,14 +171,13 @@ impl Relay {
     /// Every registered subscriber's thread (to wake them all at shutdown).
     pub fn all_threads(&self) -> Vec<Thread> {
         self.sleepers
-            .iter()
-            .flatten()
+            .values()
             .map(|sleeper| sleeper.thread.clone())
             .collect()
     }
 
     fn set_state(&mut self, key: SubscriberKey, state: WaitState, to_wake: &mut Vec<Thread>) {
-        let Some(sleeper) = &mut self.sleepers[key] else {
+        let Some(sleeper) = self.sleepers.get_mut(key) else {
             return;
         };
         let was_woken = sleeper.state == WaitState::Woken;
@@ -204,7 +190,7 @@ impl Relay {
 
     #[cfg(test)]
     fn state(&self, key: SubscriberKey) -> Option<WaitState> {
-        self.sleepers[key].as_ref().map(|sleeper| sleeper.state)
+        self.sleepers.get(key).map(|sleeper| sleeper.state)
     }
 }
 

@@ -28,21 +28,16 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, Thread};
 use std::time::Duration;
 
+use crate::slab::Slab;
 use crate::sse::stream::client_has_left;
 use crate::sync::{lock, wait_timeout};
 
 /// Sockets being watched, and how to reach their threads.
 pub struct ClientWatch {
-    watched: Mutex<Watched>,
+    watched: Mutex<Slab<Entry>>,
     /// Set by [`ClientWatch::look_now`] and at shutdown, to cut a pause short.
     hurry: Mutex<bool>,
     hurried: Condvar,
-}
-
-#[derive(Default)]
-struct Watched {
-    entries: Vec<Option<Entry>>,
-    free: Vec<usize>,
 }
 
 #[derive(Clone)]
@@ -68,16 +63,14 @@ impl Watching<'_> {
 
 impl Drop for Watching<'_> {
     fn drop(&mut self) {
-        let mut watched = lock(&self.watch.watched);
-        watched.entries[self.index] = None;
-        watched.free.push(self.index);
+        lock(&self.watch.watched).remove(self.index);
     }
 }
 
 impl Default for ClientWatch {
     fn default() -> ClientWatch {
         ClientWatch {
-            watched: Mutex::new(Watched::default()),
+            watched: Mutex::new(Slab::default()),
             hurry: Mutex::new(false),
             hurried: Condvar::new(),
         }
@@ -88,22 +81,11 @@ impl ClientWatch {
     /// Watches `socket` (which must be in non-blocking mode) for the calling thread.
     pub fn watch(&self, socket: Arc<TcpStream>) -> Watching<'_> {
         let alarm = Arc::new(AtomicBool::new(false));
-        let entry = Some(Entry {
+        let index = lock(&self.watched).insert(Entry {
             socket,
             thread: thread::current(),
             alarm: Arc::clone(&alarm),
         });
-        let mut watched = lock(&self.watched);
-        let index = match watched.free.pop() {
-            Some(index) => {
-                watched.entries[index] = entry;
-                index
-            }
-            None => {
-                watched.entries.push(entry);
-                watched.entries.len() - 1
-            }
-        };
         Watching {
             watch: self,
             index,
@@ -113,8 +95,7 @@ impl ClientWatch {
 
     /// Streams watched now.
     pub fn len(&self) -> usize {
-        let watched = lock(&self.watched);
-        watched.entries.len() - watched.free.len()
+        lock(&self.watched).len()
     }
 
     /// Whether no stream is watched.
@@ -122,8 +103,9 @@ impl ClientWatch {
         self.len() == 0
     }
 
-    /// Asks for a look at every client now rather than at the next interval (the
-    /// server is full, and departed clients should give their places back).
+    /// Asks for a look at every client now rather than at the next interval: the
+    /// server is full and departed clients should give their places back, or it is
+    /// shutting down and the watch thread should see `stop`.
     pub fn look_now(&self) {
         *lock(&self.hurry) = true;
         self.hurried.notify_all();
@@ -132,12 +114,7 @@ impl ClientWatch {
     /// One look at every watched socket. Returns how many clients had left.
     pub fn look(&self) -> usize {
         // Copy the list, so that no lock is held during the reads.
-        let entries: Vec<Entry> = lock(&self.watched)
-            .entries
-            .iter()
-            .flatten()
-            .cloned()
-            .collect();
+        let entries: Vec<Entry> = lock(&self.watched).values().cloned().collect();
         let mut departed = 0;
         for entry in entries {
             if client_has_left(&entry.socket) {
@@ -162,11 +139,6 @@ impl ClientWatch {
             }
             self.look();
         }
-    }
-
-    /// Wakes the watch thread so that it sees `stop` (at shutdown).
-    pub fn wake(&self) {
-        self.look_now();
     }
 }
 

@@ -3,13 +3,9 @@
 // query, and Chromium following a private topic with the cookie from the demo page.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import jwt from "jsonwebtoken";
 import { EventSource } from "eventsource";
-import { chromium } from "playwright-core";
-import { startServer, waitFor } from "./server.mjs";
+import { startServer, waitFor, launchChromium } from "./server.mjs";
 
 const SECRET = "e2e-secret-e2e-secret-e2e-secret-e2e";
 let server;
@@ -89,13 +85,7 @@ test("the npm eventsource client follows a private topic with the token in the q
 });
 
 test("Chromium follows a private topic with the cookie, and sees 401 and 403 on the demo page", async () => {
-  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "sse-e2e-auth-"));
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-           "--disable-component-update", "--disable-sync"],
-  });
+  const context = await launchChromium("auth");
   try {
     const page = await context.newPage();
     const pageErrors = [];
@@ -128,6 +118,5 @@ test("Chromium follows a private topic with the cookie, and sees 401 and 403 on 
     assert.deepEqual(pageErrors, []);
   } finally {
     await context.close();
-    fs.rmSync(userDataDir, { recursive: true, force: true });
   }
 });

@@ -3,32 +3,22 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
-import { startServer, publish } from "./server.mjs";
+import { startServer, publish, launchChromium } from "./server.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 let server;
 let context;
-let userDataDir;
 
 before(async () => {
   // A 1 s heartbeat: a closed stream is noticed at the server's next write.
   server = await startServer(["--interval-ms", "200", "--heartbeat-s", "1"]);
-  userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "sse-e2e-chromium-"));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-           "--disable-component-update", "--disable-sync"],
-  });
+  context = await launchChromium("chromium");
 });
 
 after(async () => {
   await context?.close();
-  if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
   const exit = await server?.stop();
   assert.deepEqual(exit, { code: 0, signal: null }, "server must exit 0 on SIGINT");
 });

@@ -9,17 +9,12 @@
 // receives a message published afterwards.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import fs from "node:fs";
 import http from "node:http";
-import os from "node:os";
-import path from "node:path";
-import { chromium } from "playwright-core";
-import { startServer, waitFor } from "./server.mjs";
+import { startServer, waitFor, launchChromium } from "./server.mjs";
 
 const MAX_CLIENTS = 4;
 let server;
 let context;
-let userDataDir;
 // The test's own connection (stats and the publish) is opened first and kept alive, so
 // it holds one of the slots from the start and never has to queue for one.
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -48,19 +43,12 @@ before(async () => {
     "--client-check-ms", "200",
     "--head-timeout-s", "60",
   ]);
-  userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "sse-e2e-refused-"));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-           "--disable-component-update", "--disable-sync"],
-  });
+  context = await launchChromium("refused");
 });
 
 after(async () => {
   await context?.close();
   agent.destroy();
-  if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
   const exit = await server?.stop();
   assert.deepEqual(exit, { code: 0, signal: null }, "server must exit 0 on SIGINT");
 });

@@ -1,6 +1,8 @@
 // Starts the release build of sse-server on a free loopback port for one test file,
 // and stops it with SIGINT (as Ctrl-C would), checking that it exits cleanly.
 import { spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 
@@ -50,4 +52,22 @@ export async function waitFor(predicate, ms, what) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+/// Headless Chromium (Debian's package) with a profile of its own; `close()` removes it.
+export async function launchChromium(name) {
+  const { chromium } = await import("playwright-core");
+  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), `sse-e2e-${name}-`));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+           "--disable-component-update", "--disable-sync"],
+  });
+  const close = context.close.bind(context);
+  context.close = async () => {
+    await close();
+    fs.rmSync(userDataDir, { recursive: true, force: true });
+  };
+  return context;
 }
