@@ -305,6 +305,7 @@ pub fn run_topics(server: ServerProcess, clients: usize) -> Vec<Figure> {
     let address: SocketAddr = ([127, 0, 0, 1], server.port).into();
     let epoch = Instant::now();
     let mut fleet = Fleet::new(epoch);
+    let baseline = server.sample();
     let (_, failures) = fleet.connect_each(
         address,
         |index| format!("/subscribe?topic=t{index}"),
@@ -313,6 +314,7 @@ pub fn run_topics(server: ServerProcess, clients: usize) -> Vec<Figure> {
     );
     eprintln!("bench:   topics: publishing starts");
     let before = server.sample();
+    let rss_per_stream = before.rss_kib.saturating_sub(baseline.rss_kib) as f64 / clients as f64;
     let publisher = std::thread::spawn(move || {
         let mut publisher = Publisher::connect(address, epoch);
         let start = Instant::now();
@@ -364,6 +366,13 @@ pub fn run_topics(server: ServerProcess, clients: usize) -> Vec<Figure> {
             cpu_per_publish,
         ),
         figure("topics, 2,000 publishes/s", "lost", "", false, lost as f64),
+        figure(
+            "topics, 2,000 publishes/s",
+            "RSS per stream, its topic included",
+            "KiB",
+            false,
+            rss_per_stream,
+        ),
         figure(
             "topics, 2,000 publishes/s",
             "failed connects",

@@ -15,7 +15,7 @@
 use std::io::{self, Read};
 use std::net::TcpStream;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::config::Config;
 use crate::http::error::HttpError;
@@ -28,6 +28,9 @@ use crate::http::request::Request;
 /// limits how many clients fit. 1 KiB holds a typical head, or a dozen small
 /// pipelined publishes.
 const READ_CHUNK_BYTES: usize = 1024;
+/// How far past its deadline a read may wait, so that the socket's timeout need not be
+/// set again before every read (see [`Connection::read_before`]).
+const TIMEOUT_SLACK: Duration = Duration::from_millis(50);
 
 /// Why no request could be read.
 #[derive(Debug)]
@@ -57,6 +60,8 @@ pub struct Connection {
     /// Body bytes announced by the last request and not read yet. Until they are read,
     /// the connection cannot carry another request.
     unread_body: u64,
+    /// The read timeout the socket has now (`None`: none set yet).
+    read_timeout: Option<Duration>,
 }
 
 impl Connection {
@@ -71,6 +76,7 @@ impl Connection {
             socket: Arc::new(socket),
             received,
             unread_body: 0,
+            read_timeout: None,
         }
     }
 
@@ -133,8 +139,14 @@ impl Connection {
         Ok(self.received.drain(..length).collect())
     }
 
-    /// One `read` with the time left until `deadline` as its timeout. Returns
-    /// `Some(bytes read)`, or `None` once the deadline has passed.
+    /// One `read` that waits no longer than the time left until `deadline` (give or
+    /// take [`TIMEOUT_SLACK`]). Returns `Some(bytes read)`, or `None` once the deadline
+    /// has passed.
+    ///
+    /// The socket's timeout is set again only when the time left has become shorter
+    /// than it: a publisher on a keep-alive connection sends request after request,
+    /// each with a fresh deadline, and a `setsockopt` before every read would be one
+    /// more system call per message.
     fn read_before(&mut self, deadline: Instant) -> Result<Option<usize>, ReadError> {
         let mut chunk = [0u8; READ_CHUNK_BYTES];
         loop {
@@ -142,9 +154,13 @@ impl Connection {
             if now >= deadline {
                 return Ok(None);
             }
-            self.socket
-                .set_read_timeout(Some(deadline - now))
-                .map_err(ReadError::Io)?;
+            let left = deadline - now;
+            if self.read_timeout.is_none_or(|set| set > left + TIMEOUT_SLACK) {
+                self.socket
+                    .set_read_timeout(Some(left))
+                    .map_err(ReadError::Io)?;
+                self.read_timeout = Some(left);
+            }
             match (&*self.socket).read(&mut chunk) {
                 Ok(n) => {
                     self.received.extend_from_slice(&chunk[..n]);
