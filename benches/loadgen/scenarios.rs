@@ -19,6 +19,10 @@ const THROUGHPUT_TIME: Duration = Duration::from_secs(4);
 /// Topics: publishes per second, and for how long.
 const TOPIC_RATE: u64 = 2_000;
 const TOPIC_TIME: Duration = Duration::from_secs(4);
+/// Settled: the server uses less than this share of a core while nothing happens.
+const SETTLED_CPU: f64 = 0.05;
+/// The longest wait for a server to settle.
+const SETTLE_LIMIT: Duration = Duration::from_secs(15);
 
 fn figure(
     scenario: &'static str,
@@ -312,6 +316,7 @@ pub fn run_topics(server: ServerProcess, clients: usize) -> Vec<Figure> {
         clients,
         Duration::from_secs(60),
     );
+    settle(&server, &mut fleet);
     eprintln!("bench:   topics: publishing starts");
     let before = server.sample();
     let rss_per_stream = before.rss_kib.saturating_sub(baseline.rss_kib) as f64 / clients as f64;
@@ -381,6 +386,28 @@ pub fn run_topics(server: ServerProcess, clients: usize) -> Vec<Figure> {
             failures as f64,
         ),
     ]
+}
+
+/// Waits until the server is quiet: after the last stream's head has arrived, its
+/// thread (or task) still finishes starting, and with ten thousand of them queued on
+/// one core that takes up to a second or two. A measurement of CPU per publish must
+/// not include it.
+fn settle(server: &ServerProcess, fleet: &mut Fleet) {
+    let started = Instant::now();
+    while started.elapsed() < SETTLE_LIMIT {
+        let before = server.sample();
+        fleet.run_until(
+            Duration::from_millis(200),
+            &mut Observed::default(),
+            false,
+            |_| false,
+        );
+        let after = server.sample();
+        let share = (after.cpu_seconds - before.cpu_seconds) / (after.at - before.at).as_secs_f64();
+        if share < SETTLED_CPU {
+            return;
+        }
+    }
 }
 
 pub fn percentile<T: Copy + Default>(sorted: &[T], fraction: f64) -> T {

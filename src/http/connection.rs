@@ -155,7 +155,10 @@ impl Connection {
                 return Ok(None);
             }
             let left = deadline - now;
-            if self.read_timeout.is_none_or(|set| set > left + TIMEOUT_SLACK) {
+            if self
+                .read_timeout
+                .is_none_or(|set| set > left + TIMEOUT_SLACK)
+            {
                 self.socket
                     .set_read_timeout(Some(left))
                     .map_err(ReadError::Io)?;
