@@ -20,10 +20,12 @@ fmt:
 # Everything CI checks that needs no browser.
 check: lint test
 
-# End-to-end tests with clients nobody on the project wrote: headless Chromium (Debian's
-# package, installed when missing) and the npm eventsource package, against the release binary.
+# End-to-end tests with clients nobody on the project wrote: headless Chromium, the npm
+# eventsource package, tokens from the npm jsonwebtoken package, and nginx in front with TLS
+# and HTTP/2, against the release binary. Debian's chromium, nginx and openssl are installed
+# when missing.
 e2e:
-	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+	tests/e2e/install-system-packages.sh
 	cargo build --release
 	cd tests/e2e && npm ci --no-audit --no-fund && npm test
 

@@ -224,6 +224,21 @@ pub const FLAGS: &[Flag] = &[
             Ok(())
         },
     },
+    Flag {
+        name: "--trusted-proxy",
+        value: "ADDR",
+        help: "believe X-Forwarded-For/-Proto from this IP (repeat)",
+        default: String::new,
+        set: |config, value| {
+            for address in value.split(',').map(str::trim) {
+                let address = address
+                    .parse()
+                    .map_err(|_| "not an IP address".to_string())?;
+                config.trusted_proxies.push(address);
+            }
+            Ok(())
+        },
+    },
 ];
 
 /// Reads the command line (without the program name) and the environment lookup

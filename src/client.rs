@@ -27,6 +27,7 @@ use log::{debug, error, info, warn};
 
 use crate::http::connection::{Connection, ReadError};
 use crate::http::cors;
+use crate::http::forwarded::ClientView;
 use crate::http::request::Request;
 use crate::http::response::{self, Framing, Persistence, Response};
 use crate::routes::{self, Reply};
@@ -63,6 +64,8 @@ fn serve(socket: TcpStream, peer: SocketAddr, slot: ClientSlot, received: Vec<u8
     }
     let mut connection = Connection::with_received(socket, received);
     let mut target = String::from("-");
+    // Who the client is, for the log: the peer, or the client behind a trusted proxy.
+    let mut client = ClientView::direct(peer);
     let mut events_sent = 0;
 
     let ending = loop {
@@ -78,15 +81,17 @@ fn serve(socket: TcpStream, peer: SocketAddr, slot: ClientSlot, received: Vec<u8
             }
         };
         target = format!("{} {}", request.method, request.redacted_target());
+        client = ClientView::of(&request, peer, &shared.config.trusted_proxies);
+        let who = &client.label;
         let head_only = request.method == "HEAD";
         let cors = cors::headers_for(&request, &shared.config.allowed_origins);
-        let response = match routes::route(&request, &mut connection, shared) {
+        let response = match routes::route(&request, &client, &mut connection, shared) {
             Ok(Reply::Stream(feed)) => {
-                debug!("{peer} {target} stream opened: {feed:?}");
+                debug!("{who} {target} stream opened: {feed:?}");
                 connection.release_buffer();
                 let framing = Framing::for_version(request.version);
                 let socket = connection.socket();
-                let report = feeds::serve(feed, socket, framing, head_only, &cors, shared, peer);
+                let report = feeds::serve(feed, socket, framing, head_only, &cors, shared, who);
                 events_sent = report.events_sent;
                 break match report.end {
                     Ok(StreamEnd::Finished) => "stream finished".to_string(),
@@ -97,7 +102,7 @@ fn serve(socket: TcpStream, peer: SocketAddr, slot: ClientSlot, received: Vec<u8
             }
             Ok(Reply::Response(response)) => response,
             Err(error) => {
-                warn!("{peer} {target} rejected: {error}");
+                warn!("{who} {target} rejected: {error}");
                 error.to_response()
             }
         };
@@ -109,7 +114,8 @@ fn serve(socket: TcpStream, peer: SocketAddr, slot: ClientSlot, received: Vec<u8
         }
     };
     info!(
-        "{peer} {target} closed after {:.1}s, {events_sent} events: {ending}",
+        "{} {target} closed after {:.1}s, {events_sent} events: {ending}",
+        client.label,
         started.elapsed().as_secs_f64()
     );
 }

@@ -102,6 +102,9 @@ pub struct Config {
     pub public_topics: Vec<Pattern>,
     /// Origins, besides the server's own, whose pages may publish (`*` for any).
     pub allowed_origins: Vec<String>,
+    /// Peers whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed (a reverse
+    /// proxy in front, see `http/forwarded.rs`).
+    pub trusted_proxies: Vec<IpAddr>,
     /// How long shutdown waits for open streams to end.
     pub shutdown_grace: Duration,
     /// Stack size of each client thread.
@@ -135,6 +138,7 @@ impl Default for Config {
             auth_secret: None,
             public_topics: Vec::new(),
             allowed_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
             shutdown_grace: Duration::from_millis(DEFAULT_SHUTDOWN_GRACE_MS),
             thread_stack_bytes: DEFAULT_THREAD_STACK_BYTES,
         }

@@ -12,6 +12,7 @@
 use crate::auth::gate;
 use crate::http::connection::Connection;
 use crate::http::error::HttpError;
+use crate::http::forwarded::ClientView;
 use crate::http::request::Request;
 use crate::http::response::{Response, Status};
 use crate::pubsub::publish;
@@ -91,6 +92,7 @@ pub enum Reply<'hub> {
 /// Answers `request`: with a response, or with the stream to run.
 pub fn route<'s>(
     request: &Request,
+    client: &ClientView,
     connection: &mut Connection,
     shared: &'s Shared,
 ) -> Result<Reply<'s>, HttpError> {
@@ -134,7 +136,7 @@ pub fn route<'s>(
                 valid_until,
             }))
         }
-        Handler::Publish => publish::handle(request, connection, shared),
+        Handler::Publish => publish::handle(request, client, connection, shared),
         Handler::Stats => {
             let json = shared.stats.to_json(shared.hub.snapshot());
             Ok(Reply::Response(

@@ -14,6 +14,7 @@
 pub mod connection;
 pub mod cors;
 pub mod error;
+pub mod forwarded;
 pub mod head;
 pub mod request;
 pub mod response;

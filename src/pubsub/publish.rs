@@ -39,6 +39,7 @@ use log::debug;
 use crate::auth::gate;
 use crate::http::connection::Connection;
 use crate::http::error::HttpError;
+use crate::http::forwarded::ClientView;
 use crate::http::request::Request;
 use crate::http::response::{Response, Status};
 use crate::pubsub::hub::HubError;
@@ -53,13 +54,14 @@ pub const MAX_EVENT_TYPE_BYTES: usize = 64;
 /// Checks, reads and publishes one message.
 pub fn handle<'s>(
     request: &Request,
+    client: &ClientView,
     connection: &mut Connection,
     shared: &'s Shared,
 ) -> Result<Reply<'s>, HttpError> {
     let config = &shared.config;
     let topics = requested_topics(request)?;
     gate::check_publish(request, &topics, config)?;
-    check_origin(request, &config.allowed_origins)?;
+    check_origin(request, client.scheme, &config.allowed_origins)?;
     let event_type = request.query_param("event")?;
     if let Some(event_type) = &event_type {
         check_event_type(event_type)?;
@@ -94,12 +96,19 @@ pub fn handle<'s>(
 }
 
 /// Allows requests without `Origin` (curl, scripts), from our own origin (the demo
-/// page), and from origins listed with `--allow-origin`.
-fn check_origin(request: &Request, allowed_origins: &[String]) -> Result<(), HttpError> {
+/// page), and from origins listed with `--allow-origin`. Our own origin is `scheme`
+/// (`https` when a trusted proxy says so, see `http/forwarded.rs`) and the `Host`.
+fn check_origin(
+    request: &Request,
+    scheme: &str,
+    allowed_origins: &[String],
+) -> Result<(), HttpError> {
     let Some(origin) = request.header("origin") else {
         return Ok(());
     };
-    let own_origin = request.header("host").map(|host| format!("http://{host}"));
+    let own_origin = request
+        .header("host")
+        .map(|host| format!("{scheme}://{host}"));
     let allowed = own_origin.as_deref() == Some(origin)
         || allowed_origins
             .iter()
@@ -154,13 +163,27 @@ mod tests {
     #[test]
     fn only_our_own_or_allowed_origins_may_publish() {
         let none: &[String] = &[];
-        assert!(check_origin(&request(""), none).is_ok());
-        assert!(check_origin(&request("Origin: http://localhost:5000\r\n"), none).is_ok());
-        assert!(check_origin(&request("Origin: http://evil.test\r\n"), none).is_err());
-        assert!(check_origin(&request("Origin: null\r\n"), none).is_err());
+        assert!(check_origin(&request(""), "http", none).is_ok());
+        assert!(check_origin(&request("Origin: http://localhost:5000\r\n"), "http", none).is_ok());
+        assert!(check_origin(&request("Origin: http://evil.test\r\n"), "http", none).is_err());
+        assert!(check_origin(&request("Origin: null\r\n"), "http", none).is_err());
         let allowed = ["http://app.test".to_string()];
-        assert!(check_origin(&request("Origin: http://app.test\r\n"), &allowed).is_ok());
-        assert!(check_origin(&request("Origin: http://evil.test\r\n"), &["*".to_string()]).is_ok());
+        assert!(check_origin(&request("Origin: http://app.test\r\n"), "http", &allowed).is_ok());
+        assert!(
+            check_origin(
+                &request("Origin: http://evil.test\r\n"),
+                "http",
+                &["*".to_string()]
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn behind_https_our_own_origin_is_https() {
+        let page = request("Origin: https://localhost:5000\r\n");
+        assert!(check_origin(&page, "https", &[]).is_ok());
+        assert!(check_origin(&page, "http", &[]).is_err());
     }
 
     #[test]

@@ -23,7 +23,7 @@
 //! ```
 
 use std::io;
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Instant, SystemTime};
@@ -90,7 +90,7 @@ pub fn serve(
     head_only: bool,
     cors: &[(&str, String)],
     shared: &Shared,
-    peer: SocketAddr,
+    client: &str,
 ) -> StreamReport {
     if head_only {
         let end = response::write_stream_head(&**socket, EVENT_STREAM, framing, cors, None)
@@ -123,7 +123,7 @@ pub fn serve(
             let watching = shared.watch.watch(Arc::clone(socket));
             stream.leave_client_checks_to_the_watch();
             let ends_at = valid_until.map(instant_of);
-            serve_subscription(&mut stream, subscription, watching.alarm(), ends_at, peer)
+            serve_subscription(&mut stream, subscription, watching.alarm(), ends_at, client)
         }
     };
     let events_sent = stream.events_sent();
@@ -180,7 +180,7 @@ fn serve_subscription(
     mut subscription: Subscription,
     alarm: &AtomicBool,
     ends_at: Option<Instant>,
-    peer: SocketAddr,
+    client: &str,
 ) -> io::Result<StreamEnd> {
     loop {
         // A stream opened with a token ends when the token does: the browser then
@@ -198,7 +198,7 @@ fn serve_subscription(
         // Messages that left the history before this client could get them: on
         // reconnect with an old Last-Event-ID, or while it was reading too slowly.
         if matches!(delivery, Delivery::Messages(_)) && subscription.take_missed() {
-            info!("{peer} GET /subscribe missed messages no longer in the history");
+            info!("{client} GET /subscribe missed messages no longer in the history");
         }
         // The hub lock is already released here: the write below may block for up to
         // the write timeout, and only this subscriber waits for it.

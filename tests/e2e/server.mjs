@@ -55,7 +55,7 @@ export async function waitFor(predicate, ms, what) {
 }
 
 /// Headless Chromium (Debian's package) with a profile of its own; `close()` removes it.
-export async function launchChromium(name) {
+export async function launchChromium(name, options = {}) {
   const { chromium } = await import("playwright-core");
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), `sse-e2e-${name}-`));
   const context = await chromium.launchPersistentContext(userDataDir, {
@@ -63,6 +63,7 @@ export async function launchChromium(name) {
     headless: true,
     args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
            "--disable-component-update", "--disable-sync"],
+    ...options,
   });
   const close = context.close.bind(context);
   context.close = async () => {
