@@ -64,8 +64,10 @@ fn serve(socket: TcpStream, peer: SocketAddr, slot: ClientSlot, received: Vec<u8
     }
     let mut connection = Connection::with_received(socket, received);
     let mut target = String::from("-");
-    // Who the client is, for the log: the peer, or the client behind a trusted proxy.
+    // Who the client is, for the log: the peer, or the client behind a trusted proxy
+    // (then each request says who it is for).
     let mut client = ClientView::direct(peer);
+    let behind_proxy = shared.config.trusted_proxies.contains(&peer.ip());
     let mut events_sent = 0;
 
     let ending = loop {
@@ -81,7 +83,9 @@ fn serve(socket: TcpStream, peer: SocketAddr, slot: ClientSlot, received: Vec<u8
             }
         };
         target = format!("{} {}", request.method, request.redacted_target());
-        client = ClientView::of(&request, peer, &shared.config.trusted_proxies);
+        if behind_proxy {
+            client = ClientView::of(&request, peer, &shared.config.trusted_proxies);
+        }
         let who = &client.label;
         let head_only = request.method == "HEAD";
         let cors = cors::headers_for(&request, &shared.config.allowed_origins);
