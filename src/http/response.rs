@@ -249,24 +249,22 @@ pub fn write_stream_head(
     cors: &[(&str, String)],
     first_body_bytes: Option<&[u8]>,
 ) -> io::Result<()> {
-    let mut out = status_line(Status::Ok).into_bytes();
-    let mut header = |name: &str, value: &str| {
-        out.extend_from_slice(format!("{name}: {value}{CRLF}").as_bytes());
-    };
-    header("Content-Type", content_type);
+    let mut head = status_line(Status::Ok);
+    push_header(&mut head, "Content-Type", content_type);
     // Caches and proxies must not store or merge a live stream.
-    header("Cache-Control", "no-cache");
+    push_header(&mut head, "Cache-Control", "no-cache");
     for (name, value) in cors {
-        header(name, value);
+        push_header(&mut head, name, value);
     }
     // nginx buffers proxied responses unless told not to; events would arrive late.
-    header("X-Accel-Buffering", "no");
+    push_header(&mut head, "X-Accel-Buffering", "no");
     if framing == Framing::Chunked {
-        header("Transfer-Encoding", "chunked");
+        push_header(&mut head, "Transfer-Encoding", "chunked");
     }
     // A stream is the last thing on its connection.
-    header("Connection", "close");
-    out.extend_from_slice(CRLF.as_bytes());
+    push_header(&mut head, "Connection", "close");
+    head.push_str(CRLF);
+    let mut out = head.into_bytes();
     if let Some(bytes) = first_body_bytes {
         frame_into(&mut out, framing, &[bytes]);
     }
@@ -328,8 +326,42 @@ pub fn linger_close(mut socket: &TcpStream) {
 
 fn status_line(status: Status) -> String {
     // RFC 9110 section 6.6.1: an origin server with a clock must send Date.
-    let date = chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S GMT");
-    format!("HTTP/1.1 {status}{CRLF}Date: {date}{CRLF}")
+    let mut line = format!("HTTP/1.1 {status}{CRLF}Date: ");
+    push_http_date(&mut line, chrono::Utc::now());
+    line.push_str(CRLF);
+    line
+}
+
+/// `Sun, 06 Nov 1994 08:49:37 GMT`: the IMF-fixdate of RFC 9110 section 5.6.7, written
+/// field by field. (chrono's `format` would parse a format string on every response,
+/// and its formatting machinery needs a surprising amount of stack: every client
+/// thread would keep one more page of it resident.)
+fn push_http_date(out: &mut String, now: chrono::DateTime<chrono::Utc>) {
+    use chrono::{Datelike, Timelike};
+    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let two_digits = |out: &mut String, value: u32| {
+        out.push(char::from(b'0' + (value / 10 % 10) as u8));
+        out.push(char::from(b'0' + (value % 10) as u8));
+    };
+    out.push_str(DAYS[now.weekday().num_days_from_monday() as usize]);
+    out.push_str(", ");
+    two_digits(out, now.day());
+    out.push(' ');
+    out.push_str(MONTHS[now.month0() as usize]);
+    out.push(' ');
+    let year = now.year().clamp(0, 9999) as u32;
+    two_digits(out, year / 100);
+    two_digits(out, year % 100);
+    out.push(' ');
+    two_digits(out, now.hour());
+    out.push(':');
+    two_digits(out, now.minute());
+    out.push(':');
+    two_digits(out, now.second());
+    out.push_str(" GMT");
 }
 
 fn push_header(out: &mut String, name: &str, value: &str) {

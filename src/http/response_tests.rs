@@ -86,3 +86,23 @@ fn stream_head_is_chunked_for_http_1_1_and_raw_for_1_0() {
         "{text}"
     );
 }
+
+#[test]
+fn the_date_is_an_imf_fixdate() {
+    use chrono::TimeZone;
+    // RFC 9110 section 5.6.7's own example.
+    let mut out = String::new();
+    push_http_date(
+        &mut out,
+        chrono::Utc
+            .with_ymd_and_hms(1994, 11, 6, 8, 49, 37)
+            .unwrap(),
+    );
+    assert_eq!(out, "Sun, 06 Nov 1994 08:49:37 GMT");
+    let mut out = String::new();
+    push_http_date(
+        &mut out,
+        chrono::Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 5).unwrap(),
+    );
+    assert_eq!(out, "Thu, 01 Jan 2026 00:00:05 GMT");
+}
