@@ -10,13 +10,16 @@
 //!
 //! - The program: [`config`] and [`cli`] (every setting and the command line),
 //!   [`shared`] (the one shared state), [`server`], [`client`], [`routes`],
-//!   [`admission`] (a full server), [`shutdown`] (Ctrl-C).
+//!   [`admission`] (a full server), [`shutdown`] (Ctrl-C), [`mint`] (`sse-server
+//!   token`).
 //! - Chapter 1, [`http`]: HTTP/1.1 by hand: requests, limits, responses, chunks.
 //! - Chapter 2, [`sse`]: the event-stream format and a live stream on one socket.
 //! - Chapter 3, [`pubsub`]: topics, histories, and waking ten thousand threads.
-//! - Support: [`stats`], [`slab`] (entries that keep their key), [`limits`] (what the OS allows), [`futex_table`] (room for
-//!   ten thousand sleeping threads), [`jitter`] (spread retries),
-//!   [`sync`] (the one place lock poisoning is handled).
+//! - Chapter 4, [`auth`]: tokens that say who may follow and publish which topics,
+//!   from SHA-256 up.
+//! - Support: [`stats`], [`slab`] (entries that keep their key), [`limits`] (what the
+//!   OS allows), [`futex_table`] (room for ten thousand sleeping threads), [`jitter`]
+//!   (spread retries), [`sync`] (the one place lock poisoning is handled).
 
 // One file, `futex_table`, allows itself one call into the C library; see there.
 #![deny(unsafe_code)]

@@ -10,6 +10,8 @@
 //! 3. [`connection`]: reading heads and bodies off a socket before a deadline.
 //! 4. [`error`]: every status we send and every reason we refuse.
 //! 5. [`response`]: the only writer of status lines and headers; chunked framing.
+//! 6. [`cors`]: which pages on other origins may read an answer.
+//! 7. [`forwarded`]: behind a reverse proxy, whom to believe about the client.
 
 pub mod connection;
 pub mod cors;
