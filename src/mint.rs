@@ -21,6 +21,8 @@ use crate::config::Secret;
 
 /// The lifetime of a token when `--ttl` is not given.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(3600);
+/// The longest lifetime `--ttl` accepts: a token should expire within a human's memory.
+pub const MAX_TTL: Duration = Duration::from_secs(366 * 86_400);
 
 /// What `sse-server token ...` asks for.
 #[derive(Debug)]
@@ -161,8 +163,8 @@ pub fn parse_ttl(text: &str) -> Result<Duration, String> {
         .map_err(|_| format!("{text:?}: use a number with s, m, h or d"))?;
     match number.checked_mul(seconds_per_unit) {
         Some(0) => Err("must be greater than 0".into()),
-        Some(seconds) => Ok(Duration::from_secs(seconds)),
-        None => Err(format!("{text:?} is too long")),
+        Some(seconds) if seconds <= MAX_TTL.as_secs() => Ok(Duration::from_secs(seconds)),
+        _ => Err(format!("{text:?} is longer than a year")),
     }
 }
 
@@ -235,5 +237,7 @@ mod tests {
         assert!(parse_ttl("0").is_err());
         assert!(parse_ttl("1w").is_err());
         assert!(parse_ttl("h").is_err());
+        assert!(parse_ttl("367d").is_err());
+        assert!(parse_ttl("99999999999999999999d").is_err());
     }
 }
