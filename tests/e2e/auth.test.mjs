@@ -3,12 +3,16 @@
 // query, and Chromium following a private topic with the cookie from the demo page.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import http from "node:http";
 import jwt from "jsonwebtoken";
 import { EventSource } from "eventsource";
 import { startServer, waitFor, launchChromium } from "./server.mjs";
 
 const SECRET = "e2e-secret-e2e-secret-e2e-secret-e2e";
 let server;
+// An app on another origin (another port of 127.0.0.1), listed with --allow-origin.
+let app;
+let appPort;
 
 // What an app's backend does to let Alice read her own topics and publish to users.
 const mint = (claims, options = {}) =>
@@ -16,10 +20,18 @@ const mint = (claims, options = {}) =>
 const alice = () => mint({ sub: "alice", subscribe: ["users/{sub}/*"], publish: ["users/*"] });
 
 before(async () => {
-  server = await startServer(["--auth-secret", SECRET, "--public", "default", "--retry-ms", "200"]);
+  app = http.createServer((request, response) => {
+    response.writeHead(200, { "Content-Type": "text/html" });
+    response.end("<!doctype html><title>app</title>");
+  });
+  await new Promise((resolve) => app.listen(0, "127.0.0.1", resolve));
+  appPort = app.address().port;
+  server = await startServer(["--auth-secret", SECRET, "--public", "default", "--retry-ms", "200",
+                              "--allow-origin", `http://127.0.0.1:${appPort}`]);
 });
 
 after(async () => {
+  await new Promise((resolve) => app?.close(resolve));
   const exit = await server?.stop();
   assert.deepEqual(exit, { code: 0, signal: null }, "server must exit 0 on SIGINT");
   assert.doesNotMatch(server.log(), /eyJ/, "no token may reach the log");
@@ -116,6 +128,82 @@ test("Chromium follows a private topic with the cookie, and sees 401 and 403 on 
     await page.waitForFunction(() => document.getElementById("private-log").innerText.includes("private message at"));
     assert.match(await page.locator("#private-result").innerText(), /^202 Accepted/);
     assert.deepEqual(pageErrors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+/// Opens an EventSource in `page` and records what happens to it under `window[name]`.
+async function follow(page, name, url, withCredentials = false) {
+  await page.evaluate(({ name, url, withCredentials }) => {
+    const record = { opens: 0, errors: 0, messages: [] };
+    record.source = new EventSource(url, { withCredentials });
+    record.source.onopen = () => { record.opens += 1; };
+    record.source.onerror = () => { record.errors += 1; };
+    record.source.onmessage = (event) => record.messages.push(event.data);
+    window[name] = record;
+  }, { name, url, withCredentials });
+}
+
+const state = (page, name) => page.evaluate((name) => {
+  const { opens, errors, messages, source } = window[name];
+  return { opens, errors, messages, readyState: source.readyState };
+}, name);
+
+test("a stream ends with its token; the browser comes back with the refreshed cookie, or stops", async () => {
+  const context = await launchChromium("auth-refresh");
+  try {
+    const page = await context.newPage();
+    await page.route(`${server.url}/blank`, (route) =>
+      route.fulfill({ status: 200, contentType: "text/html", body: "<!doctype html><title>blank</title>" }));
+    await page.goto(`${server.url}/blank`);
+    // Expired three seconds ago: still inside the 5 s leeway, so the stream opens and
+    // ends about two seconds later.
+    const expiring = () => mint({ sub: "alice", subscribe: ["users/{sub}/*"] }, { expiresIn: -3 });
+    await context.addCookies([{ name: "sse_token", value: expiring(), url: server.url }]);
+    await follow(page, "refreshed", "/subscribe?topic=users/alice/inbox");
+    await page.waitForFunction(() => window.refreshed.opens === 1);
+    // The app refreshes the cookie before the stream ends: the browser's reconnect carries it.
+    await context.addCookies([{ name: "sse_token", value: alice(), url: server.url }]);
+    await page.waitForFunction(() => window.refreshed.opens >= 2, null, { timeout: 10_000 });
+    assert.equal((await publishAs(mint({ publish: ["*"] }), "users/alice/inbox", "after refresh")).status, 202);
+    await page.waitForFunction(() => window.refreshed.messages.includes("after refresh"));
+    assert.equal((await state(page, "refreshed")).readyState, 1);
+
+    // Without a fresh token (no cookie, a query token that expires), the reconnect gets
+    // 401, and the browser stops for good.
+    await context.clearCookies();
+    await follow(page, "stale", `/subscribe?topic=users/alice/inbox&token=${expiring()}`);
+    await page.waitForFunction(() => window.stale.opens === 1);
+    await page.waitForFunction(() => window.stale.source.readyState === 2, null, { timeout: 10_000 });
+    assert.deepEqual((await state(page, "stale")).messages, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test("a page on a listed origin follows a private topic with its cookie; an unlisted one cannot", async () => {
+  const context = await launchChromium("auth-cors");
+  try {
+    await context.addCookies([{ name: "sse_token", value: alice(), url: server.url }]);
+    const listed = await context.newPage();
+    await listed.goto(`http://127.0.0.1:${appPort}/`);
+    await follow(listed, "inbox", `${server.url}/subscribe?topic=users/alice/inbox`, true);
+    await listed.waitForFunction(() => window.inbox.source.readyState === 1, null, { timeout: 10_000 });
+    assert.equal((await publishAs(mint({ publish: ["*"] }), "users/alice/inbox", "across origins")).status, 202);
+    await listed.waitForFunction(() => window.inbox.messages.includes("across origins"));
+
+    // An origin that is not listed gets `Access-Control-Allow-Origin: *` and no
+    // credentials: a credentialed stream is withheld from the page by the browser, even
+    // with a valid token in the query; without credentials, the query token works.
+    const unlisted = await context.newPage();
+    await unlisted.goto(`http://localhost:${appPort}/`);
+    const url = `${server.url}/subscribe?topic=users/alice/inbox&token=${alice()}`;
+    await follow(unlisted, "credentialed", url, true);
+    await follow(unlisted, "plain", url, false);
+    await unlisted.waitForFunction(() => window.credentialed.source.readyState === 2, null, { timeout: 10_000 });
+    await unlisted.waitForFunction(() => window.plain.source.readyState === 1, null, { timeout: 10_000 });
+    assert.equal((await state(unlisted, "credentialed")).opens, 0);
   } finally {
     await context.close();
   }
