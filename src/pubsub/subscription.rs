@@ -53,7 +53,7 @@ impl Hub {
 #[derive(Debug)]
 pub enum Delivery {
     /// Messages after the last one sent, oldest first: all of them, or as many as fit
-    /// in [`MAX_BATCH_BYTES`] (never empty).
+    /// in [`MAX_BATCH_BYTES`](crate::pubsub::hub::MAX_BATCH_BYTES) (never empty).
     Messages(Vec<Arc<Message>>),
     /// Nothing was published before the timeout.
     Idle,
