@@ -54,7 +54,13 @@ impl Hub {
 pub enum Delivery {
     /// Messages after the last one sent, oldest first: all of them, or as many as fit
     /// in [`MAX_BATCH_BYTES`](crate::pubsub::hub::MAX_BATCH_BYTES) (never empty).
-    Messages(Vec<Arc<Message>>),
+    /// `missed` says that messages between the last one sent and these had already
+    /// left the histories (said once per gap): on a reconnect with an old
+    /// `Last-Event-ID`, or by a subscriber that read too slowly.
+    Messages {
+        messages: Vec<Arc<Message>>,
+        missed: bool,
+    },
     /// Nothing was published before the timeout.
     Idle,
     /// The alarm was raised: the client watch thinks the client has left.
@@ -110,17 +116,6 @@ impl Subscription<'_> {
         }
     }
 
-    /// Whether the histories had dropped messages this subscriber had not sent yet
-    /// when it last looked; reported once per gap.
-    pub fn take_missed(&mut self) -> bool {
-        let dropped = lock(&self.hub.state).dropped_through(&self.topics);
-        if dropped > self.last_sent_id && dropped > self.gap_reported_through {
-            self.gap_reported_through = dropped;
-            return true;
-        }
-        false
-    }
-
     /// One look under the lock: messages to send, a reason to return, or `None` after
     /// telling the relay we are going to sleep.
     fn look(&mut self, to_wake: &mut Vec<Thread>) -> Option<Delivery> {
@@ -130,9 +125,18 @@ impl Subscription<'_> {
         }
         let batch = state.pending(&self.topics, self.last_sent_id);
         if let Some(last) = batch.last() {
+            // A gap: the histories dropped messages newer than the last one sent.
+            let dropped = state.dropped_through(&self.topics);
+            let missed = dropped > self.last_sent_id && dropped > self.gap_reported_through;
+            if missed {
+                self.gap_reported_through = dropped;
+            }
             self.last_sent_id = last.id;
             state.relay.start_sending(self.key, to_wake);
-            return Some(Delivery::Messages(batch));
+            return Some(Delivery::Messages {
+                messages: batch,
+                missed,
+            });
         }
         state.relay.go_idle(self.key, to_wake);
         None

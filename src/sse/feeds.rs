@@ -194,16 +194,13 @@ fn serve_subscription(
             }
             wait = wait.min(ends_at - now);
         }
-        let delivery = subscription.next_delivery(wait, alarm);
-        // Messages that left the history before this client could get them: on
-        // reconnect with an old Last-Event-ID, or while it was reading too slowly.
-        if matches!(delivery, Delivery::Messages(_)) && subscription.take_missed() {
-            info!("{client} GET /subscribe missed messages no longer in the history");
-        }
         // The hub lock is already released here: the write below may block for up to
         // the write timeout, and only this subscriber waits for it.
-        match delivery {
-            Delivery::Messages(messages) => {
+        match subscription.next_delivery(wait, alarm) {
+            Delivery::Messages { messages, missed } => {
+                if missed {
+                    info!("{client} GET /subscribe missed messages no longer in the history");
+                }
                 let events: Vec<&[u8]> = messages.iter().map(|message| &*message.encoded).collect();
                 stream.send_encoded(&events)?;
             }
