@@ -22,21 +22,23 @@ use crate::http::request::Request;
 /// Headers to add to a response.
 pub type Headers = Vec<(&'static str, String)>;
 
-/// The CORS headers for the answer to `request`.
+/// The CORS headers the answer to `request` needs beyond the default
+/// `Access-Control-Allow-Origin: *` (which `response.rs` adds to every answer that has
+/// no other): none at all unless `--allow-origin` lists an origin.
 pub fn headers_for(request: &Request, allowed_origins: &[String]) -> Headers {
-    let listed = request
-        .header("origin")
-        .filter(|origin| allowed_origins.iter().any(|allowed| allowed == origin));
-    let mut headers = match listed {
-        Some(origin) => vec![
-            ("Access-Control-Allow-Origin", origin.to_string()),
-            ("Access-Control-Allow-Credentials", "true".to_string()),
-        ],
-        None => vec![("Access-Control-Allow-Origin", "*".to_string())],
-    };
-    if allowed_origins.iter().any(|allowed| allowed != "*") {
-        headers.push(("Vary", "Origin".to_string()));
+    let mut listed_origins = allowed_origins.iter().filter(|allowed| *allowed != "*");
+    if listed_origins.clone().next().is_none() {
+        return Headers::new();
     }
+    let mut headers = Headers::new();
+    if let Some(origin) = request
+        .header("origin")
+        .filter(|origin| listed_origins.any(|allowed| allowed == origin))
+    {
+        headers.push(("Access-Control-Allow-Origin", origin.to_string()));
+        headers.push(("Access-Control-Allow-Credentials", "true".to_string()));
+    }
+    headers.push(("Vary", "Origin".to_string()));
     headers
 }
 
@@ -55,11 +57,10 @@ mod tests {
     }
 
     #[test]
-    fn listed_origins_get_credentials_and_everyone_else_a_star() {
-        let star = vec![("Access-Control-Allow-Origin", "*".to_string())];
-        assert_eq!(headers(None, &[]), star);
-        assert_eq!(headers(Some("https://app.test"), &[]), star);
-        assert_eq!(headers(Some("https://app.test"), &["*"]), star);
+    fn listed_origins_get_credentials_and_everyone_else_the_default() {
+        assert_eq!(headers(None, &[]), Headers::new());
+        assert_eq!(headers(Some("https://app.test"), &[]), Headers::new());
+        assert_eq!(headers(Some("https://app.test"), &["*"]), Headers::new());
         assert_eq!(
             headers(Some("https://app.test"), &["https://app.test"]),
             vec![
@@ -71,11 +72,11 @@ mod tests {
                 ("Vary", "Origin".to_string()),
             ]
         );
-        let mut other = star.clone();
-        other.push(("Vary", "Origin".to_string()));
+        let vary = vec![("Vary", "Origin".to_string())];
         assert_eq!(
             headers(Some("https://evil.test"), &["https://app.test"]),
-            other
+            vary
         );
+        assert_eq!(headers(Some("*"), &["*", "https://app.test"]), vary);
     }
 }

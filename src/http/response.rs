@@ -218,14 +218,7 @@ pub fn write_response(
     if response.status != Status::NoContent {
         push_header(&mut out, "Content-Length", &response.body.len().to_string());
     }
-    // Anyone may read it, unless the caller decided otherwise (http/cors.rs).
-    if !response
-        .headers
-        .iter()
-        .any(|(name, _)| *name == "Access-Control-Allow-Origin")
-    {
-        push_header(&mut out, "Access-Control-Allow-Origin", "*");
-    }
+    push_default_cors(&mut out, &response.headers);
     for (name, value) in &response.headers {
         push_header(&mut out, name, value);
     }
@@ -253,6 +246,7 @@ pub fn write_stream_head(
     push_header(&mut head, "Content-Type", content_type);
     // Caches and proxies must not store or merge a live stream.
     push_header(&mut head, "Cache-Control", "no-cache");
+    push_default_cors(&mut head, cors);
     for (name, value) in cors {
         push_header(&mut head, name, value);
     }
@@ -362,6 +356,17 @@ fn push_http_date(out: &mut String, now: chrono::DateTime<chrono::Utc>) {
     out.push(':');
     two_digits(out, now.second());
     out.push_str(" GMT");
+}
+
+/// Anyone may read an answer (`Access-Control-Allow-Origin: *`) unless `headers`
+/// already say otherwise (`http/cors.rs`).
+fn push_default_cors(out: &mut String, headers: &[(&str, String)]) {
+    if !headers
+        .iter()
+        .any(|(name, _)| *name == "Access-Control-Allow-Origin")
+    {
+        push_header(out, "Access-Control-Allow-Origin", "*");
+    }
 }
 
 fn push_header(out: &mut String, name: &str, value: &str) {

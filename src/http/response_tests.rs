@@ -48,7 +48,7 @@ fn stream_head_is_chunked_for_http_1_1_and_raw_for_1_0() {
         &mut out,
         "text/event-stream",
         Framing::Chunked,
-        &[("Access-Control-Allow-Origin", "*".into())],
+        &[],
         Some(b"retry: 10\n\n"),
     )
     .unwrap();
