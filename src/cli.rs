@@ -1,20 +1,19 @@
 //! The command line: flags, environment variables, and `--help`.
 //!
 //! Flags are parsed by hand (the project uses no CLI crate): `--name value` or
-//! `--name=value`. Every flag is one row of [`FLAGS`], and both the parser and
-//! `--help` are built from that table, so a flag cannot exist without its help line.
-//! The `PORT`, `SSE_TOKEN` and `SSE_AUTH_SECRET` environment variables are read too; a
-//! flag always wins over the environment. `sse-server token ...` mints a token
+//! `--name=value`. Every flag is one row of [`FLAGS`] (`flags.rs`), and both the
+//! parser and `--help` are built from that table, so a flag cannot exist without its
+//! help line. The `PORT`, `SSE_TOKEN`, `SSE_AUTH_SECRET` and `SSE_REDIS_URL`
+//! environment variables are read too; a flag always wins over the environment. `sse-server token ...` mints a token
 //! instead of serving (`mint.rs`).
 
 use std::fmt;
-use std::str::FromStr;
-use std::time::Duration;
 
 use crate::auth::jwt::check_secret;
-use crate::auth::patterns::{Pattern, SUBJECT};
-use crate::config::{self, Config, Secret};
+use crate::config::{Config, Secret};
+use crate::flags::{FLAGS, set_number};
 use crate::mint::{self, TokenCommand};
+use crate::redis::url::RedisUrl;
 use crate::routes::ROUTES;
 
 /// What the command line asks for.
@@ -40,207 +39,6 @@ impl fmt::Display for ConfigError {
     }
 }
 
-/// One flag that takes a value.
-pub struct Flag {
-    /// `--name`.
-    pub name: &'static str,
-    /// What the value is, for `--help`: `N`, `ADDR`...
-    pub value: &'static str,
-    /// One line of help.
-    pub help: &'static str,
-    /// The default as `--help` shows it; empty for none.
-    pub default: fn() -> String,
-    /// Stores the value in the configuration, or says what is wrong with it.
-    set: fn(&mut Config, &str) -> Result<(), String>,
-}
-
-/// Every flag that takes a value, in `--help` order.
-pub const FLAGS: &[Flag] = &[
-    Flag {
-        name: "--bind",
-        value: "ADDR",
-        help: "IP address to listen on",
-        default: || config::DEFAULT_BIND.into(),
-        set: |config, value| {
-            config.bind = value.parse().map_err(|_| "not an IP address".to_string())?;
-            Ok(())
-        },
-    },
-    Flag {
-        name: "--port",
-        value: "N",
-        help: "TCP port, 0 for any free one (or $PORT)",
-        default: || config::DEFAULT_PORT.to_string(),
-        set: |config, value| set_number(&mut config.port, value),
-    },
-    Flag {
-        name: "--interval-ms",
-        value: "N",
-        help: "time between counter/clock events",
-        default: || config::DEFAULT_INTERVAL_MS.to_string(),
-        set: |config, value| set_millis(&mut config.interval, value),
-    },
-    Flag {
-        name: "--count",
-        value: "N",
-        help: "events in the counter stream",
-        default: || config::DEFAULT_COUNT.to_string(),
-        set: |config, value| set_number(&mut config.count, value),
-    },
-    Flag {
-        name: "--heartbeat-s",
-        value: "N",
-        help: "silence before a keep-alive comment",
-        default: || config::DEFAULT_HEARTBEAT_S.to_string(),
-        set: |config, value| set_secs(&mut config.heartbeat_interval, value),
-    },
-    Flag {
-        name: "--client-check-ms",
-        value: "N",
-        help: "how often an idle stream checks its client is there",
-        default: || config::DEFAULT_CLIENT_CHECK_MS.to_string(),
-        set: |config, value| set_positive_millis(&mut config.client_check, value),
-    },
-    Flag {
-        name: "--retry-ms",
-        value: "N",
-        help: "reconnect delay sent as retry:",
-        default: || config::DEFAULT_RETRY_MS.to_string(),
-        set: |config, value| set_millis(&mut config.retry, value),
-    },
-    Flag {
-        name: "--head-timeout-s",
-        value: "N",
-        help: "deadline for a request head (408)",
-        default: || config::DEFAULT_HEAD_TIMEOUT_S.to_string(),
-        set: |config, value| set_secs(&mut config.head_timeout, value),
-    },
-    Flag {
-        name: "--max-head-bytes",
-        value: "N",
-        help: "largest request head (431)",
-        default: || config::DEFAULT_MAX_HEAD_BYTES.to_string(),
-        set: |config, value| set_positive(&mut config.max_head_bytes, value),
-    },
-    Flag {
-        name: "--max-header-lines",
-        value: "N",
-        help: "most header lines in a head (431)",
-        default: || config::DEFAULT_MAX_HEADER_LINES.to_string(),
-        set: |config, value| set_positive(&mut config.max_header_lines, value),
-    },
-    Flag {
-        name: "--write-timeout-s",
-        value: "N",
-        help: "drop a client that stops reading",
-        default: || config::DEFAULT_WRITE_TIMEOUT_S.to_string(),
-        set: |config, value| set_secs(&mut config.write_timeout, value),
-    },
-    Flag {
-        name: "--history",
-        value: "N",
-        help: "messages each topic keeps for replay",
-        default: || config::DEFAULT_HISTORY.to_string(),
-        set: |config, value| set_positive(&mut config.history, value),
-    },
-    Flag {
-        name: "--history-bytes",
-        value: "N",
-        help: "bytes all histories may hold together",
-        default: || config::DEFAULT_HISTORY_BYTES.to_string(),
-        set: |config, value| set_positive(&mut config.history_bytes, value),
-    },
-    Flag {
-        name: "--max-topics",
-        value: "N",
-        help: "topics at once (503 beyond)",
-        default: || config::DEFAULT_MAX_TOPICS.to_string(),
-        set: |config, value| set_positive(&mut config.max_topics, value),
-    },
-    Flag {
-        name: "--max-message-bytes",
-        value: "N",
-        help: "largest publish body (413)",
-        default: || config::DEFAULT_MAX_MESSAGE_BYTES.to_string(),
-        set: |config, value| set_positive(&mut config.max_message_bytes, value),
-    },
-    Flag {
-        name: "--max-clients",
-        value: "N",
-        help: "connections at once (then refused)",
-        default: || format!("{}, from OS limits", crate::limits::default_max_clients()),
-        set: |config, value| set_positive(&mut config.max_clients, value),
-    },
-    Flag {
-        name: "--admission-wait-ms",
-        value: "N",
-        help: "when full, how long a new client waits for a slot",
-        default: || config::DEFAULT_ADMISSION_WAIT_MS.to_string(),
-        set: |config, value| set_millis(&mut config.admission_wait, value),
-    },
-    Flag {
-        name: "--token",
-        value: "T",
-        help: "require Authorization: Bearer T to publish (or $SSE_TOKEN)",
-        default: String::new,
-        set: |config, value| {
-            if value.is_empty() {
-                return Err("the token must not be empty".into());
-            }
-            config.token = Some(Secret::new(value));
-            Ok(())
-        },
-    },
-    Flag {
-        name: "--auth-secret",
-        value: "S",
-        help: "check HS256 tokens signed with S (or $SSE_AUTH_SECRET)",
-        default: String::new,
-        set: |config, value| {
-            config.auth_secret = Some(check_secret(value)?);
-            Ok(())
-        },
-    },
-    Flag {
-        name: "--public",
-        value: "PATTERN",
-        help: "topics anyone may follow without a token (repeat)",
-        default: String::new,
-        set: |config, value| {
-            for pattern in value.split(',').map(str::trim) {
-                config.public_topics.push(check_public_pattern(pattern)?);
-            }
-            Ok(())
-        },
-    },
-    Flag {
-        name: "--allow-origin",
-        value: "O",
-        help: "let pages from origin O publish (repeat, or *)",
-        default: String::new,
-        set: |config, value| {
-            let origins = value.split(',').map(|origin| origin.trim().to_string());
-            config.allowed_origins.extend(origins);
-            Ok(())
-        },
-    },
-    Flag {
-        name: "--trusted-proxy",
-        value: "ADDR",
-        help: "believe X-Forwarded-For/-Proto from this IP (repeat)",
-        default: String::new,
-        set: |config, value| {
-            for address in value.split(',').map(str::trim) {
-                let address = address
-                    .parse()
-                    .map_err(|_| "not an IP address".to_string())?;
-                config.trusted_proxies.push(address);
-            }
-            Ok(())
-        },
-    },
-];
-
 /// Reads the command line (without the program name) and the environment lookup
 /// `env` (a function so tests need not touch the real environment).
 pub fn parse_command_line(
@@ -257,6 +55,12 @@ pub fn parse_command_line(
     if let Some(secret) = env("SSE_AUTH_SECRET").filter(|secret| !secret.is_empty()) {
         config.auth_secret = Some(
             check_secret(&secret).map_err(|why| ConfigError(format!("SSE_AUTH_SECRET: {why}")))?,
+        );
+    }
+
+    if let Some(url) = env("SSE_REDIS_URL").filter(|url| !url.is_empty()) {
+        config.redis = Some(
+            RedisUrl::parse(&url).map_err(|why| ConfigError(format!("SSE_REDIS_URL: {why}")))?,
         );
     }
 
@@ -330,61 +134,11 @@ pub fn usage() -> String {
 
 /// A flag's value as an error message may show it: never a secret.
 fn shown_value(name: &str, value: &str) -> String {
-    if matches!(name, "--token" | "--auth-secret") {
+    if matches!(name, "--token" | "--auth-secret" | "--redis") {
         "(value hidden)".into()
     } else {
         format!("{value:?}")
     }
-}
-
-fn check_public_pattern(pattern: &str) -> Result<Pattern, String> {
-    if pattern.contains(SUBJECT) {
-        return Err(format!(
-            "{SUBJECT} needs a token, and public topics have none"
-        ));
-    }
-    Pattern::parse(pattern)
-}
-
-fn set_number<T: FromStr>(field: &mut T, value: &str) -> Result<(), String> {
-    *field = value
-        .parse()
-        .map_err(|_| "is not a valid number".to_string())?;
-    Ok(())
-}
-
-fn set_positive<T: FromStr + Default + PartialEq>(
-    field: &mut T,
-    value: &str,
-) -> Result<(), String> {
-    let mut number = T::default();
-    set_number(&mut number, value)?;
-    if number == T::default() {
-        return Err("must be greater than 0".into());
-    }
-    *field = number;
-    Ok(())
-}
-
-fn set_millis(field: &mut Duration, value: &str) -> Result<(), String> {
-    let mut millis = 0;
-    set_number(&mut millis, value)?;
-    *field = Duration::from_millis(millis);
-    Ok(())
-}
-
-fn set_positive_millis(field: &mut Duration, value: &str) -> Result<(), String> {
-    let mut millis = 0u64;
-    set_positive(&mut millis, value)?;
-    *field = Duration::from_millis(millis);
-    Ok(())
-}
-
-fn set_secs(field: &mut Duration, value: &str) -> Result<(), String> {
-    let mut secs = 0u64;
-    set_positive(&mut secs, value)?;
-    *field = Duration::from_secs(secs);
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
 //! Unit tests of the command line.
 
+use std::time::Duration;
+
 use super::*;
 
 fn parse(args: &[&str], env: &[(&str, &str)]) -> Result<Command, ConfigError> {

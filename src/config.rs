@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::auth::patterns::Pattern;
+use crate::redis::url::RedisUrl;
 
 /// The address we listen on unless told otherwise: loopback, so a first `make run`
 /// is not reachable from the network.
@@ -53,6 +54,11 @@ pub const DEFAULT_SHUTDOWN_GRACE_MS: u64 = 1000;
 /// Stack reserved for each client thread. Only the pages a thread touches become
 /// resident; a small reservation keeps the address space of 10,000 threads modest.
 pub const DEFAULT_THREAD_STACK_BYTES: usize = 128 * 1024;
+
+/// The Redis Stream that holds the shared log (`--redis-key`).
+pub const DEFAULT_REDIS_KEY: &str = "sse:log";
+/// About how many messages the shared log keeps (Redis trims the oldest beyond it).
+pub const DEFAULT_REDIS_MAX_LEN: usize = 100_000;
 
 /// The settings of one server.
 #[derive(Clone, Debug)]
@@ -105,6 +111,12 @@ pub struct Config {
     /// Peers whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed (a reverse
     /// proxy in front, see `http/forwarded.rs`).
     pub trusted_proxies: Vec<IpAddr>,
+    /// When set, instances share one log in this Redis (see `redis/`).
+    pub redis: Option<RedisUrl>,
+    /// The key of the Redis Stream that holds the log.
+    pub redis_key: String,
+    /// About how many messages the log keeps.
+    pub redis_max_len: usize,
     /// How long shutdown waits for open streams to end.
     pub shutdown_grace: Duration,
     /// Stack size of each client thread.
@@ -139,6 +151,9 @@ impl Default for Config {
             public_topics: Vec::new(),
             allowed_origins: Vec::new(),
             trusted_proxies: Vec::new(),
+            redis: None,
+            redis_key: DEFAULT_REDIS_KEY.into(),
+            redis_max_len: DEFAULT_REDIS_MAX_LEN,
             shutdown_grace: Duration::from_millis(DEFAULT_SHUTDOWN_GRACE_MS),
             thread_stack_bytes: DEFAULT_THREAD_STACK_BYTES,
         }

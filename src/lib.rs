@@ -8,7 +8,7 @@
 //! [`server`] accepts, [`client`] serves one connection, and [`sse::feeds`] runs its
 //! stream. Then read the chapters in order; each builds on the ones before it.
 //!
-//! - The program: [`config`] and [`cli`] (every setting and the command line),
+//! - The program: [`config`], [`cli`] and [`flags`] (every setting and the command line),
 //!   [`shared`] (the one shared state), [`server`], [`client`], [`routes`],
 //!   [`admission`] (a full server), [`shutdown`] (Ctrl-C), [`mint`] (`sse-server
 //!   token`).
@@ -17,6 +17,8 @@
 //! - Chapter 3, [`pubsub`]: topics, histories, and waking ten thousand threads.
 //! - Chapter 4, [`auth`]: tokens that say who may follow and publish which topics,
 //!   from SHA-256 up.
+//! - Chapter 5, [`redis`]: many instances sharing one log in a Redis Stream, from the
+//!   wire protocol up.
 //! - Support: [`stats`], [`slab`] (entries that keep their key), [`limits`] (what the
 //!   OS allows), [`futex_table`] (room for ten thousand sleeping threads), [`jitter`]
 //!   (spread retries), [`sync`] (the one place lock poisoning is handled).
@@ -29,12 +31,14 @@ pub mod auth;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod flags;
 pub mod futex_table;
 pub mod http;
 pub mod jitter;
 pub mod limits;
 pub mod mint;
 pub mod pubsub;
+pub mod redis;
 pub mod routes;
 pub mod server;
 pub mod shared;

@@ -15,6 +15,7 @@ use crate::http::error::HttpError;
 use crate::http::forwarded::ClientView;
 use crate::http::request::Request;
 use crate::http::response::{Response, Status};
+use crate::pubsub::event_id::EventId;
 use crate::pubsub::publish;
 use crate::shared::Shared;
 use crate::sse::feeds::Feed;
@@ -130,7 +131,8 @@ pub fn route<'s>(
             let topics = publish::requested_topics(request)?;
             let valid_until = gate::check_subscribe(request, &topics, &shared.config)?;
             // Registered now, before the stream's head is written (see sse/feeds.rs).
-            let subscription = shared.hub.subscribe(topics, last_event_id(request))?;
+            let resume_after = last_event_id(request).and_then(|id| EventId::parse(&id));
+            let subscription = shared.hub.subscribe(topics, resume_after)?;
             Ok(Reply::Stream(Feed::Subscription {
                 subscription,
                 valid_until,
@@ -138,7 +140,8 @@ pub fn route<'s>(
         }
         Handler::Publish => publish::handle(request, client, connection, shared),
         Handler::Stats => {
-            let json = shared.stats.to_json(shared.hub.snapshot());
+            let redis = shared.log.as_ref().map(|log| log.status.to_json());
+            let json = shared.stats.to_json(shared.hub.snapshot(), redis);
             Ok(Reply::Response(
                 Response::json(Status::Ok, json).with_header("Cache-Control", "no-store"),
             ))
@@ -157,7 +160,9 @@ fn allow_header(methods: &[&str]) -> String {
 /// answer 204: the spec says a browser then stops reconnecting for good (WHATWG HTML
 /// 9.2.3, "fail the connection" on any status other than 200).
 fn counter<'s>(request: &Request, shared: &Shared) -> Result<Reply<'s>, HttpError> {
-    let resume_after = last_event_id(request).unwrap_or(0);
+    let resume_after = last_event_id(request)
+        .and_then(|id| id.parse().ok())
+        .unwrap_or(0);
     if resume_after >= shared.config.count {
         return Ok(Reply::Response(Response::empty(Status::NoContent)));
     }
@@ -166,13 +171,12 @@ fn counter<'s>(request: &Request, shared: &Shared) -> Result<Reply<'s>, HttpErro
 
 /// The `Last-Event-ID` a reconnecting browser sends back. A page opening a *new*
 /// EventSource cannot set that header, so `?last_event_id=K` is accepted too (the
-/// header wins). Our ids are numbers; any other value cannot be one of ours and is
-/// ignored.
-fn last_event_id(request: &Request) -> Option<u64> {
+/// header wins). A value that is not one of our ids is ignored by the caller.
+fn last_event_id(request: &Request) -> Option<String> {
     let from_query = || request.query_param("last_event_id").ok().flatten();
     match request.header("last-event-id") {
-        Some(header) => header.trim().parse().ok(),
-        None => from_query()?.trim().parse().ok(),
+        Some(header) => Some(header.trim().to_string()),
+        None => Some(from_query()?.trim().to_string()),
     }
 }
 

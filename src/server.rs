@@ -25,6 +25,7 @@ use crate::admission::WaitingRoom;
 use crate::client;
 use crate::config::Config;
 use crate::futex_table;
+use crate::redis::tail;
 use crate::shared::{ClientSlot, Shared};
 
 /// How long the accept loop pauses when the process is out of file descriptors.
@@ -60,10 +61,19 @@ impl Server {
     pub fn bind(config: Config) -> io::Result<Server> {
         let listener = TcpListener::bind((config.bind, config.port))?;
         futex_table::make_room_for(config.max_clients);
-        Ok(Server {
-            listener,
-            shared: Shared::new(config),
-        })
+        let shared = Shared::new(config);
+        if shared.log.is_some() {
+            // Without its tail, a server with --redis would deliver nothing: a thread
+            // that cannot start is an error here, not a warning.
+            let tail = Arc::clone(&shared);
+            thread::Builder::new()
+                .name("redis tail".into())
+                .spawn(move || {
+                    let log = tail.log.as_ref().expect("checked above");
+                    tail::run(&tail.hub, log, &tail.shutdown, tail.config.history);
+                })?;
+        }
+        Ok(Server { listener, shared })
     }
 
     /// The address actually bound (with the real port when 0 was asked for).

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::config::Config;
-use crate::pubsub::hub::{Hub, HubLimits};
+use crate::pubsub::hub::{Hub, HubLimits, IdSource};
+use crate::redis::log::{LogSettings, RedisLog};
 use crate::shutdown::ShutdownSignal;
 use crate::sse::watch::ClientWatch;
 use crate::stats::Stats;
@@ -19,6 +20,8 @@ use crate::stats::Stats;
 pub struct Shared {
     pub config: Config,
     pub hub: Hub,
+    /// The log shared with other instances, with `--redis` (see `redis/`).
+    pub log: Option<RedisLog>,
     pub stats: Stats,
     pub shutdown: ShutdownSignal,
     /// Notices when the clients of idle subscriptions leave.
@@ -30,13 +33,28 @@ pub struct Shared {
 impl Shared {
     /// The shared state of a new server.
     pub fn new(config: Config) -> Arc<Shared> {
+        let limits = HubLimits {
+            history_per_topic: config.history,
+            history_bytes: config.history_bytes,
+            max_topics: config.max_topics,
+            relay_width: config.relay_width,
+        };
+        // With a shared log, message ids are the log's; alone, the hub counts them.
+        let log = config.redis.clone().map(|url| {
+            RedisLog::new(LogSettings {
+                url,
+                key: config.redis_key.clone(),
+                max_len: config.redis_max_len,
+                max_message_bytes: config.max_message_bytes,
+            })
+        });
+        let ids = match log {
+            Some(_) => IdSource::Log,
+            None => IdSource::Counted,
+        };
         Arc::new(Shared {
-            hub: Hub::new(HubLimits {
-                history_per_topic: config.history,
-                history_bytes: config.history_bytes,
-                max_topics: config.max_topics,
-                relay_width: config.relay_width,
-            }),
+            hub: Hub::with_ids(limits, ids),
+            log,
             stats: Stats::default(),
             shutdown: ShutdownSignal::new(),
             watch: ClientWatch::default(),

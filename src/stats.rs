@@ -46,13 +46,15 @@ impl Stats {
         self.streams_open.load(Ordering::Relaxed)
     }
 
-    /// The `/stats` document. Written by hand: every value is a number, so there is
-    /// nothing to escape.
-    pub fn to_json(&self, hub: HubSnapshot) -> String {
+    /// The `/stats` document, with `redis` (an object, from `redis/log.rs`) when the
+    /// server shares a log. Written by hand: every value is a number, a boolean or an
+    /// id, so there is nothing to escape.
+    pub fn to_json(&self, hub: HubSnapshot, redis: Option<String>) -> String {
+        let redis = redis.map_or(String::new(), |redis| format!(", \"redis\": {redis}"));
         format!(
             "{{\"streams_open\": {}, \"streams_served\": {}, \"events_sent\": {}, \
              \"uptime_secs\": {}, \"subscribers\": {}, \"topics\": {}, \
-             \"messages_published\": {}, \"history_held\": {}, \"history_bytes\": {}}}\n",
+             \"messages_published\": {}, \"history_held\": {}, \"history_bytes\": {}{redis}}}\n",
             self.streams_open(),
             self.streams_served.load(Ordering::Relaxed),
             self.events_sent.load(Ordering::Relaxed),
@@ -96,7 +98,12 @@ mod tests {
             history_held: 4,
             history_bytes: 400,
         };
-        let json = stats.to_json(hub);
+        let json = stats.to_json(hub, None);
+        let with_redis = stats.to_json(hub, Some("{\"connected\": false}".into()));
+        assert!(
+            with_redis.ends_with("\"history_bytes\": 400, \"redis\": {\"connected\": false}}\n"),
+            "{with_redis}"
+        );
         assert!(
             json.starts_with("{\"streams_open\": 0, \"streams_served\": 1, \"events_sent\": 3, "),
             "{json}"

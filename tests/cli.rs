@@ -66,7 +66,7 @@ fn help_lists_every_flag_with_its_default() {
     let output = run(&["--help"]);
     assert!(output.status.success());
     let help = String::from_utf8(output.stdout).unwrap();
-    let flags = sse_server::cli::FLAGS.iter().map(|flag| flag.name);
+    let flags = sse_server::flags::FLAGS.iter().map(|flag| flag.name);
     for flag in flags.chain(["--help", "--version"]) {
         assert!(help.contains(flag), "--help does not mention {flag}");
     }

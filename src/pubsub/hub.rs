@@ -44,8 +44,9 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::thread::Thread;
 
-use crate::pubsub::relay::Relay;
-use crate::pubsub::topic::{Message, Topic, TopicName};
+use crate::pubsub::event_id::EventId;
+use crate::pubsub::relay::{Relay, SubscriberKey};
+use crate::pubsub::topic::{LogEntry, Message, Topic, TopicName, encode_with_id};
 use crate::sse::event::Event;
 use crate::sync::lock;
 
@@ -66,10 +67,19 @@ pub struct HubLimits {
     pub relay_width: usize,
 }
 
+/// Where a hub's message ids come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdSource {
+    /// The hub counts them, 1, 2, 3... (a server on its own).
+    Counted,
+    /// A shared log gives them (`--redis`): every instance sees the same ids.
+    Log,
+}
+
 /// What a publish returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Published {
-    pub id: u64,
+    pub id: EventId,
     /// Subscribers that follow at least one of the topics, counted once each.
     pub subscribers: usize,
 }
@@ -86,6 +96,7 @@ pub enum HubError {
 pub struct HubSnapshot {
     pub subscribers: usize,
     pub topics: usize,
+    /// Messages published here (or taken from the shared log) since the start.
     pub messages_published: u64,
     pub history_held: usize,
     pub history_bytes: usize,
@@ -99,8 +110,15 @@ pub struct Hub {
 
 pub(super) struct HubState {
     pub(super) topics: HashMap<TopicName, Topic>,
-    /// The id of the newest message ever published (0 before the first).
-    pub(super) last_id: u64,
+    /// The id of the newest message ever published (`ZERO` before the first).
+    pub(super) last_id: EventId,
+    /// Messages added since the start.
+    messages_added: u64,
+    /// Counted here, or given by a shared log.
+    pub(super) ids: IdSource,
+    /// Messages at or before this id may be missing here although they exist (in the
+    /// shared log, before what this hub was filled with). `ZERO` when counted.
+    pub(super) floor: EventId,
     /// Every message some history may still hold, oldest first: the order in which
     /// the byte budget drops them.
     held: VecDeque<Arc<Message>>,
@@ -112,12 +130,20 @@ pub(super) struct HubState {
 }
 
 impl Hub {
-    /// An empty hub.
+    /// An empty hub that counts its own ids.
     pub fn new(limits: HubLimits) -> Hub {
+        Hub::with_ids(limits, IdSource::Counted)
+    }
+
+    /// An empty hub whose ids come from `ids`.
+    pub fn with_ids(limits: HubLimits, ids: IdSource) -> Hub {
         Hub {
             state: Mutex::new(HubState {
                 topics: HashMap::new(),
-                last_id: 0,
+                last_id: EventId::ZERO,
+                messages_added: 0,
+                ids,
+                floor: EventId::ZERO,
                 held: VecDeque::new(),
                 held_bytes: 0,
                 relay: Relay::new(limits.relay_width),
@@ -129,33 +155,70 @@ impl Hub {
 
     /// Publishes `event` (its type and data; the hub gives it its id) to every topic in
     /// `topics`, and wakes their sleeping followers through the relay. Never blocks on
-    /// a subscriber.
+    /// a subscriber. (A hub that follows a shared log takes its messages from
+    /// [`Hub::append`] instead.)
     pub fn publish(&self, topics: &[TopicName], event: Event) -> Result<Published, HubError> {
         let mut to_wake = Vec::new();
         let published = {
             let mut state = lock(&self.state);
+            debug_assert_eq!(state.ids, IdSource::Counted);
             state.make_room_for(topics, self.limits.max_topics)?;
             // The id is assigned under the lock, so ids follow publish order and every
             // history stays sorted.
-            let id = state.last_id + 1;
-            let encoded = event
-                .with_id(id.to_string())
-                .expect("decimal digits contain no CR, LF or NUL")
-                .encode()
-                .into_boxed_slice();
-            let message = Arc::new(Message {
-                id,
-                topics: topics.into(),
-                encoded,
-            });
-            state.last_id = id;
-            state.hold(&message, self.limits);
-            let subscribers = state.schedule_followers(topics);
+            let id = state.last_id.next_counted();
+            let subscribers = state.add(id, topics, event, self.limits);
             state.relay.wake_next(&mut to_wake);
             Published { id, subscribers }
         };
         to_wake.iter().for_each(Thread::unpark);
         Ok(published)
+    }
+
+    /// Adds messages that already have their ids, in the order of the shared log they
+    /// come from (`redis/tail.rs`), and wakes their followers. An entry whose id is not
+    /// above the newest one held is already here and is skipped, so reading part of
+    /// the log twice (after a reconnect) repeats nothing. A topic that would exceed
+    /// `max_topics` on this instance is left out of the histories here: the message is
+    /// still in the log. Returns how many entries were new.
+    pub fn append(&self, entries: Vec<LogEntry>) -> usize {
+        let mut to_wake = Vec::new();
+        let mut added = 0;
+        {
+            let mut state = lock(&self.state);
+            debug_assert_eq!(state.ids, IdSource::Log);
+            for entry in entries {
+                if entry.id <= state.last_id {
+                    continue;
+                }
+                state.add(entry.id, &entry.topics, entry.event, self.limits);
+                added += 1;
+            }
+            state.relay.wake_next(&mut to_wake);
+        }
+        to_wake.iter().for_each(Thread::unpark);
+        added
+    }
+
+    /// Says that this hub holds nothing at or before `id`, though the log may: a
+    /// subscriber resuming from an older id is then sent to the log for the messages
+    /// in between (see `Delivery::Gap`). Called when a started instance fills its
+    /// history from the newest part of the log.
+    pub fn set_floor(&self, id: EventId) {
+        let mut state = lock(&self.state);
+        state.floor = state.floor.max(id);
+    }
+
+    /// How many distinct subscribers follow at least one of `topics` now.
+    pub fn count_followers(&self, topics: &[TopicName]) -> usize {
+        let state = lock(&self.state);
+        let mut followers: Vec<SubscriberKey> = topics
+            .iter()
+            .filter_map(|name| state.topics.get(name))
+            .flat_map(|topic| topic.followers.iter().copied())
+            .collect();
+        followers.sort_unstable();
+        followers.dedup();
+        followers.len()
     }
 
     /// Wakes every subscriber and makes its next look end the stream (see
@@ -175,7 +238,7 @@ impl Hub {
         HubSnapshot {
             subscribers: state.relay.len(),
             topics: state.topics.len(),
-            messages_published: state.last_id,
+            messages_published: state.messages_added,
             history_held: state.held.len(),
             history_bytes: state.held_bytes,
         }
@@ -199,16 +262,38 @@ impl HubState {
         Ok(())
     }
 
-    /// Appends `message` to each of its topics, then drops the oldest messages until
-    /// every history and the byte budget are within their limits.
+    /// Encodes the message `id`, holds it, and queues the sleeping followers of its
+    /// topics; returns how many distinct subscribers follow them.
+    fn add(&mut self, id: EventId, topics: &[TopicName], event: Event, limits: HubLimits) -> usize {
+        let encoded = encode_with_id(id, event);
+        let message = Arc::new(Message {
+            id,
+            topics: topics.into(),
+            encoded,
+        });
+        self.last_id = id;
+        self.messages_added += 1;
+        self.hold(&message, limits);
+        self.schedule_followers(topics)
+    }
+
+    /// Appends `message` to each of its topics (but creates none beyond `max_topics`),
+    /// then drops the oldest messages until every history and the byte budget are
+    /// within their limits.
     fn hold(&mut self, message: &Arc<Message>, limits: HubLimits) {
         for name in message.topics.iter() {
+            if !self.topics.contains_key(name) && self.topics.len() >= limits.max_topics {
+                continue;
+            }
             let topic = self.topics.entry(Arc::clone(name)).or_default();
             topic.history.push_back(Arc::clone(message));
             if topic.history.len() > limits.history_per_topic {
                 let oldest = topic.history[0].id;
                 topic.drop_oldest_if(oldest);
             }
+        }
+        if !self.is_in_a_history(message) {
+            return;
         }
         self.held.push_back(Arc::clone(message));
         self.held_bytes += message.charged_bytes();
@@ -273,7 +358,7 @@ impl HubState {
 
     /// The messages after `after_id` in `topics`, in id order, each once, up to
     /// [`MAX_BATCH_BYTES`] (always at least one if any is pending).
-    pub(super) fn pending(&self, topics: &[TopicName], after_id: u64) -> Vec<Arc<Message>> {
+    pub(super) fn pending(&self, topics: &[TopicName], after_id: EventId) -> Vec<Arc<Message>> {
         let mut pending: Vec<&Arc<Message>> = topics
             .iter()
             .filter_map(|name| self.topics.get(name))
@@ -296,14 +381,14 @@ impl HubState {
         batch
     }
 
-    /// The newest id dropped from any of `topics` (0 if none was).
-    pub(super) fn dropped_through(&self, topics: &[TopicName]) -> u64 {
+    /// The newest id that may be missing from the histories of `topics`: the newest
+    /// one they dropped, or the hub's floor (`ZERO` if neither).
+    pub(super) fn dropped_through(&self, topics: &[TopicName]) -> EventId {
         topics
             .iter()
             .filter_map(|name| self.topics.get(name))
             .map(|topic| topic.dropped_through)
-            .max()
-            .unwrap_or(0)
+            .fold(self.floor, EventId::max)
     }
 }
 

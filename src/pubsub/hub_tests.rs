@@ -36,7 +36,9 @@ fn publish(hub: &Hub, names: &[&str], data: &str) -> Published {
 
 fn ids(delivery: Delivery) -> Vec<u64> {
     match delivery {
-        Delivery::Messages { messages, .. } => messages.iter().map(|message| message.id).collect(),
+        Delivery::Messages { messages, .. } => {
+            messages.iter().map(|message| message.id.seq).collect()
+        }
         other => panic!("expected messages, got {other:?}"),
     }
 }
@@ -47,7 +49,7 @@ fn drain(subscription: &mut Subscription) -> Vec<u64> {
         messages: batch, ..
     } = subscription.next_delivery(NOW, &QUIET)
     {
-        all.extend(batch.iter().map(|message| message.id));
+        all.extend(batch.iter().map(|message| message.id.seq));
     }
     all
 }
@@ -58,16 +60,18 @@ fn ids_increase_from_one_across_topics_and_messages_are_encoded_once() {
     assert_eq!(
         publish(&hub, &["a"], "x"),
         Published {
-            id: 1,
+            id: EventId::counted(1),
             subscribers: 0
         }
     );
-    let mut subscription = hub.subscribe(topics(&["a", "b"]), Some(0)).unwrap();
+    let mut subscription = hub
+        .subscribe(topics(&["a", "b"]), Some(EventId::counted(0)))
+        .unwrap();
     let event = Event::new("b\nc").with_type("chat").unwrap();
     assert_eq!(
         hub.publish(&topics(&["b"]), event).unwrap(),
         Published {
-            id: 2,
+            id: EventId::counted(2),
             subscribers: 1
         }
     );
@@ -116,7 +120,9 @@ fn resuming_several_topics_replays_after_one_id_in_id_order() {
     for (n, topic) in ["a", "b", "c", "a", "b"].iter().enumerate() {
         publish(&hub, &[topic], &n.to_string());
     }
-    let mut subscription = hub.subscribe(topics(&["a", "b"]), Some(1)).unwrap();
+    let mut subscription = hub
+        .subscribe(topics(&["a", "b"]), Some(EventId::counted(1)))
+        .unwrap();
     assert_eq!(drain(&mut subscription), [2, 4, 5]);
     publish(&hub, &["b"], "live");
     assert_eq!(ids(subscription.next_delivery(NOW, &QUIET)), [6]);
@@ -137,13 +143,15 @@ fn each_topic_keeps_its_own_history_and_a_gap_is_reported_once() {
         4,
         "dropped messages are not charged"
     );
-    let mut busy = hub.subscribe(topics(&["busy"]), Some(2)).unwrap();
+    let mut busy = hub
+        .subscribe(topics(&["busy"]), Some(EventId::counted(2)))
+        .unwrap();
     // The delivery that follows the gap says so, and only that one.
     match busy.next_delivery(NOW, &QUIET) {
         Delivery::Messages { messages, missed } => {
             assert!(missed, "ids 3..=7 are gone");
             assert_eq!(
-                messages.iter().map(|m| m.id).collect::<Vec<_>>(),
+                messages.iter().map(|m| m.id.seq).collect::<Vec<_>>(),
                 [8, 9, 10]
             );
         }
@@ -154,7 +162,9 @@ fn each_topic_keeps_its_own_history_and_a_gap_is_reported_once() {
         busy.next_delivery(NOW, &QUIET),
         Delivery::Messages { missed: false, .. }
     ));
-    let mut quiet = hub.subscribe(topics(&["quiet"]), Some(0)).unwrap();
+    let mut quiet = hub
+        .subscribe(topics(&["quiet"]), Some(EventId::counted(0)))
+        .unwrap();
     assert!(matches!(
         quiet.next_delivery(NOW, &QUIET),
         Delivery::Messages { missed: false, .. }
@@ -175,7 +185,9 @@ fn the_byte_budget_drops_the_oldest_message_of_any_topic() {
     assert!(snapshot.history_bytes <= 3 * 136, "{snapshot:?}");
     // Topics whose messages were all dropped, and that nobody follows, are gone.
     assert_eq!(snapshot.topics, snapshot.history_held);
-    let mut all = hub.subscribe(topics(&["a", "e"]), Some(0)).unwrap();
+    let mut all = hub
+        .subscribe(topics(&["a", "e"]), Some(EventId::counted(0)))
+        .unwrap();
     assert_eq!(drain(&mut all), [5]);
 }
 
@@ -208,7 +220,9 @@ fn topics_are_bounded_and_cost_nothing_once_unused() {
 fn an_id_from_a_previous_run_replays_everything_held() {
     let hub = hub();
     publish(&hub, &["default"], "a");
-    let mut subscription = hub.subscribe(topics(&["default"]), Some(500)).unwrap();
+    let mut subscription = hub
+        .subscribe(topics(&["default"]), Some(EventId::counted(500)))
+        .unwrap();
     assert_eq!(ids(subscription.next_delivery(NOW, &QUIET)), [1]);
 }
 
@@ -277,7 +291,9 @@ fn a_large_backlog_is_delivered_in_bounded_batches() {
         history_per_topic: 100,
         ..limits()
     });
-    let mut subscription = hub.subscribe(topics(&["a", "b"]), Some(0)).unwrap();
+    let mut subscription = hub
+        .subscribe(topics(&["a", "b"]), Some(EventId::counted(0)))
+        .unwrap();
     let text = "x".repeat(10_000);
     for n in 0..20 {
         publish(&hub, &[["a", "b"][n % 2]], &text);
@@ -289,7 +305,7 @@ fn a_large_backlog_is_delivered_in_bounded_batches() {
     {
         let bytes: usize = batch.iter().map(|message| message.encoded.len()).sum();
         assert!(bytes <= MAX_BATCH_BYTES, "a batch of {bytes} bytes");
-        delivered.extend(batch.iter().map(|message| message.id));
+        delivered.extend(batch.iter().map(|message| message.id.seq));
     }
     assert_eq!(delivered, (1..=20).collect::<Vec<u64>>());
 }
@@ -316,7 +332,9 @@ fn a_panic_while_holding_the_lock_does_not_break_the_hub() {
     };
     assert!(poisoner.join().is_err());
     assert!(hub.state.is_poisoned());
-    let mut subscription = hub.subscribe(topics(&["default"]), Some(0)).unwrap();
+    let mut subscription = hub
+        .subscribe(topics(&["default"]), Some(EventId::counted(0)))
+        .unwrap();
     publish(&hub, &["default"], "still works");
     assert_eq!(ids(subscription.next_delivery(NOW, &QUIET)), [1]);
     assert_eq!(hub.snapshot().subscribers, 1);

@@ -11,7 +11,8 @@
 //!
 //! is answered `202 Accepted` with `{"id": "7", "subscribers": 3}`: the id is a
 //! string because clients must treat it as opaque (it is what comes back in
-//! `Last-Event-ID`, nothing to do arithmetic on). The checks run
+//! `Last-Event-ID`, nothing to do arithmetic on; with `--redis` it is the log entry's
+//! id, `1732368000000-0`, and `subscribers` counts this instance's). The checks run
 //! cheapest and most fundamental first, and the body is read only once everything
 //! else is known to be fine, so a refused upload costs us nothing but its head:
 //!
@@ -27,6 +28,7 @@
 //! | `Content-Length` over `--max-message-bytes` | 413, body not read |
 //! | body not valid UTF-8 (event streams are UTF-8 text) | 400 |
 //! | a new topic beyond `--max-topics` | 503 |
+//! | with `--redis`: Redis did not take the message | 503 with `Retry-After` |
 //!
 //! The origin check stops cross-site request forgery: any web page can make a
 //! visitor's browser send a `POST` here (a plain form needs no preflight), but the
@@ -42,7 +44,7 @@ use crate::http::error::HttpError;
 use crate::http::forwarded::ClientView;
 use crate::http::request::Request;
 use crate::http::response::{Response, Status};
-use crate::pubsub::hub::HubError;
+use crate::pubsub::hub::{HubError, Published};
 use crate::pubsub::topic::{TopicName, topic_list};
 use crate::routes::Reply;
 use crate::shared::Shared;
@@ -77,13 +79,32 @@ pub fn handle<'s>(
         .map_err(|_| HttpError::BadRequest("the message is not valid UTF-8".into()))?;
 
     let text_bytes = text.len();
-    let mut message = Event::new(text);
-    if let Some(event_type) = event_type {
-        message = message
-            .with_type(event_type)
-            .map_err(|error| HttpError::BadRequest(format!("event type {error}")))?;
-    }
-    let published = shared.hub.publish(&topics, message)?;
+    let published = match &shared.log {
+        // With --redis, the message is published once Redis holds it; this instance's
+        // subscribers get it from the log like everyone else's (redis/tail.rs).
+        Some(log) => {
+            let id = log
+                .append(&topics, event_type.as_deref(), &text)
+                .map_err(|error| {
+                    HttpError::ServiceUnavailable(format!(
+                        "the message was not published: Redis did not take it ({error})"
+                    ))
+                })?;
+            Published {
+                id,
+                subscribers: shared.hub.count_followers(&topics),
+            }
+        }
+        None => {
+            let mut message = Event::new(text);
+            if let Some(event_type) = event_type {
+                message = message
+                    .with_type(event_type)
+                    .map_err(|error| HttpError::BadRequest(format!("event type {error}")))?;
+            }
+            shared.hub.publish(&topics, message)?
+        }
+    };
     debug!(
         "published message {} ({text_bytes} bytes) to {topics:?}, {} subscribers",
         published.id, published.subscribers

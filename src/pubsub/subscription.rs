@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
-use crate::pubsub::hub::{Hub, HubError};
+use crate::pubsub::event_id::EventId;
+use crate::pubsub::hub::{Hub, HubError, IdSource};
 use crate::pubsub::relay::SubscriberKey;
 use crate::pubsub::topic::{Message, TopicName};
 use crate::sync::lock;
@@ -22,7 +23,7 @@ impl Hub {
     pub fn subscribe(
         &self,
         topics: Vec<TopicName>,
-        last_event_id: Option<u64>,
+        last_event_id: Option<EventId>,
     ) -> Result<Subscription<'_>, HubError> {
         let mut state = lock(&self.state);
         state.make_room_for(&topics, self.limits.max_topics)?;
@@ -31,19 +32,21 @@ impl Hub {
             let topic = state.topics.entry(Arc::clone(name)).or_default();
             topic.followers.push(key);
         }
-        let last_sent_id = match last_event_id {
-            None => state.last_id,
-            // An id from the future was issued by an earlier run of the server (ids
-            // restart at 1): everything we hold is new to this client.
-            Some(id) if id > state.last_id => 0,
-            Some(id) => id,
+        let last_sent_id = match (last_event_id, state.ids) {
+            (None, _) => state.last_id,
+            // A counted id from the future was issued by an earlier run of the server
+            // (counting restarts at 1): everything we hold is new to this client.
+            (Some(id), IdSource::Counted) if id > state.last_id => EventId::ZERO,
+            // With a shared log, another instance may simply be ahead of us: what
+            // comes after that id will reach us too.
+            (Some(id), _) => id,
         };
         Ok(Subscription {
             hub: self,
             key,
             topics,
             last_sent_id,
-            gap_reported_through: 0,
+            gap_reported_through: EventId::ZERO,
             not_send: PhantomData,
         })
     }
@@ -61,6 +64,10 @@ pub enum Delivery {
         messages: Vec<Arc<Message>>,
         missed: bool,
     },
+    /// With a shared log (`--redis`): messages after `after`, up to and including
+    /// `through`, may exist but are not held here. The caller reads them from the log,
+    /// sends those of its topics, then calls [`Subscription::skip_to`]`(through)`.
+    Gap { after: EventId, through: EventId },
     /// Nothing was published before the timeout.
     Idle,
     /// The alarm was raised: the client watch thinks the client has left.
@@ -77,9 +84,9 @@ pub struct Subscription<'hub> {
     key: SubscriberKey,
     topics: Vec<TopicName>,
     /// Everything with a larger id, in the followed topics, is still to be sent.
-    last_sent_id: u64,
+    last_sent_id: EventId,
     /// The newest dropped id already reported as missed, so a gap is reported once.
-    gap_reported_through: u64,
+    gap_reported_through: EventId,
     /// `PhantomData<*const ()>` is neither `Send` nor `Sync`.
     not_send: PhantomData<*const ()>,
 }
@@ -88,6 +95,12 @@ impl Subscription<'_> {
     /// The topics this subscription follows.
     pub fn topics(&self) -> &[TopicName] {
         &self.topics
+    }
+
+    /// After the caller has sent what the log held up to `id` (see [`Delivery::Gap`]),
+    /// the hub takes over from there.
+    pub fn skip_to(&mut self, id: EventId) {
+        self.last_sent_id = self.last_sent_id.max(id);
     }
 
     /// Waits up to `timeout` for messages after the last one returned, and returns
@@ -123,10 +136,17 @@ impl Subscription<'_> {
         if state.closed {
             return Some(Delivery::Closed);
         }
+        // A gap: the histories dropped messages newer than the last one sent.
+        let dropped = state.dropped_through(&self.topics);
+        if dropped > self.last_sent_id && state.ids == IdSource::Log {
+            // The log still has them (or knows that it does not): ask it first.
+            return Some(Delivery::Gap {
+                after: self.last_sent_id,
+                through: dropped,
+            });
+        }
         let batch = state.pending(&self.topics, self.last_sent_id);
         if let Some(last) = batch.last() {
-            // A gap: the histories dropped messages newer than the last one sent.
-            let dropped = state.dropped_through(&self.topics);
             let missed = dropped > self.last_sent_id && dropped > self.gap_reported_through;
             if missed {
                 self.gap_reported_through = dropped;

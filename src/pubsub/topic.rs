@@ -12,7 +12,9 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Arc;
 
+use crate::pubsub::event_id::EventId;
 use crate::pubsub::relay::SubscriberKey;
+use crate::sse::event::Event;
 
 /// The topic a subscriber follows, and a publish goes to, when the request names none.
 pub const DEFAULT_TOPIC: &str = "default";
@@ -31,8 +33,9 @@ pub type TopicName = Arc<str>;
 /// One published message, encoded once and shared by every subscriber that sends it.
 #[derive(Debug)]
 pub struct Message {
-    /// Assigned by the hub: 1, 2, 3... in publish order, one sequence for all topics.
-    pub id: u64,
+    /// One sequence for all topics, in publish order: counted by the hub (1, 2, 3...)
+    /// or given by the shared log (`redis/`).
+    pub id: EventId,
     /// The topics it was published to.
     pub topics: Box<[TopicName]>,
     /// The complete event (`id:`, `event:`, `data:` lines and the blank line).
@@ -43,6 +46,30 @@ impl Message {
     /// What holding this message costs the history's memory budget.
     pub fn charged_bytes(&self) -> usize {
         self.encoded.len() + MESSAGE_OVERHEAD_BYTES
+    }
+}
+
+/// The complete event for the message `id`: its `id:` line, then `event:` and `data:`.
+pub fn encode_with_id(id: EventId, event: Event) -> Box<[u8]> {
+    event
+        .with_id(id.to_string())
+        .expect("an id's digits and '-' contain no CR, LF or NUL")
+        .encode()
+        .into_boxed_slice()
+}
+
+/// A message that comes with its id, from the shared log (`redis/`).
+#[derive(Debug)]
+pub struct LogEntry {
+    pub id: EventId,
+    pub topics: Vec<TopicName>,
+    pub event: Event,
+}
+
+impl LogEntry {
+    /// Whether this message was published to one of `topics`.
+    pub fn is_for(&self, topics: &[TopicName]) -> bool {
+        self.topics.iter().any(|topic| topics.contains(topic))
     }
 }
 
@@ -122,14 +149,14 @@ pub struct Topic {
     pub history: VecDeque<Arc<Message>>,
     /// The subscribers that follow this topic, each once.
     pub followers: Vec<SubscriberKey>,
-    /// The id of the newest message this topic has dropped from its history (0 if
-    /// none). A subscriber whose last id is below it missed at least one message.
-    pub dropped_through: u64,
+    /// The id of the newest message this topic has dropped from its history (`ZERO`
+    /// if none). A subscriber whose last id is below it missed at least one message.
+    pub dropped_through: EventId,
 }
 
 impl Topic {
     /// The held messages with an id greater than `after_id`, oldest first.
-    pub fn messages_after(&self, after_id: u64) -> impl Iterator<Item = &Arc<Message>> {
+    pub fn messages_after(&self, after_id: EventId) -> impl Iterator<Item = &Arc<Message>> {
         // Ids increase along the history, so the first wanted message is found by
         // binary search, not by walking past everything already sent.
         let first = self
@@ -140,7 +167,7 @@ impl Topic {
 
     /// Drops the oldest held message if it is `id`, remembering the gap it leaves.
     /// Returns whether it did (the message may have left this history already).
-    pub fn drop_oldest_if(&mut self, id: u64) -> bool {
+    pub fn drop_oldest_if(&mut self, id: EventId) -> bool {
         if self.history.front().is_some_and(|oldest| oldest.id == id) {
             self.history.pop_front();
             self.dropped_through = id;
@@ -161,7 +188,7 @@ mod tests {
 
     fn message(id: u64) -> Arc<Message> {
         Arc::new(Message {
-            id,
+            id: EventId::counted(id),
             topics: Box::new([]),
             encoded: Box::new([]),
         })
@@ -227,8 +254,8 @@ mod tests {
         }
         let after = |id| {
             topic
-                .messages_after(id)
-                .map(|message| message.id)
+                .messages_after(EventId::counted(id))
+                .map(|message| message.id.seq)
                 .collect::<Vec<_>>()
         };
         assert_eq!(after(0), [2, 5, 9, 12]);
@@ -241,9 +268,9 @@ mod tests {
     fn dropping_remembers_the_gap_and_only_drops_the_named_message() {
         let mut topic = Topic::default();
         topic.history.push_back(message(3));
-        assert!(!topic.drop_oldest_if(2));
-        assert!(topic.drop_oldest_if(3));
-        assert_eq!(topic.dropped_through, 3);
+        assert!(!topic.drop_oldest_if(EventId::counted(2)));
+        assert!(topic.drop_oldest_if(EventId::counted(3)));
+        assert_eq!(topic.dropped_through, EventId::counted(3));
         assert!(topic.is_unused());
     }
 }

@@ -34,6 +34,8 @@ use log::info;
 use crate::auth::gate::ValidUntil;
 use crate::http::response::{self, Framing};
 use crate::pubsub::subscription::{Delivery, Subscription};
+use crate::redis::log::RedisLog;
+use crate::redis::replay;
 use crate::shared::Shared;
 use crate::sse::event::{EVENT_STREAM, Event};
 use crate::sse::stream::{EventStream, Pause};
@@ -123,7 +125,15 @@ pub fn serve(
             let watching = shared.watch.watch(Arc::clone(socket));
             stream.leave_client_checks_to_the_watch();
             let ends_at = valid_until.map(instant_of);
-            serve_subscription(&mut stream, subscription, watching.alarm(), ends_at, client)
+            let log = shared.log.as_ref();
+            serve_subscription(
+                &mut stream,
+                subscription,
+                watching.alarm(),
+                ends_at,
+                log,
+                client,
+            )
         }
     };
     let events_sent = stream.events_sent();
@@ -180,6 +190,7 @@ fn serve_subscription(
     mut subscription: Subscription,
     alarm: &AtomicBool,
     ends_at: Option<Instant>,
+    log: Option<&RedisLog>,
     client: &str,
 ) -> io::Result<StreamEnd> {
     loop {
@@ -203,6 +214,12 @@ fn serve_subscription(
                 }
                 let events: Vec<&[u8]> = messages.iter().map(|message| &*message.encoded).collect();
                 stream.send_encoded(&events)?;
+            }
+            Delivery::Gap { after, through } => {
+                if let Some(log) = log {
+                    replay::replay(stream, log, subscription.topics(), after, through, client)?;
+                }
+                subscription.skip_to(through);
             }
             Delivery::Idle => stream.keep_alive(false)?,
             Delivery::CheckClient => stream.keep_alive(true)?,

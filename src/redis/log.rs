@@ -1,0 +1,373 @@
+//! The shared log: one Redis Stream that every instance appends to and reads from.
+//!
+//! A Redis Stream is an append-only list of entries, each a few field/value pairs,
+//! each with an id that Redis assigns and that only grows (`1732368000000-0`: the
+//! millisecond, then a sequence). That is exactly what the hub needs: one order of all
+//! messages that every instance agrees on. So a message is one entry,
+//!
+//! ```text
+//! XADD sse:log MAXLEN ~ 100000 * topics "orders/42 users/alice" event status data "shipped"
+//!   → "1732368000000-0"          the message's id, on every instance
+//! ```
+//!
+//! and the commands we need are few (Redis docs, "Redis Streams" and each command's
+//! page):
+//!
+//! | command | use |
+//! |---|---|
+//! | `XADD key MAXLEN ~ N * f v ...` | publish; `~` trims the oldest entries cheaply, approximately to N |
+//! | `XREAD COUNT n BLOCK ms STREAMS key ID` | entries after ID, waiting up to ms for one (the tail, `tail.rs`) |
+//! | `XREVRANGE key + - COUNT n` | the newest n entries (filling the history at start) |
+//! | `XRANGE key (A B COUNT n` | entries after A up to B (replay older than what is in memory) |
+//! | `XINFO STREAM key` | `max-deleted-entry-id`: the newest entry trimmed away |
+//!
+//! Connections for publishing and replay are kept in a small pool; the tail has its
+//! own, because it spends its life blocked in `XREAD`.
+
+use std::io;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use log::warn;
+
+use crate::pubsub::event_id::EventId;
+use crate::pubsub::topic::{LogEntry, TopicName, check_topic_name};
+use crate::redis::connection::RedisConnection;
+use crate::redis::resp::Value;
+use crate::redis::url::RedisUrl;
+use crate::sse::event::{Event, check_event_type};
+use crate::sync::lock;
+
+/// How long connecting, and any command but a blocking read, may take.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
+/// Idle connections kept for publishers; more are closed after use.
+const MAX_IDLE_CONNECTIONS: usize = 16;
+
+/// The log's settings, from `Config`.
+#[derive(Clone, Debug)]
+pub struct LogSettings {
+    pub url: RedisUrl,
+    /// The stream's key (`--redis-key`).
+    pub key: String,
+    /// About how many entries the stream keeps (`--redis-max-len`).
+    pub max_len: usize,
+    /// The largest message body, which bounds a reply's bulk strings.
+    pub max_message_bytes: usize,
+}
+
+/// What `/stats` says about the log.
+#[derive(Debug, Default)]
+pub struct LogStatus {
+    /// Whether the tail is connected now.
+    pub connected: AtomicBool,
+    /// How long the newest entry the tail handed over had waited in the log, in ms.
+    pub lag_ms: AtomicU64,
+    /// The id of the newest entry handed over (`ms`, `seq`).
+    pub last_ms: AtomicU64,
+    pub last_seq: AtomicU64,
+}
+
+impl LogStatus {
+    /// `{"connected": true, "last_id": "1732368000000-0", "lag_ms": 1}` for `/stats`.
+    pub fn to_json(&self) -> String {
+        let last_id = EventId {
+            ms: self.last_ms.load(Ordering::Relaxed),
+            seq: self.last_seq.load(Ordering::Relaxed),
+        };
+        format!(
+            "{{\"connected\": {}, \"last_id\": \"{last_id}\", \"lag_ms\": {}}}",
+            self.connected.load(Ordering::Acquire),
+            self.lag_ms.load(Ordering::Relaxed)
+        )
+    }
+}
+
+/// One page of entries read from the log.
+pub struct Page {
+    /// The well-formed entries, oldest first.
+    pub entries: Vec<LogEntry>,
+    /// The id of the last entry read, well-formed or not: where the next read starts.
+    pub last_id: Option<EventId>,
+}
+
+/// The shared log, and the connections to it.
+pub struct RedisLog {
+    pub settings: LogSettings,
+    idle: Mutex<Vec<RedisConnection>>,
+    pub status: LogStatus,
+}
+
+impl RedisLog {
+    pub fn new(settings: LogSettings) -> RedisLog {
+        RedisLog {
+            settings,
+            idle: Mutex::new(Vec::new()),
+            status: LogStatus::default(),
+        }
+    }
+
+    /// A new connection of our own (the tail's).
+    pub fn connect(&self) -> io::Result<RedisConnection> {
+        // A reply holds at most a page of messages; allow some room for the fields.
+        let max_bulk = self.settings.max_message_bytes + 1024;
+        RedisConnection::open(&self.settings.url, COMMAND_TIMEOUT, max_bulk)
+    }
+
+    /// Closes the idle connections: after Redis went away they are all dead.
+    pub fn forget_idle_connections(&self) {
+        lock(&self.idle).clear();
+    }
+
+    /// Runs `work` on a pooled connection (opening one if none is idle). A connection
+    /// on which `work` failed is closed, and so are the idle ones.
+    fn with_connection<T>(
+        &self,
+        work: impl FnOnce(&mut RedisConnection) -> io::Result<T>,
+    ) -> io::Result<T> {
+        let pooled = lock(&self.idle).pop();
+        let mut connection = match pooled {
+            Some(connection) => connection,
+            None => self.connect()?,
+        };
+        match work(&mut connection) {
+            Ok(value) => {
+                let mut idle = lock(&self.idle);
+                if idle.len() < MAX_IDLE_CONNECTIONS {
+                    idle.push(connection);
+                }
+                Ok(value)
+            }
+            Err(error) => {
+                self.forget_idle_connections();
+                Err(error)
+            }
+        }
+    }
+
+    /// Appends one message; its id is the entry's. Once this returns `Ok`, Redis holds
+    /// the message, and every instance's tail will hand it to its subscribers.
+    pub fn append(
+        &self,
+        topics: &[TopicName],
+        event_type: Option<&str>,
+        data: &str,
+    ) -> io::Result<EventId> {
+        let key = self.settings.key.as_bytes();
+        let max_len = self.settings.max_len.to_string();
+        let topic_list = topics.join(" ");
+        let mut args: Vec<&[u8]> = vec![
+            b"XADD",
+            key,
+            b"MAXLEN",
+            b"~",
+            max_len.as_bytes(),
+            b"*",
+            b"topics",
+            topic_list.as_bytes(),
+        ];
+        if let Some(event_type) = event_type {
+            args.extend([&b"event"[..], event_type.as_bytes()]);
+        }
+        args.extend([&b"data"[..], data.as_bytes()]);
+        let reply = self.with_connection(|connection| connection.command(&args))?;
+        entry_id(&reply).ok_or_else(|| unexpected("XADD"))
+    }
+
+    /// The entries after `after`, waiting up to `block` for the first (the tail's read).
+    pub fn read_after(
+        &self,
+        connection: &mut RedisConnection,
+        after: EventId,
+        count: usize,
+        block: Duration,
+    ) -> io::Result<Page> {
+        let block_ms = block.as_millis().to_string();
+        let (count, after) = (count.to_string(), stream_id(after));
+        let reply = connection.command(&[
+            b"XREAD",
+            b"COUNT",
+            count.as_bytes(),
+            b"BLOCK",
+            block_ms.as_bytes(),
+            b"STREAMS",
+            self.settings.key.as_bytes(),
+            after.as_bytes(),
+        ])?;
+        // [[key, [entry, ...]]], or null when BLOCK timed out.
+        match reply {
+            Value::Array(None) => Ok(Page {
+                entries: Vec::new(),
+                last_id: None,
+            }),
+            Value::Array(Some(streams)) => match streams.as_slice() {
+                [Value::Array(Some(stream))] if stream.len() == 2 => parse_page(&stream[1]),
+                _ => Err(unexpected("XREAD")),
+            },
+            _ => Err(unexpected("XREAD")),
+        }
+    }
+
+    /// The newest `count` entries, oldest first.
+    pub fn newest(&self, connection: &mut RedisConnection, count: usize) -> io::Result<Page> {
+        let count = count.to_string();
+        let key = self.settings.key.as_bytes();
+        let reply =
+            connection.command(&[b"XREVRANGE", key, b"+", b"-", b"COUNT", count.as_bytes()])?;
+        let mut page = parse_page(&reply)?;
+        page.entries.reverse();
+        page.last_id = page.entries.last().map(|entry| entry.id);
+        Ok(page)
+    }
+
+    /// Up to `count` entries after `after`, up to and including `through`.
+    pub fn range(&self, after: EventId, through: EventId, count: usize) -> io::Result<Page> {
+        let start = format!("({}", stream_id(after));
+        let (end, count) = (stream_id(through), count.to_string());
+        let key = self.settings.key.as_bytes();
+        let reply = self.with_connection(|connection| {
+            connection.command(&[
+                b"XRANGE",
+                key,
+                start.as_bytes(),
+                end.as_bytes(),
+                b"COUNT",
+                count.as_bytes(),
+            ])
+        })?;
+        parse_page(&reply)
+    }
+
+    /// Whether the log has lost entries newer than `after`: trimmed by `MAXLEN` (then
+    /// everything before its first entry is gone) or deleted. Trimming does not move
+    /// `max-deleted-entry-id` (seen on Redis 7.0), so both are looked at. The one
+    /// false alarm: `after` is exactly the newest entry trimmed.
+    pub fn lost_after(&self, after: EventId) -> io::Result<bool> {
+        let key = self.settings.key.as_bytes();
+        let reply = self.with_connection(|connection| {
+            match connection.command(&[b"XINFO", b"STREAM", key]) {
+                // No stream yet: nothing was ever lost.
+                Err(error) if error.to_string().contains("no such key") => Ok(Value::Array(None)),
+                other => other,
+            }
+        })?;
+        let Value::Array(Some(fields)) = reply else {
+            return Ok(false);
+        };
+        // A flat list of name, value, name, value...
+        let field = |name: &str| {
+            fields
+                .chunks(2)
+                .find(|pair| pair[0] == Value::Bulk(Some(name.as_bytes().to_vec())))
+                .and_then(|pair| pair.get(1))
+        };
+        let number = |name| match field(name) {
+            Some(Value::Integer(number)) => Some(*number),
+            _ => None,
+        };
+        let id = |name| field(name).and_then(entry_id);
+        let (Some(length), Some(added), Some(first), Some(deleted)) = (
+            number("length"),
+            number("entries-added"),
+            id("recorded-first-entry-id"),
+            id("max-deleted-entry-id"),
+        ) else {
+            return Err(unexpected("XINFO STREAM (Redis 7 or later is needed)"));
+        };
+        Ok(deleted > after || (added > length && first > after))
+    }
+
+    /// Records that the tail handed `id` over now, for `/stats`.
+    pub fn record_delivery(&self, id: EventId) {
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |now| now.as_millis() as u64);
+        let status = &self.status;
+        status
+            .lag_ms
+            .store(now_ms.saturating_sub(id.ms), Ordering::Relaxed);
+        status.last_ms.store(id.ms, Ordering::Relaxed);
+        status.last_seq.store(id.seq, Ordering::Relaxed);
+    }
+}
+
+/// `[[id, [field, value, ...]], ...]` into entries. An entry that is not one of ours
+/// (another program wrote to the key) is skipped with a warning.
+fn parse_page(reply: &Value) -> io::Result<Page> {
+    let Value::Array(Some(items)) = reply else {
+        return Err(unexpected("a stream range"));
+    };
+    let mut page = Page {
+        entries: Vec::with_capacity(items.len()),
+        last_id: None,
+    };
+    for item in items {
+        let Value::Array(Some(pair)) = item else {
+            return Err(unexpected("a stream entry"));
+        };
+        let [id, Value::Array(Some(fields))] = pair.as_slice() else {
+            return Err(unexpected("a stream entry"));
+        };
+        let id = entry_id(id).ok_or_else(|| unexpected("a stream entry id"))?;
+        page.last_id = Some(id);
+        match parse_fields(fields) {
+            Ok((topics, event)) => page.entries.push(LogEntry { id, topics, event }),
+            Err(why) => warn!("skipped log entry {id}: {why}"),
+        }
+    }
+    Ok(page)
+}
+
+/// An entry's fields into its topics and event.
+fn parse_fields(fields: &[Value]) -> Result<(Vec<TopicName>, Event), String> {
+    let (mut topics, mut event_type, mut data) = (None, None, None);
+    for pair in fields.chunks(2) {
+        let [Value::Bulk(Some(name)), Value::Bulk(Some(value))] = pair else {
+            return Err("fields are not name/value pairs".into());
+        };
+        let value = std::str::from_utf8(value).map_err(|_| "a field is not UTF-8")?;
+        match name.as_slice() {
+            b"topics" => topics = Some(value),
+            b"event" => event_type = Some(value),
+            b"data" => data = Some(value),
+            _ => {}
+        }
+    }
+    let topics = topics
+        .ok_or("no topics field")?
+        .split(' ')
+        .map(|name| check_topic_name(name).map_err(|why| format!("topic {name:?}: {why}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut event = Event::new(data.ok_or("no data field")?);
+    if let Some(event_type) = event_type {
+        check_event_type(event_type).map_err(|why| format!("event type: {why}"))?;
+        event = event
+            .with_type(event_type)
+            .map_err(|why| format!("event type: {why}"))?;
+    }
+    Ok((topics, event))
+}
+
+/// An id as Redis writes it, always with both parts (`42` alone would mean `42-0`).
+fn stream_id(id: EventId) -> String {
+    format!("{}-{}", id.ms, id.seq)
+}
+
+/// A bulk string holding an entry id.
+fn entry_id(value: &Value) -> Option<EventId> {
+    match value {
+        Value::Bulk(Some(bytes)) => EventId::parse(std::str::from_utf8(bytes).ok()?),
+        _ => None,
+    }
+}
+
+fn unexpected(what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("unexpected reply to {what}"),
+    )
+}
+
+#[cfg(test)]
+#[path = "log_tests.rs"]
+mod tests;

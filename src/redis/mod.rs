@@ -1,0 +1,26 @@
+//! # Chapter 5: many instances over Redis
+//!
+//! With `--redis URL`, every instance shares one ordered log, a Redis Stream: a
+//! publish on any instance is appended there, each instance follows the log and hands
+//! new entries to its own hub, and a message's id is its entry's id, the same
+//! everywhere. So a browser whose instance went away reconnects (through the proxy in
+//! front) to any other, and its `Last-Event-ID` means the same thing there.
+//!
+//! The Redis protocol is small, and the few commands needed are written here, like
+//! the HTTP layer, as a lesson of their own.
+//!
+//! Read in this order:
+//!
+//! 1. [`resp`]: the wire format, commands out and replies in.
+//! 2. [`url`]: where Redis is, `redis://:PASSWORD@HOST:PORT/DB`.
+//! 3. [`connection`]: one connection, with timeouts, `AUTH` and `SELECT`.
+//! 4. [`log`]: the stream as a message log: append, read, range, trim.
+//! 5. [`tail`]: the thread that follows the log into the hub, and survives outages.
+//! 6. [`replay`]: reading back what the hub no longer holds.
+
+pub mod connection;
+pub mod log;
+pub mod replay;
+pub mod resp;
+pub mod tail;
+pub mod url;
