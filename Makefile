@@ -6,8 +6,10 @@ run:
 	cargo run --release -- $(ARGS)
 
 # The whole test suite: unit tests, integration tests against a live server, the binary,
-# the abuse suite. (The load benchmark is `make bench`, not part of this.)
+# the abuse suite, instances sharing a log in a real Redis (Debian's redis-server is
+# installed when missing). (The load benchmark is `make bench`, not part of this.)
 test:
+	tests/install-system-packages.sh redis-server
 	cargo test
 
 # Formatting and lints, as CI runs them.
@@ -21,11 +23,11 @@ fmt:
 check: lint test
 
 # End-to-end tests with clients nobody on the project wrote: headless Chromium, the npm
-# eventsource package, tokens from the npm jsonwebtoken package, and nginx in front with TLS
-# and HTTP/2, against the release binary. Debian's chromium, nginx and openssl are installed
-# when missing.
+# eventsource package, tokens from the npm jsonwebtoken package, nginx in front with TLS
+# and HTTP/2, and a cluster of two instances over a real Redis, against the release binary.
+# Debian's chromium, nginx, openssl and redis-server are installed when missing.
 e2e:
-	tests/e2e/install-system-packages.sh
+	tests/install-system-packages.sh
 	cargo build --release
 	cd tests/e2e && npm ci --no-audit --no-fund && npm test
 

@@ -7,6 +7,7 @@
 pub mod auth_check;
 pub mod event_stream;
 pub mod head_check;
+pub mod redis;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};

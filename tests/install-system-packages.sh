@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The Debian packages the tests need, installed when missing. With no arguments, all of
+# them: Chromium for the browser tests, nginx and openssl for the tests behind a TLS
+# proxy, redis-server for the tests of instances sharing a log. With arguments, only
+# those (`make test` asks for redis-server alone). Each package is named after the
+# command it provides. The packages are told not to start their own servers
+# (policy-rc.d): the tests start theirs, on loopback.
+set -euo pipefail
+wanted=("$@")
+[ ${#wanted[@]} -eq 0 ] && wanted=(chromium nginx openssl redis-server)
+missing=()
+for command in "${wanted[@]}"; do
+  command -v "$command" >/dev/null || missing+=("$command")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+created_policy=0
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod +x /usr/sbin/policy-rc.d
+  created_policy=1
+fi
+trap '[ $created_policy -eq 1 ] && rm -f /usr/sbin/policy-rc.d' EXIT
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
