@@ -5,86 +5,23 @@
 // the page's publish form passes the same-origin check through the proxy.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
-import fs from "node:fs";
-import net from "node:net";
-import os from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { startServer, waitFor, launchChromium } from "./server.mjs";
+import { startServer, launchChromium } from "./server.mjs";
+import { startNginx } from "./nginx.mjs";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const STREAMS = 8;
 let server;
 let nginx;
 let proxyUrl;
-let workDir;
-
-const freePort = () => new Promise((resolve) => {
-  const probe = net.createServer().listen(0, "127.0.0.1", () => {
-    const { port } = probe.address();
-    probe.close(() => resolve(port));
-  });
-});
-
-const accepting = (port) => new Promise((resolve) => {
-  const socket = net.connect(port, "127.0.0.1");
-  socket.once("connect", () => { socket.destroy(); resolve(true); });
-  socket.once("error", () => resolve(false));
-});
-
-/// deploy/nginx.conf as committed, with its three marked lines pointed at this test's
-/// instance, port and throwaway certificate, inside a minimal main configuration.
-function writeNginxConfig(serverPort, proxyPort) {
-  const site = fs.readFileSync(path.join(here, "..", "..", "deploy", "nginx.conf"), "utf8")
-    .replace("server 127.0.0.1:5000;", `server 127.0.0.1:${serverPort};`)
-    .replace("listen 443 ssl http2;", `listen 127.0.0.1:${proxyPort} ssl http2;`)
-    .replace("/etc/ssl/sse-server/cert.pem", path.join(workDir, "cert.pem"))
-    .replace("/etc/ssl/sse-server/key.pem", path.join(workDir, "key.pem"));
-  assert.ok(site.includes(`127.0.0.1:${serverPort}`) && site.includes(`127.0.0.1:${proxyPort}`),
-            "deploy/nginx.conf no longer has the lines this test adapts");
-  fs.writeFileSync(path.join(workDir, "site.conf"), site);
-  const temp = (name) => `${name}_temp_path ${path.join(workDir, name)};`;
-  fs.writeFileSync(path.join(workDir, "nginx.conf"), `
-daemon off;
-worker_processes 1;
-pid ${path.join(workDir, "nginx.pid")};
-error_log ${path.join(workDir, "error.log")} warn;
-events { worker_connections 256; }
-http {
-  access_log off;
-  ${temp("client_body")} ${temp("proxy")} ${temp("fastcgi")} ${temp("uwsgi")} ${temp("scgi")}
-  include ${path.join(workDir, "site.conf")};
-}
-`);
-}
 
 before(async () => {
   server = await startServer(["--trusted-proxy", "127.0.0.1"]);
-  workDir = fs.mkdtempSync(path.join(os.tmpdir(), "sse-e2e-nginx-"));
-  fs.chmodSync(workDir, 0o777);
-  execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                           "-keyout", path.join(workDir, "key.pem"), "-out", path.join(workDir, "cert.pem"),
-                           "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
-               { stdio: "ignore" });
-  const proxyPort = await freePort();
-  writeNginxConfig(new URL(server.url).port, proxyPort);
-  nginx = spawn("nginx", ["-p", workDir, "-c", path.join(workDir, "nginx.conf"),
-                          "-e", path.join(workDir, "error.log")], { stdio: ["ignore", "ignore", "pipe"] });
-  let nginxLog = "";
-  nginx.stderr.on("data", (bytes) => { nginxLog += bytes; });
-  await waitFor(() => accepting(proxyPort), 10_000, `nginx to listen:\n${nginxLog}`);
-  proxyUrl = `https://localhost:${proxyPort}`;
+  nginx = await startNginx([new URL(server.url).port]);
+  proxyUrl = nginx.url;
 });
 
 after(async () => {
-  if (nginx && nginx.exitCode === null) {
-    const exited = new Promise((resolve) => nginx.on("exit", resolve));
-    nginx.kill("SIGQUIT");
-    await exited;
-  }
+  await nginx?.stop();
   const exit = await server?.stop();
-  if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
   assert.deepEqual(exit, { code: 0, signal: null }, "server must exit 0 on SIGINT");
 });
 

@@ -27,7 +27,16 @@ export async function startServer(args = []) {
   return {
     url,
     log: () => log,
+    /// Kills the process at once (SIGKILL), as a crash or an OOM kill would.
+    async kill() {
+      const exited = new Promise((resolve) => child.on("exit", resolve));
+      child.kill("SIGKILL");
+      await exited;
+    },
     async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        return { code: child.exitCode, signal: child.signalCode };
+      }
       const exited = new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
       child.kill("SIGINT");
       const timeout = new Promise((resolve) => setTimeout(() => resolve({ code: "timeout" }), 5_000));
