@@ -33,14 +33,16 @@ e2e:
 
 # The load benchmark: the release server, and the async reference (axum + tokio, its own crate in
 # benches/reference), each pinned to core 0 in turn; the load generator (benches/loadgen) on core 1.
-# 100 and 10,000 subscribers, three interleaved runs each. Writes BENCHMARKS.md.
+# 100 and 10,000 subscribers, three interleaved runs each; then the Redis hop (a real
+# redis-server, installed when missing). Writes BENCHMARKS.md.
 bench:
+	tests/install-system-packages.sh redis-server
 	cargo build --release --bins --benches
 	cd benches/reference && cargo build --release
 	taskset -c 1 cargo bench --bench loadgen
 
 # Coverage-guided fuzzing (cargo fuzz + libFuzzer) of the request-head reader, the event
-# encoder, the JSON reader and the token reader, FUZZ_SECONDS each. cargo fuzz needs
+# encoder, the JSON reader, the token reader and the RESP reader, FUZZ_SECONDS each. cargo fuzz needs
 # nightly features; RUSTC_BOOTSTRAP=1 unlocks
 # them on the stable toolchain this machine has.
 FUZZ_SECONDS ?= 60
@@ -50,3 +52,4 @@ fuzz:
 	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run event_encoder -- -max_total_time=$(FUZZ_SECONDS)
 	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run json_reader -- -max_total_time=$(FUZZ_SECONDS)
 	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run token_reader -- -max_total_time=$(FUZZ_SECONDS)
+	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run resp_reader -- -max_total_time=$(FUZZ_SECONDS)

@@ -146,6 +146,48 @@ fn weak_or_conflicting_secrets_are_refused_without_echoing_them() {
 }
 
 #[test]
+fn a_shared_log_in_redis() {
+    let config = config(
+        &[
+            "--redis",
+            "redis://:pw@10.0.0.5:6380/2",
+            "--redis-key",
+            "app:events",
+            "--redis-max-len=5000",
+        ],
+        &[],
+    );
+    let url = config.redis.expect("--redis is set");
+    assert_eq!(url.to_string(), "redis://10.0.0.5:6380/2");
+    assert_eq!(url.password, Some(Secret::new("pw")));
+    assert_eq!(
+        (config.redis_key.as_str(), config.redis_max_len),
+        ("app:events", 5000)
+    );
+    let defaults = self::config(&[], &[("SSE_REDIS_URL", "redis://localhost")]);
+    assert_eq!(defaults.redis.unwrap().port, 6379);
+    assert_eq!(
+        (defaults.redis_key.as_str(), defaults.redis_max_len),
+        ("sse:log", 100_000)
+    );
+    assert!(self::config(&[], &[]).redis.is_none());
+    // A bad URL is named by its flag, and its password is not echoed.
+    let error = parse(&["--redis", "redis://:hunter2@host:x"], &[])
+        .expect_err("refused")
+        .0;
+    assert!(
+        error.starts_with("--redis") && error.contains("port") && !error.contains("hunter2"),
+        "{error}"
+    );
+    let error = parse(&[], &[("SSE_REDIS_URL", "http://x")])
+        .expect_err("refused")
+        .0;
+    assert!(error.starts_with("SSE_REDIS_URL"), "{error}");
+    assert!(parse(&["--redis-key", ""], &[]).is_err());
+    assert!(parse(&["--redis-max-len", "0"], &[]).is_err());
+}
+
+#[test]
 fn the_token_subcommand() {
     match parse(
         &["token", "--sub", "a", "--subscribe", "x"],

@@ -103,6 +103,28 @@ impl Fleet {
         count: usize,
         limit: Duration,
     ) -> (Vec<Duration>, usize) {
+        self.connect_spread(&[address], path, count, limit)
+    }
+
+    /// Like [`connect`](Self::connect), the i-th stream to `addresses[i % len]`: one
+    /// fleet over several instances.
+    pub fn connect_each_of(
+        &mut self,
+        addresses: &[SocketAddr],
+        path: &str,
+        count: usize,
+        limit: Duration,
+    ) -> (Vec<Duration>, usize) {
+        self.connect_spread(addresses, |_| path.to_string(), count, limit)
+    }
+
+    fn connect_spread(
+        &mut self,
+        addresses: &[SocketAddr],
+        path: impl Fn(usize) -> String,
+        count: usize,
+        limit: Duration,
+    ) -> (Vec<Duration>, usize) {
         let requests: Vec<Vec<u8>> = (0..count)
             .map(|index| {
                 format!(
@@ -128,7 +150,7 @@ impl Fleet {
                 if started == count {
                     break;
                 }
-                self.start_connection(address);
+                self.start_connection(addresses[started % addresses.len()]);
                 started += 1;
             }
             self.poll_once(Duration::from_millis(5), true, None);

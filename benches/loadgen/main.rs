@@ -21,6 +21,10 @@
 //! own, publishes to random topics at a fixed rate (one in flight); publish-to-delivery
 //! latency and server CPU per publish.
 //!
+//! and, once per run, sse-server alone, **the Redis hop** (`redis_hop.rs`): one publish
+//! at a time to the smallest N with `--redis` against without, and the largest N spread
+//! over two instances sharing one Redis.
+//!
 //! Runs alternate between the two servers (sse-server, reference, sse-server, ...) so
 //! that both see the same machine conditions; every figure is reported with its
 //! median, its spread, and the median ratio of the pairs.
@@ -28,6 +32,7 @@
 mod fleet;
 mod process;
 mod publisher;
+mod redis_hop;
 mod report;
 mod scenarios;
 
@@ -84,6 +89,8 @@ struct Options {
     /// Which servers to measure (both, unless `--only` names one, for profiling).
     kinds: Vec<Kind>,
     report: PathBuf,
+    /// Whether to measure the Redis hop (`--no-redis` skips it).
+    redis: bool,
 }
 
 fn main() {
@@ -96,6 +103,7 @@ fn main() {
     let options = parse_options();
     let started = Instant::now();
     let mut results = Vec::new();
+    let mut hops = Vec::new();
     let largest = options.clients.iter().copied().max().unwrap_or(0);
     for run in 1..=options.runs {
         for &clients in &options.clients {
@@ -120,10 +128,23 @@ fn main() {
                 results.push(result);
             }
         }
+        if options.redis && options.kinds.contains(&Kind::SseServer) {
+            let smallest = options.clients.iter().copied().min().unwrap_or(0);
+            eprintln!("bench: run {run}, the Redis hop");
+            let figures = redis_hop::run(&options.server, smallest, largest);
+            for figure in &figures {
+                eprintln!(
+                    "bench:   {} / {}: {:.2} {}",
+                    figure.scenario, figure.name, figure.value, figure.unit
+                );
+            }
+            hops.push(figures);
+        }
     }
     report::write_markdown(
         &options.report,
         &results,
+        &hops,
         &options.clients,
         options.runs,
         started.elapsed(),
@@ -151,6 +172,7 @@ fn parse_options() -> Options {
         runs: 3,
         kinds: vec![Kind::SseServer, Kind::Reference],
         report: PathBuf::from("BENCHMARKS.md"),
+        redis: true,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -169,6 +191,7 @@ fn parse_options() -> Options {
             }
             "--runs" => options.runs = value().parse().expect("--runs: a number"),
             "--report" => options.report = value().into(),
+            "--no-redis" => options.redis = false,
             "--only" => {
                 options.kinds = match value().as_str() {
                     "sse-server" => vec![Kind::SseServer],

@@ -10,7 +10,7 @@ use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::{Kind, RunResult};
+use crate::{Figure, Kind, RunResult};
 
 /// What bounds each figure, and how to read them. Written by hand from profiles; see
 /// the README's "Performance" section for the design behind them.
@@ -19,6 +19,7 @@ const NOTES: &str = include_str!("notes.md");
 pub fn write_markdown(
     path: &Path,
     results: &[RunResult],
+    hops: &[Vec<Figure>],
     clients: &[usize],
     runs: usize,
     elapsed: Duration,
@@ -105,8 +106,44 @@ pub fn write_markdown(
         }
         out.push('\n');
     }
+    write_hops(&mut out, hops);
     out.push_str(NOTES);
     fs::write(path, out).expect("write BENCHMARKS.md");
+}
+
+/// The Redis hop: sse-server only (the reference has no shared log), so no ratio.
+fn write_hops(out: &mut String, hops: &[Vec<Figure>]) {
+    let Some(first) = hops.first() else { return };
+    let _ = writeln!(
+        out,
+        "## The Redis hop (`--redis`), sse-server only\n\n\
+         Redis and the instances share core 0. {} runs; median [min–max].\n\n\
+         | scenario | figure | value |\n|---|---|---|",
+        hops.len()
+    );
+    for template in first {
+        let values: Vec<f64> = hops
+            .iter()
+            .filter_map(|run| {
+                run.iter()
+                    .find(|f| f.scenario == template.scenario && f.name == template.name)
+                    .map(|f| f.value)
+            })
+            .collect();
+        let unit = if template.unit.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", template.unit)
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {}{unit} | {} |",
+            template.scenario,
+            template.name,
+            summary(&values, if template.unit.is_empty() { 0 } else { 2 })
+        );
+    }
+    out.push('\n');
 }
 
 fn digits(unit: &str) -> usize {

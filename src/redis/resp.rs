@@ -25,7 +25,7 @@
 //!
 //! Bulk strings carry their length up front, so a value may contain any byte, CR and
 //! LF included; nothing is escaped. The reader is strict (every line ends in CRLF, no
-//! signs or spaces in lengths) and bounded (line length, bulk size, array length and
+//! signs, spaces or leading zeros in numbers) and bounded (line length, bulk size, array length and
 //! nesting), because its input comes from the network.
 
 use std::io::{self, BufRead, Read};
@@ -143,10 +143,18 @@ fn read_line(input: &mut impl BufRead) -> io::Result<Vec<u8>> {
     Ok(line)
 }
 
-/// An integer: an optional `-`, then digits.
+/// Digits as Redis writes them: at least one, no leading zero unless it is `0` itself.
+/// (Being strict costs nothing, and means a value has one spelling only.)
+fn is_canonical(digits: &[u8]) -> bool {
+    !digits.is_empty()
+        && digits.iter().all(u8::is_ascii_digit)
+        && (digits[0] != b'0' || digits.len() == 1)
+}
+
+/// An integer: an optional `-`, then digits (`-0` is not one).
 fn parse_integer(digits: &[u8]) -> io::Result<i64> {
     let magnitude = digits.strip_prefix(b"-").unwrap_or(digits);
-    if magnitude.is_empty() || !magnitude.iter().all(u8::is_ascii_digit) {
+    if !is_canonical(magnitude) || digits == b"-0" {
         return Err(invalid("not an integer"));
     }
     let text = std::str::from_utf8(digits).map_err(|_| invalid("not an integer"))?;
@@ -158,7 +166,7 @@ fn parse_length(digits: &[u8]) -> io::Result<Option<usize>> {
     if digits == b"-1" {
         return Ok(None);
     }
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+    if !is_canonical(digits) {
         return Err(invalid("not a length"));
     }
     let text = std::str::from_utf8(digits).map_err(|_| invalid("not a length"))?;

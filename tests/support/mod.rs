@@ -8,6 +8,7 @@ pub mod auth_check;
 pub mod event_stream;
 pub mod head_check;
 pub mod redis;
+pub mod resp_check;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
