@@ -11,6 +11,8 @@ use support::redis::RedisServer;
 use support::{StreamReader, TestServer, fast_config, json_number, wait_for};
 
 use sse_server::Config;
+use sse_server::auth::jwt;
+use sse_server::config::Secret;
 use sse_server::pubsub::event_id::EventId;
 use sse_server::redis::log::{LogSettings, RedisLog};
 use sse_server::redis::url::RedisUrl;
@@ -205,6 +207,59 @@ fn while_redis_is_down_publishing_is_refused_and_nothing_answered_202_is_lost_or
         .unwrap();
     let mut byte = [0u8; 1];
     assert!(std::io::Read::read(&mut on_b.socket, &mut byte).is_err());
+}
+
+#[test]
+fn tokens_and_topics_work_the_same_across_instances() {
+    const SECRET: &str = "a-secret-shared-by-both-instances!";
+    let redis = RedisServer::start(&[]);
+    let secured = || {
+        TestServer::start(Config {
+            auth_secret: Some(Secret::new(SECRET)),
+            ..config(&redis, "auth")
+        })
+    };
+    let (a, b) = (secured(), secured());
+    wait_until_connected(&a);
+    wait_until_connected(&b);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    // Claims as a backend would write them; `[]` grants nothing.
+    let claims = |subscribe: &str, publish: &str| {
+        format!(
+            r#"{{"sub":"alice","exp":{},"subscribe":[{subscribe}],"publish":[{publish}]}}"#,
+            now + 600
+        )
+    };
+    let reader_token = jwt::sign(&claims(r#""users/{sub}/*""#, ""), SECRET.as_bytes());
+    let writer_token = jwt::sign(&claims("", r#""users/*""#), SECRET.as_bytes());
+    let bearer = |token: &str| format!("Authorization: Bearer {token}\r\n");
+    // A topic the token does not cover is refused on B as it would be on A.
+    let refused = b.exchange(&format!(
+        "GET /subscribe?topic=users/bob/inbox HTTP/1.1\r\nHost: t\r\n{}Connection: close\r\n\r\n",
+        bearer(&reader_token)
+    ));
+    assert_eq!(refused.status, 403);
+    let mut inbox = StreamReader::open(
+        &b,
+        "/subscribe?topic=users/alice/inbox",
+        &bearer(&reader_token),
+    );
+    // Publishing on A needs A to accept the token; the message then reaches B.
+    let publish = |token: Option<&str>| {
+        a.exchange(&format!(
+            "POST /publish?topic=users/alice/inbox HTTP/1.1\r\nHost: t\r\n{}Content-Length: 2\r\n\
+             Connection: close\r\n\r\nhi",
+            token.map(bearer).unwrap_or_default()
+        ))
+    };
+    assert_eq!(publish(None).status, 401);
+    assert_eq!(publish(Some(&reader_token)).status, 403);
+    let accepted = publish(Some(&writer_token));
+    assert_eq!(accepted.status, 202);
+    assert_eq!(data(&mut inbox, 1)[0].1, "hi");
 }
 
 #[test]
