@@ -13,12 +13,16 @@ for command in "${wanted[@]}"; do
   command -v "$command" >/dev/null || missing+=("$command")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing Debian packages the tests need: ${missing[*]}" >&2
+# As root (CI) directly; otherwise through sudo, which asks for a password.
+as_root=()
+[ "$(id -u)" -ne 0 ] && as_root=(sudo)
 created_policy=0
 if [ ! -e /usr/sbin/policy-rc.d ]; then
-  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-  chmod +x /usr/sbin/policy-rc.d
+  printf '#!/bin/sh\nexit 101\n' | "${as_root[@]}" tee /usr/sbin/policy-rc.d >/dev/null
+  "${as_root[@]}" chmod +x /usr/sbin/policy-rc.d
   created_policy=1
 fi
-trap '[ $created_policy -eq 1 ] && rm -f /usr/sbin/policy-rc.d' EXIT
-apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+trap '[ $created_policy -eq 1 ] && "${as_root[@]}" rm -f /usr/sbin/policy-rc.d' EXIT
+"${as_root[@]}" apt-get update -qq
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"

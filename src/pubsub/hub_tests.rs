@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::pubsub::subscription::{Delivery, Subscription};
-use crate::pubsub::topic::check_topic_name;
+use crate::pubsub::topic::{LogEntry, check_topic_name};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -338,4 +338,91 @@ fn a_panic_while_holding_the_lock_does_not_break_the_hub() {
     publish(&hub, &["default"], "still works");
     assert_eq!(ids(subscription.next_delivery(NOW, &QUIET)), [1]);
     assert_eq!(hub.snapshot().subscribers, 1);
+}
+
+/// A hub that follows a shared log, and entries as the log would give them.
+fn log_hub() -> Hub {
+    Hub::with_ids(limits(), IdSource::Log)
+}
+
+fn entry(ms: u64, names: &[&str], data: &str) -> LogEntry {
+    LogEntry {
+        id: EventId { ms, seq: 0 },
+        topics: topics(names),
+        event: Event::new(data),
+    }
+}
+
+#[test]
+fn log_entries_keep_their_ids_and_an_entry_read_twice_is_added_once() {
+    let hub = log_hub();
+    let mut subscription = hub.subscribe(topics(&["a"]), None).unwrap();
+    assert_eq!(
+        hub.append(vec![entry(100, &["a"], "x"), entry(200, &["a"], "y")]),
+        2
+    );
+    // After a reconnect the tail may read the last entry again.
+    assert_eq!(
+        hub.append(vec![entry(200, &["a"], "y"), entry(300, &["b"], "z")]),
+        1
+    );
+    match subscription.next_delivery(NOW, &QUIET) {
+        Delivery::Messages { messages, .. } => {
+            assert_eq!(&*messages[0].encoded, b"id: 100-0\ndata: x\n\n");
+            assert_eq!(messages.len(), 2);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(hub.count_followers(&topics(&["a", "b"])), 1);
+}
+
+#[test]
+fn with_a_log_an_id_from_the_future_is_kept_and_an_old_one_is_sent_to_the_log() {
+    let hub = log_hub();
+    hub.append(vec![entry(500, &["a"], "held")]);
+    // Another instance is ahead of this one: what comes after that id will arrive here.
+    let ahead = EventId { ms: 900, seq: 0 };
+    let mut early = hub.subscribe(topics(&["a"]), Some(ahead)).unwrap();
+    hub.append(vec![
+        entry(900, &["a"], "seen already"),
+        entry(950, &["a"], "new"),
+    ]);
+    match early.next_delivery(NOW, &QUIET) {
+        Delivery::Messages { messages, .. } => {
+            let ms: Vec<u64> = messages.iter().map(|message| message.id.ms).collect();
+            assert_eq!(ms, [950]);
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // Filled from the log at start: what is older than the filled part is in the log.
+    hub.set_floor(EventId {
+        ms: 499,
+        seq: u64::MAX,
+    });
+    let old = EventId { ms: 10, seq: 0 };
+    let mut resumed = hub.subscribe(topics(&["a"]), Some(old)).unwrap();
+    match resumed.next_delivery(NOW, &QUIET) {
+        Delivery::Gap { after, through } => {
+            assert_eq!(
+                (after, through),
+                (
+                    old,
+                    EventId {
+                        ms: 499,
+                        seq: u64::MAX
+                    }
+                )
+            );
+            resumed.skip_to(through);
+        }
+        other => panic!("expected a gap, got {other:?}"),
+    }
+    match resumed.next_delivery(NOW, &QUIET) {
+        Delivery::Messages { messages, missed } => {
+            let ms: Vec<u64> = messages.iter().map(|message| message.id.ms).collect();
+            assert_eq!((ms, missed), (vec![500, 900, 950], false));
+        }
+        other => panic!("{other:?}"),
+    }
 }

@@ -139,7 +139,9 @@ impl Subscription<'_> {
         // A gap: the histories dropped messages newer than the last one sent.
         let dropped = state.dropped_through(&self.topics);
         if dropped > self.last_sent_id && state.ids == IdSource::Log {
-            // The log still has them (or knows that it does not): ask it first.
+            // The log still has them (or knows that it does not): ask it first. Reading
+            // it takes round trips to Redis, so the relay's turn passes on now.
+            state.relay.start_sending(self.key, to_wake);
             return Some(Delivery::Gap {
                 after: self.last_sent_id,
                 through: dropped,
