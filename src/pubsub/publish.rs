@@ -27,7 +27,7 @@
 //! | no `Content-Length` | 411 |
 //! | `Content-Length` over `--max-message-bytes` | 413, body not read |
 //! | body not valid UTF-8 (event streams are UTF-8 text) | 400 |
-//! | a new topic beyond `--max-topics` | 503 |
+//! | a new topic beyond `--max-topics` (alone; with `--redis` the log takes it, and this instance keeps no history of it) | 503 |
 //! | with `--redis`: Redis did not take the message | 503 with `Retry-After` |
 //!
 //! The origin check stops cross-site request forgery: any web page can make a
