@@ -45,7 +45,6 @@ impl Shared {
                 url,
                 key: config.redis_key.clone(),
                 max_len: config.redis_max_len,
-                max_message_bytes: config.max_message_bytes,
             })
         });
         let ids = match log {

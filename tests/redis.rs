@@ -47,7 +47,7 @@ fn publish(server: &TestServer, topic: &str, body: &str) -> (u16, String) {
 
 fn published(server: &TestServer, topic: &str, body: &str) -> String {
     let (status, id) = publish(server, topic, body);
-    assert_eq!(status, 202, "publishing {body:?}");
+    assert_eq!(status, 202, "publishing {} bytes", body.len());
     id
 }
 
@@ -103,6 +103,26 @@ fn a_message_published_on_one_instance_reaches_subscribers_on_both_with_one_id()
     let stats = b.stats();
     assert!(stats.contains("\"redis\": {\"connected\": true"), "{stats}");
     assert!(json_number(&stats, "messages_published") >= 3);
+}
+
+#[test]
+fn a_message_larger_than_this_instance_accepts_still_reaches_its_subscribers() {
+    // B only accepts small publishes itself, but a message A accepted is in the log,
+    // and B's tail must not get stuck on it.
+    let redis = RedisServer::start(&[]);
+    let a = instance(&redis, "sizes");
+    let b = TestServer::start(Config {
+        max_message_bytes: 16,
+        ..config(&redis, "sizes")
+    });
+    wait_until_connected(&a);
+    wait_until_connected(&b);
+    let mut on_b = StreamReader::open(&b, "/subscribe?topic=t", "");
+    let big = "x".repeat(50_000);
+    published(&a, "t", &big);
+    published(&a, "t", "after it");
+    let got = data(&mut on_b, 2);
+    assert_eq!((got[0].1.len(), got[1].1.as_str()), (50_000, "after it"));
 }
 
 #[test]
@@ -270,7 +290,6 @@ fn a_password_and_database_in_the_url_are_used_and_never_shown() {
         url: RedisUrl::parse(&url).unwrap(),
         key: "auth".into(),
         max_len: 100,
-        max_message_bytes: 1024,
     });
     let topics = vec![sse_server::pubsub::topic::check_topic_name("t").unwrap()];
     let id = log.append(&topics, Some("chat"), "hello").unwrap();
@@ -285,7 +304,6 @@ fn a_password_and_database_in_the_url_are_used_and_never_shown() {
         url: RedisUrl::parse(&format!("redis://:wrong-pw@127.0.0.1:{}", redis.port)).unwrap(),
         key: "auth".into(),
         max_len: 100,
-        max_message_bytes: 1024,
     });
     let error = wrong.append(&topics, None, "x").unwrap_err().to_string();
     assert!(error.contains("WRONGPASS"), "{error}");
@@ -299,7 +317,6 @@ fn the_log_says_when_messages_after_an_id_were_trimmed_away() {
         url: RedisUrl::parse(&redis.url()).unwrap(),
         key: "trim".into(),
         max_len: 10,
-        max_message_bytes: 1024,
     });
     assert!(!log.lost_after(EventId::ZERO).unwrap(), "no stream yet");
     let topics = vec![sse_server::pubsub::topic::check_topic_name("t").unwrap()];

@@ -41,6 +41,11 @@ use crate::sync::lock;
 
 /// How long connecting, and any command but a blocking read, may take.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
+/// The largest bulk string a reply may hold: Redis's own limit (`proto-max-bulk-len`).
+/// Not our `--max-message-bytes`: an instance configured with a larger one may have
+/// published the entry, and a tail that refused to read it would be stuck on it for good.
+/// (The reader grows its buffer as bytes arrive, so the limit allocates nothing.)
+const MAX_REPLY_BULK_BYTES: usize = 512 * 1024 * 1024;
 /// Idle connections kept for publishers; more are closed after use.
 const MAX_IDLE_CONNECTIONS: usize = 16;
 
@@ -52,8 +57,6 @@ pub struct LogSettings {
     pub key: String,
     /// About how many entries the stream keeps (`--redis-max-len`).
     pub max_len: usize,
-    /// The largest message body, which bounds a reply's bulk strings.
-    pub max_message_bytes: usize,
 }
 
 /// What `/stats` says about the log.
@@ -109,9 +112,7 @@ impl RedisLog {
 
     /// A new connection of our own (the tail's).
     pub fn connect(&self) -> io::Result<RedisConnection> {
-        // A reply holds at most a page of messages; allow some room for the fields.
-        let max_bulk = self.settings.max_message_bytes + 1024;
-        RedisConnection::open(&self.settings.url, COMMAND_TIMEOUT, max_bulk)
+        RedisConnection::open(&self.settings.url, COMMAND_TIMEOUT, MAX_REPLY_BULK_BYTES)
     }
 
     /// Closes the idle connections: after Redis went away they are all dead.
