@@ -90,11 +90,7 @@ pub fn write_markdown(
                     format!("{median}×")
                 }
             };
-            let unit = if template.unit.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", template.unit)
-            };
+            let unit = unit_suffix(template.unit);
             let _ = writeln!(
                 out,
                 "| {} | {}{unit} | {} | {} | {ratio} |",
@@ -130,11 +126,7 @@ fn write_hops(out: &mut String, hops: &[Vec<Figure>]) {
                     .map(|f| f.value)
             })
             .collect();
-        let unit = if template.unit.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", template.unit)
-        };
+        let unit = unit_suffix(template.unit);
         let _ = writeln!(
             out,
             "| {} | {}{unit} | {} |",
@@ -144,6 +136,15 @@ fn write_hops(out: &mut String, hops: &[Vec<Figure>]) {
         );
     }
     out.push('\n');
+}
+
+/// ` (ms)` after a figure's name, or nothing for a plain count.
+fn unit_suffix(unit: &str) -> String {
+    if unit.is_empty() {
+        String::new()
+    } else {
+        format!(" ({unit})")
+    }
 }
 
 fn digits(unit: &str) -> usize {
