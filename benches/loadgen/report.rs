@@ -60,12 +60,7 @@ pub fn write_markdown(
         for template in &first.figures {
             let values = |set: &[&RunResult]| -> Vec<f64> {
                 set.iter()
-                    .filter_map(|run| {
-                        run.figures
-                            .iter()
-                            .find(|f| f.scenario == template.scenario && f.name == template.name)
-                            .map(|f| f.value)
-                    })
+                    .filter_map(|run| value_of(&run.figures, template))
                     .collect()
             };
             let (a, b) = (values(&ours), values(&theirs));
@@ -120,11 +115,7 @@ fn write_hops(out: &mut String, hops: &[Vec<Figure>]) {
     for template in first {
         let values: Vec<f64> = hops
             .iter()
-            .filter_map(|run| {
-                run.iter()
-                    .find(|f| f.scenario == template.scenario && f.name == template.name)
-                    .map(|f| f.value)
-            })
+            .filter_map(|run| value_of(run, template))
             .collect();
         let unit = unit_suffix(template.unit);
         let _ = writeln!(
@@ -136,6 +127,14 @@ fn write_hops(out: &mut String, hops: &[Vec<Figure>]) {
         );
     }
     out.push('\n');
+}
+
+/// The value, in one run's `figures`, of the figure `template` names.
+fn value_of(figures: &[Figure], template: &Figure) -> Option<f64> {
+    figures
+        .iter()
+        .find(|f| f.scenario == template.scenario && f.name == template.name)
+        .map(|f| f.value)
 }
 
 /// ` (ms)` after a figure's name, or nothing for a plain count.
