@@ -4,10 +4,10 @@
 //!
 //! A full server is often full of clients that have already left: after a network
 //! blip or a proxy restart, thousands of clients reconnect while their old streams
-//! have not yet noticed they are gone (each notices within `--client-check-ms`). So a
-//! connection that finds no free slot is not refused at once. It goes to the *waiting
-//! room*, and the hub asks every stream to check its client now. If a slot frees up
-//! within `--admission-wait-ms`, the connection is served as if nothing happened.
+//! are still ending (the client watch sees each departure at once, but ten thousand
+//! threads take a moment to wake and finish). So a connection that finds no free slot
+//! is not refused at once. It goes to the *waiting room*. If a slot frees up within
+//! `--admission-wait-ms`, the connection is served as if nothing happened.
 //!
 //! If none does, it is refused, in a way its client will act on:
 //!
@@ -51,8 +51,6 @@ use crate::sse::event::{self, EVENT_STREAM};
 pub const MAX_WAITING: usize = 1024;
 /// How often the waiting room looks at its sockets.
 const VISIT_INTERVAL: Duration = Duration::from_millis(5);
-/// The least time between two requests to every stream to check its client.
-const CHECK_REQUEST_INTERVAL: Duration = Duration::from_millis(200);
 /// How long a refused connection is drained before it is closed (see
 /// `response::linger_close` for why).
 const LINGER_TIME: Duration = Duration::from_millis(500);
@@ -107,7 +105,6 @@ struct Waiting {
 fn run(shared: &Arc<Shared>, arrivals: &Receiver<(TcpStream, SocketAddr)>) {
     let mut waiting: Vec<Waiting> = Vec::new();
     let mut closing: Vec<(TcpStream, Instant)> = Vec::new();
-    let mut last_check_request: Option<Instant> = None;
     while !shared.shutdown.is_triggered() {
         // With nobody waiting, sleep until someone arrives (or, now and then, to see
         // whether the server is shutting down).
@@ -123,12 +120,6 @@ fn run(shared: &Arc<Shared>, arrivals: &Receiver<(TcpStream, SocketAddr)>) {
         }
         while let Ok(arrival) = arrivals.try_recv() {
             wait(arrival, &mut waiting);
-        }
-        if !waiting.is_empty()
-            && last_check_request.is_none_or(|at| at.elapsed() >= CHECK_REQUEST_INTERVAL)
-        {
-            shared.watch.look_now();
-            last_check_request = Some(Instant::now());
         }
         waiting.retain_mut(|guest| visit(shared, guest, &mut closing));
         closing.retain_mut(|(socket, since)| !drained(socket, *since));

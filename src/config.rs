@@ -34,9 +34,10 @@ pub const DEFAULT_HISTORY_BYTES: usize = 64 * 1024 * 1024;
 /// How many topics may exist at once (a topic exists while it has a follower or a
 /// held message).
 pub const DEFAULT_MAX_TOPICS: usize = 100_000;
-/// How often an idle stream checks that its client is still connected. The check is
-/// one non-blocking `read` (see `sse/stream.rs`); a departed client's slot is free
-/// again within about this time.
+/// How often a counter or clock stream checks that its client is still connected (a
+/// subscription's client is watched by the kernel instead, see `sse/watch.rs`). The
+/// check is one non-blocking `read` (see `sse/stream.rs`); a departed client's slot is
+/// free again within about this time.
 pub const DEFAULT_CLIENT_CHECK_MS: u64 = 1000;
 /// How long a connection that arrives when every slot is taken waits for one to free
 /// up before it is refused.
@@ -85,7 +86,7 @@ pub struct Config {
     pub history_bytes: usize,
     /// Topics that may exist at once.
     pub max_topics: usize,
-    /// How often an idle stream checks whether its client has left.
+    /// How often a counter or clock stream checks whether its client has left.
     pub client_check: Duration,
     /// How long a connection waits for a slot when the server is full.
     pub admission_wait: Duration,

@@ -23,7 +23,8 @@
 //!   OS allows), [`futex_table`] (room for ten thousand sleeping threads), [`jitter`]
 //!   (spread retries), [`sync`] (the one place lock poisoning is handled).
 
-// One file, `futex_table`, allows itself one call into the C library; see there.
+// Two files call into the C library for what std lacks, and allow themselves `unsafe`
+// for it: `futex_table` (one `prctl`) and `sse::hangups` (epoll); see there.
 #![deny(unsafe_code)]
 
 pub mod admission;

@@ -98,8 +98,7 @@ impl Server {
         let watching = thread::Builder::new()
             .name("client watch".into())
             .spawn(move || {
-                let interval = watch.config.client_check;
-                watch.watch.run(interval, || watch.shutdown.is_triggered());
+                watch.watch.run(|| watch.shutdown.is_triggered());
             });
         if let Err(error) = watching {
             warn!("cannot start the client watch: {error}; departed clients are noticed at writes");
@@ -174,7 +173,6 @@ impl ServerHandle {
         );
         self.shared.shutdown.trigger();
         self.shared.hub.close();
-        self.shared.watch.look_now();
         // The accept loop is blocked in accept(); a connection of our own wakes it, and
         // it then sees the signal. An unspecified bind address (0.0.0.0) is reachable
         // through loopback.

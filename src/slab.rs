@@ -47,7 +47,6 @@ impl<T> Slab<T> {
         self.entries.get_mut(key)?.as_mut()
     }
 
-    #[cfg(test)]
     pub fn get(&self, key: usize) -> Option<&T> {
         self.entries.get(key)?.as_ref()
     }

@@ -266,7 +266,8 @@ fn a_subscriber_that_stops_reading_delays_no_one() {
     let mut healthy = StreamReader::open(&server, "/subscribe", "");
     wait_for_subscribers(&server, 2);
     // The healthy subscriber reads all the time, on its own thread, as a real client does.
-    let healthy = std::thread::spawn(move || healthy.events(250));
+    // It hands itself back when done: it stays connected while the stalled one goes.
+    let healthy = std::thread::spawn(move || (healthy.events(250), healthy));
     let big = "x".repeat(60_000);
     let started = Instant::now();
     for _ in 0..250 {
@@ -277,7 +278,7 @@ fn a_subscriber_that_stops_reading_delays_no_one() {
             "a publish waited on a subscriber"
         );
     }
-    let events = healthy.join().expect("the healthy subscriber's reader");
+    let (events, _healthy) = healthy.join().expect("the healthy subscriber's reader");
     assert_eq!(events.len(), 250);
     // A generous bound: this guards against the healthy reader being held up behind
     // the stalled one's write timeouts, not a speed target (that is `make bench`).

@@ -140,14 +140,14 @@ fn a_message_published_the_instant_the_head_arrives_is_never_lost() {
 }
 
 #[test]
-fn clients_that_close_idle_streams_are_freed_within_the_default_check_interval() {
-    // Default client checks (1 s) and a heartbeat far away: only the check can notice.
+fn clients_that_close_or_reset_idle_streams_are_freed_at_once() {
+    // Client checks and heartbeats an hour away: only the client watch can notice.
     let server = TestServer::start(Config {
-        heartbeat_interval: Duration::from_secs(60),
-        client_check: Config::default().client_check,
+        heartbeat_interval: Duration::from_secs(3600),
+        client_check: Duration::from_secs(3600),
         ..fast_config()
     });
-    let streams: Vec<_> = (0..50)
+    let mut streams: Vec<_> = (0..50)
         .map(|_| {
             let mut stream = server.get("/subscribe", "");
             read_until(&mut stream, "retry:");
@@ -155,16 +155,32 @@ fn clients_that_close_idle_streams_are_freed_within_the_default_check_interval()
         })
         .collect();
     assert_eq!(server.stat("streams_open"), 50);
-    let closed_at = Instant::now();
+    let freed_within = |open_after: u64| {
+        let started = Instant::now();
+        support::wait_for(Duration::from_secs(5), || {
+            server.stat("streams_open") == open_after && server.stat("subscribers") == open_after
+        })
+        .unwrap_or_else(|| panic!("not freed: {}", server.stats()));
+        started.elapsed()
+    };
+
+    // Half close normally (a FIN).
+    let resetting = streams.split_off(25);
     drop(streams);
-    let freed = support::wait_for(Duration::from_secs(5), || {
-        server.stat("streams_open") == 0 && server.stat("subscribers") == 0
-    });
-    let freed = freed.unwrap_or_else(|| panic!("not freed: {}", server.stats()));
-    assert!(
-        closed_at.elapsed() < Duration::from_secs(2),
-        "50 idle streams freed only after {freed:?}"
-    );
+    let after_close = freed_within(25);
+
+    // The others reset: each has a message it never read, so closing sends an RST.
+    assert_eq!(server.publish(None, "unread").status, 202);
+    std::thread::sleep(Duration::from_millis(100));
+    drop(resetting);
+    let after_reset = freed_within(0);
+
+    for (how, took) in [("closed", after_close), ("reset", after_reset)] {
+        assert!(
+            took < Duration::from_secs(2),
+            "25 idle streams {how} by their clients freed only after {took:?}"
+        );
+    }
 }
 
 #[test]

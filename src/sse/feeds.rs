@@ -39,6 +39,7 @@ use crate::redis::replay;
 use crate::shared::Shared;
 use crate::sse::event::{EVENT_STREAM, Event};
 use crate::sse::stream::{EventStream, Pause};
+use crate::sse::watch::Watching;
 
 /// Which stream a request asked for.
 pub enum Feed<'hub> {
@@ -123,13 +124,15 @@ pub fn serve(
             // Idle subscribers sleep; the client watch notices for them when a client
             // leaves, and raises this stream's alarm.
             let watching = shared.watch.watch(Arc::clone(socket));
-            stream.leave_client_checks_to_the_watch();
+            if watching.is_some() {
+                stream.leave_client_checks_to_the_watch();
+            }
             let ends_at = valid_until.map(instant_of);
             let log = shared.log.as_ref();
             serve_subscription(
                 &mut stream,
                 subscription,
-                watching.alarm(),
+                watching.as_ref(),
                 ends_at,
                 log,
                 client,
@@ -188,11 +191,14 @@ fn serve_clock(stream: &mut EventStream, shared: &Shared) -> io::Result<StreamEn
 fn serve_subscription(
     stream: &mut EventStream,
     mut subscription: Subscription,
-    alarm: &AtomicBool,
+    watching: Option<&Watching>,
     ends_at: Option<Instant>,
     log: Option<&RedisLog>,
     client: &str,
 ) -> io::Result<StreamEnd> {
+    // Without the watch, the stream checks its client itself and the alarm stays down.
+    let no_alarm = AtomicBool::new(false);
+    let alarm = watching.map_or(&no_alarm, Watching::alarm);
     loop {
         // A stream opened with a token ends when the token does: the browser then
         // reconnects with whatever token the app has set by then, and a stale one gets
@@ -222,7 +228,11 @@ fn serve_subscription(
                 subscription.skip_to(through);
             }
             Delivery::Idle => stream.keep_alive(false)?,
-            Delivery::CheckClient => stream.keep_alive(true)?,
+            Delivery::CheckClient => {
+                stream.keep_alive(true)?;
+                // Still there: a false alarm. Watch for the next hang-up.
+                watching.inspect(|watching| watching.rearm());
+            }
             Delivery::Closed => return Ok(StreamEnd::ShuttingDown),
         }
     }

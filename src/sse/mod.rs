@@ -7,10 +7,12 @@
 //! 1. [`event`]: an event as bytes (WHATWG HTML, "Server-sent events").
 //! 2. [`stream`]: a live stream on one socket: events, heartbeats, noticing that the
 //!    client left, the end.
-//! 3. [`watch`]: one thread that notices when the clients of idle streams leave.
-//! 4. [`feeds`]: the three streams this server offers (counter, clock, subscription).
+//! 3. [`hangups`]: the kernel tells one thread which idle clients hung up (epoll).
+//! 4. [`watch`]: one thread that notices when the clients of idle streams leave.
+//! 5. [`feeds`]: the three streams this server offers (counter, clock, subscription).
 
 pub mod event;
 pub mod feeds;
+pub mod hangups;
 pub mod stream;
 pub mod watch;

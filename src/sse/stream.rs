@@ -29,9 +29,10 @@
 //! **A read says so.** An SSE client sends nothing after its request, so anything the
 //! socket has to read is news: end-of-file (`Ok(0)`) means the client closed, an error
 //! means it reset. A subscription's socket is watched by one thread for all of them
-//! (`watch.rs`), which reads it every `--client-check-ms` without waking the stream's
-//! thread; the counter and clock streams, awake every interval anyway, read their
-//! own ([`EventStream::keep_alive`]).
+//! (`watch.rs`), which the kernel tells when a client closes or resets (epoll,
+//! `hangups.rs`), and which then wakes that stream's thread to read its socket and
+//! end; the counter and clock streams, awake every interval anyway, read their own
+//! every `--client-check-ms` ([`EventStream::keep_alive`]).
 //!
 //! **Non-blocking, patiently.** From its first byte, a stream's socket is in
 //! non-blocking mode, so that a read (ours or the watch's) never waits. A write that

@@ -6,51 +6,61 @@
 //! the *second* write: see `stream.rs`). With 15 s heartbeats that holds a departed
 //! client's slot for up to 30 s.
 //!
-//! Waking every stream's thread once a second to look costs a context switch per
-//! stream per second: about 15 % of a core for 10,000 idle streams on this machine.
-//! Instead, one thread looks at every watched socket every `--client-check-ms`, with
-//! one non-blocking `read` each, and wakes only the threads whose clients have gone:
+//! Instead, every idle subscription's socket is handed to one thread, which sleeps
+//! until the kernel reports that some of them were closed or reset (`hangups.rs`),
+//! and then wakes just those streams' threads:
 //!
 //! ```text
-//! watch thread, every second:   for each watched socket: read (non-blocking)
-//!                                 WouldBlock -> still there, next
-//!                                 Ok(0)      -> closed: raise its alarm, unpark its thread
-//!                                 error      -> reset:  raise its alarm, unpark its thread
+//! stream thread:  watch(socket) ──► entry in the table, socket registered with epoll
+//! watch thread:   loop: epoll_wait ──► tags of the sockets whose clients hung up
+//!                         for each: raise that stream's alarm, unpark its thread
+//! stream thread:  woken, sees its alarm, reads its socket: end of file, so it ends
 //! ```
 //!
-//! The watch only *reads*: each socket's writer is still its own thread. The list lock
-//! is held only to copy the list, never during a `read`. A thread woken by its alarm
-//! does the read itself, sees the end of its connection, and ends (`stream.rs`).
+//! The watch only *listens*: each socket's reader and writer is still its own thread,
+//! which confirms the departure with a read of its own before it ends. No lock is held
+//! while waiting. Where epoll is not available, [`ClientWatch::watch`] returns `None`
+//! and a stream reads its own socket every `--client-check-ms` instead.
 
 use std::net::TcpStream;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::{self, Thread};
 use std::time::Duration;
 
+use log::{debug, warn};
+
 use crate::slab::Slab;
-use crate::sse::stream::client_has_left;
-use crate::sync::{lock, wait_timeout};
+use crate::sse::hangups::HangupPoller;
+use crate::sync::lock;
+
+/// How often the watch thread looks up from `epoll_wait` to see whether the server is
+/// shutting down.
+const STOP_CHECK: Duration = Duration::from_millis(250);
 
 /// Sockets being watched, and how to reach their threads.
 pub struct ClientWatch {
+    /// `None` where epoll is not available (or could not be had).
+    hangups: Option<HangupPoller>,
     watched: Mutex<Slab<Entry>>,
-    /// Set by [`ClientWatch::look_now`] and at shutdown, to cut a pause short.
-    hurry: Mutex<bool>,
-    hurried: Condvar,
+    /// Tells apart two entries that had the same key one after the other, so that a
+    /// hang-up reported for a stream that has just ended never alarms its successor.
+    next_serial: AtomicU32,
 }
 
-#[derive(Clone)]
 struct Entry {
-    socket: Arc<TcpStream>,
     thread: Thread,
     alarm: Arc<AtomicBool>,
+    serial: u32,
 }
 
 /// One watched stream; dropping it stops the watch.
 pub struct Watching<'a> {
     watch: &'a ClientWatch,
-    index: usize,
+    hangups: &'a HangupPoller,
+    socket: Arc<TcpStream>,
+    key: usize,
+    tag: u64,
     alarm: Arc<AtomicBool>,
 }
 
@@ -59,38 +69,65 @@ impl Watching<'_> {
     pub fn alarm(&self) -> &AtomicBool {
         &self.alarm
     }
+
+    /// After an alarm that turned out false (the client half-closed with bytes still
+    /// unread, say), watch for the next hang-up.
+    pub fn rearm(&self) {
+        if let Err(error) = self.hangups.rearm(&self.socket, self.tag) {
+            debug!("cannot watch a client again: {error}");
+        }
+    }
 }
 
 impl Drop for Watching<'_> {
     fn drop(&mut self) {
-        lock(&self.watch.watched).remove(self.index);
+        lock(&self.watch.watched).remove(self.key);
+        // The socket is still open (we hold it), so this cannot hit a reused descriptor.
+        let _ = self.hangups.unwatch(&self.socket);
     }
 }
 
 impl Default for ClientWatch {
     fn default() -> ClientWatch {
+        let hangups = HangupPoller::new()
+            .inspect_err(|error| {
+                warn!("no client watch ({error}): idle streams check their clients themselves")
+            })
+            .ok();
         ClientWatch {
+            hangups,
             watched: Mutex::new(Slab::default()),
-            hurry: Mutex::new(false),
-            hurried: Condvar::new(),
+            next_serial: AtomicU32::new(0),
         }
     }
 }
 
 impl ClientWatch {
-    /// Watches `socket` (which must be in non-blocking mode) for the calling thread.
-    pub fn watch(&self, socket: Arc<TcpStream>) -> Watching<'_> {
+    /// Watches `socket` for the calling thread, or `None` if it cannot be watched (the
+    /// caller then checks the client itself).
+    pub fn watch(&self, socket: Arc<TcpStream>) -> Option<Watching<'_>> {
+        let hangups = self.hangups.as_ref()?;
         let alarm = Arc::new(AtomicBool::new(false));
-        let index = lock(&self.watched).insert(Entry {
-            socket,
+        let serial = self.next_serial.fetch_add(1, Ordering::Relaxed);
+        let key = lock(&self.watched).insert(Entry {
             thread: thread::current(),
             alarm: Arc::clone(&alarm),
+            serial,
         });
-        Watching {
-            watch: self,
-            index,
-            alarm,
+        let tag = (u64::from(serial) << 32) | key as u64;
+        if let Err(error) = hangups.watch(&socket, tag) {
+            debug!("cannot watch a client: {error}");
+            lock(&self.watched).remove(key);
+            return None;
         }
+        Some(Watching {
+            watch: self,
+            hangups,
+            socket,
+            key,
+            tag,
+            alarm,
+        })
     }
 
     /// Streams watched now.
@@ -103,46 +140,49 @@ impl ClientWatch {
         self.len() == 0
     }
 
-    /// Asks for a look at every client now rather than at the next interval: the
-    /// server is full and departed clients should give their places back, or it is
-    /// shutting down and the watch thread should see `stop`.
-    pub fn look_now(&self) {
-        *lock(&self.hurry) = true;
-        self.hurried.notify_all();
+    /// Waits up to `timeout` for hang-ups and alarms their streams. Returns how many
+    /// were alarmed.
+    pub fn look(&self, timeout: Duration, tags: &mut Vec<u64>) -> usize {
+        let Some(hangups) = &self.hangups else {
+            thread::sleep(timeout);
+            return 0;
+        };
+        if let Err(error) = hangups.wait(tags, timeout) {
+            warn!("client watch: {error}");
+            thread::sleep(timeout);
+            return 0;
+        }
+        self.alarm(tags)
     }
 
-    /// One look at every watched socket. Returns how many clients had left.
-    pub fn look(&self) -> usize {
-        // Copy the list, so that no lock is held during the reads.
-        let entries: Vec<Entry> = lock(&self.watched).values().cloned().collect();
-        let mut departed = 0;
-        for entry in entries {
-            if client_has_left(&entry.socket) {
-                departed += 1;
-                entry.alarm.store(true, Ordering::Release);
-                entry.thread.unpark();
+    /// Raises the alarms of the streams whose sockets reported `tags`, and wakes their
+    /// threads. A tag whose stream has ended since is ignored.
+    fn alarm(&self, tags: &[u64]) -> usize {
+        let mut to_wake = Vec::with_capacity(tags.len());
+        {
+            let watched = lock(&self.watched);
+            for &tag in tags.iter() {
+                let (serial, key) = ((tag >> 32) as u32, tag as u32 as usize);
+                if let Some(entry) = watched.get(key).filter(|entry| entry.serial == serial) {
+                    entry.alarm.store(true, Ordering::Release);
+                    to_wake.push(entry.thread.clone());
+                }
             }
         }
-        departed
+        to_wake.iter().for_each(Thread::unpark);
+        to_wake.len()
     }
 
-    /// The watch thread's loop: a look every `interval` (or sooner when hurried),
-    /// until `stop` says so.
-    pub fn run(&self, interval: Duration, stop: impl Fn() -> bool) {
+    /// The watch thread's loop, until `stop` says so.
+    pub fn run(&self, stop: impl Fn() -> bool) {
+        let mut tags = Vec::new();
         while !stop() {
-            {
-                let mut hurry = lock(&self.hurry);
-                if !*hurry {
-                    (hurry, _) = wait_timeout(&self.hurried, hurry, interval);
-                }
-                *hurry = false;
-            }
-            self.look();
+            self.look(STOP_CHECK, &mut tags);
         }
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
     use std::net::TcpListener;
@@ -155,19 +195,41 @@ mod tests {
         let (server_side_a, _) = listener.accept().unwrap();
         let _staying = TcpStream::connect(address).unwrap();
         let (server_side_b, _) = listener.accept().unwrap();
-        for socket in [&server_side_a, &server_side_b] {
-            socket.set_nonblocking(true).unwrap();
-        }
         let watch = ClientWatch::default();
-        let a = watch.watch(Arc::new(server_side_a));
-        let b = watch.watch(Arc::new(server_side_b));
-        assert_eq!(watch.look(), 0);
+        let mut tags = Vec::new();
+        let a = watch.watch(Arc::new(server_side_a)).unwrap();
+        let b = watch.watch(Arc::new(server_side_b)).unwrap();
+        assert_eq!(watch.look(Duration::from_millis(20), &mut tags), 0);
         drop(leaving);
-        std::thread::sleep(Duration::from_millis(50));
-        assert_eq!(watch.look(), 1);
+        assert_eq!(watch.look(Duration::from_secs(2), &mut tags), 1);
         assert!(a.alarm().load(Ordering::Acquire));
         assert!(!b.alarm().load(Ordering::Acquire));
         drop(a);
         assert_eq!(watch.len(), 1);
+    }
+
+    #[test]
+    fn a_hang_up_reported_after_its_stream_ended_alarms_nobody() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        let first_client = TcpStream::connect(address).unwrap();
+        let (first, _) = listener.accept().unwrap();
+        let _second_client = TcpStream::connect(address).unwrap();
+        let (second, _) = listener.accept().unwrap();
+        let watch = ClientWatch::default();
+        let mut tags = Vec::new();
+        // The first stream's client leaves and the watch thread takes the report from
+        // epoll; before it acts, the stream ends and a new one gets the same key.
+        let first_watching = watch.watch(Arc::new(first)).unwrap();
+        drop(first_client);
+        let hangups = watch.hangups.as_ref().unwrap();
+        hangups.wait(&mut tags, Duration::from_secs(2)).unwrap();
+        assert_eq!(tags, [first_watching.tag]);
+        let stale_key = first_watching.key;
+        drop(first_watching);
+        let second_watching = watch.watch(Arc::new(second)).unwrap();
+        assert_eq!(second_watching.key, stale_key);
+        assert_eq!(watch.alarm(&tags), 0);
+        assert!(!second_watching.alarm().load(Ordering::Acquire));
     }
 }
