@@ -21,6 +21,10 @@
 //! own, publishes to random topics at a fixed rate (one in flight); publish-to-delivery
 //! latency and server CPU per publish.
 //!
+//! and, once per run at the largest N, **the hop floor** (`hop_floor.rs`): what waking one
+//! of N sleeping threads costs on the server's core, the least a thread per client
+//! adds to every delivery;
+//!
 //! and, once per run, sse-server alone, **the Redis hop** (`redis_hop.rs`): one publish
 //! at a time to the smallest N with `--redis` against without, and the largest N spread
 //! over two instances sharing one Redis.
@@ -30,6 +34,7 @@
 //! median, its spread, and the median ratio of the pairs.
 
 mod fleet;
+mod hop_floor;
 mod process;
 mod publisher;
 mod redis_hop;
@@ -100,10 +105,16 @@ fn main() {
         eprintln!("loadgen: not run outside `cargo bench` (use `make bench`)");
         return;
     }
+    // The hop floor's child process (see hop_floor.rs).
+    if let Some(threads) = hop_floor_threads() {
+        println!("{:.3}", hop_floor::measure(threads));
+        return;
+    }
     let options = parse_options();
     let started = Instant::now();
     let mut results = Vec::new();
     let mut hops = Vec::new();
+    let mut floors = Vec::new();
     let largest = options.clients.iter().copied().max().unwrap_or(0);
     for run in 1..=options.runs {
         for &clients in &options.clients {
@@ -128,6 +139,9 @@ fn main() {
                 results.push(result);
             }
         }
+        eprintln!("bench: run {run}, the hop floor at N = {largest}");
+        floors.push(hop_floor::run(largest));
+        eprintln!("bench:   one hop: {:.2} µs", floors[floors.len() - 1]);
         if options.redis && options.kinds.contains(&Kind::SseServer) {
             let smallest = options.clients.iter().copied().min().unwrap_or(0);
             eprintln!("bench: run {run}, the Redis hop");
@@ -145,6 +159,7 @@ fn main() {
         &options.report,
         &results,
         &hops,
+        &floors,
         &options.clients,
         options.runs,
         started.elapsed(),
@@ -154,6 +169,13 @@ fn main() {
         options.report.display(),
         started.elapsed().as_secs_f64()
     );
+}
+
+/// `--hop-floor N`: this process is the hop floor's child.
+fn hop_floor_threads() -> Option<usize> {
+    let args: Vec<String> = std::env::args().collect();
+    let at = args.iter().position(|arg| arg == "--hop-floor")?;
+    Some(args.get(at + 1)?.parse().expect("--hop-floor: a number"))
 }
 
 /// A fresh server process of `kind`, with default flags.

@@ -10,6 +10,7 @@ use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
+use crate::scenarios::FANOUT;
 use crate::{Figure, Kind, RunResult};
 
 /// What bounds each figure, and how to read them. Written by hand from profiles; see
@@ -20,6 +21,7 @@ pub fn write_markdown(
     path: &Path,
     results: &[RunResult],
     hops: &[Vec<Figure>],
+    floors: &[f64],
     clients: &[usize],
     runs: usize,
     elapsed: Duration,
@@ -97,9 +99,59 @@ pub fn write_markdown(
         }
         out.push('\n');
     }
+    if let Some(&largest) = clients.iter().max() {
+        write_floor(&mut out, results, floors, largest);
+    }
     write_hops(&mut out, hops);
     out.push_str(NOTES);
     fs::write(path, out).expect("write BENCHMARKS.md");
+}
+
+/// The least a thread per client can spend per fan-out delivery: one hop
+/// (`hop_floor.rs`) plus what the reference spends per delivery, run by run.
+fn write_floor(out: &mut String, results: &[RunResult], floors: &[f64], n: usize) {
+    let per_delivery = |kind: Kind| -> Vec<f64> {
+        results
+            .iter()
+            .filter(|run| run.clients == n && run.kind == kind)
+            .filter_map(|run| {
+                run.figures
+                    .iter()
+                    .find(|f| f.scenario == FANOUT && f.name == "CPU per delivery")
+                    .map(|f| f.value)
+            })
+            .collect()
+    };
+    let (ours, theirs) = (per_delivery(Kind::SseServer), per_delivery(Kind::Reference));
+    if floors.is_empty() || theirs.is_empty() {
+        return;
+    }
+    let floor: Vec<f64> = floors
+        .iter()
+        .zip(&theirs)
+        .map(|(hop, write)| hop + write)
+        .collect();
+    let p99_at_floor: Vec<f64> = floor.iter().map(|us| 0.99 * n as f64 * us / 1e3).collect();
+    let _ = writeln!(
+        out,
+        "## The floor of a thread per client, N = {n}
+
+         Each fan-out delivery by a thread per client is one wake-up of a sleeping thread          (a *hop*) plus what the async reference spends per delivery (its `write` and a task          poll). The hop is measured on core 0 among {n} threads that do nothing else          (`benches/loadgen/hop_floor.rs`), once per run; the floor adds it to the          reference's figure of the same run.
+
+         | figure | value |
+|---|---|
+         | one hop among {n} sleeping threads (µs) | {} |
+         | reference CPU per delivery, fan-out (µs) | {} |
+         | floor: hop + reference's delivery (µs) | {} |
+         | sse-server CPU per delivery, fan-out (µs) | {} |
+         | fan-out p99 a server at the floor would have: 0.99 × N × floor (ms) | {} |
+",
+        summary(floors, 2),
+        summary(&theirs, 1),
+        summary(&floor, 1),
+        summary(&ours, 1),
+        summary(&p99_at_floor, 0),
+    );
 }
 
 /// The Redis hop: sse-server only (the reference has no shared log), so no ratio.

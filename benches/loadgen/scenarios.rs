@@ -11,6 +11,9 @@ use crate::publisher::Publisher;
 use crate::{Figure, Kind, RunResult, WINDOW};
 
 /// How long the idle CPU is measured.
+/// The fan-out scenario's name (the report looks its figures up by it).
+pub const FANOUT: &str = "fan-out, 1 message/s";
+
 const IDLE_WINDOW: Duration = Duration::from_secs(5);
 /// Fan-out: this many messages, one per second.
 const FANOUT_MESSAGES: u64 = 10;
@@ -116,24 +119,12 @@ pub fn run_once(server: ServerProcess, kind: Kind, clients: usize) -> RunResult 
     let after = server.sample();
     observed.latencies_us.sort_unstable();
     let p99_ms = percentile(&observed.latencies_us, 0.99) as f64 / 1e3;
-    figures.push(figure(
-        "fan-out, 1 message/s",
-        "delivery p99",
-        "ms",
-        false,
-        p99_ms,
-    ));
+    figures.push(figure(FANOUT, "delivery p99", "ms", false, p99_ms));
     let lost = fleet.lost_and_duplicated(1, FANOUT_MESSAGES).0;
-    figures.push(figure(
-        "fan-out, 1 message/s",
-        "lost",
-        "",
-        false,
-        lost as f64,
-    ));
+    figures.push(figure(FANOUT, "lost", "", false, lost as f64));
     let per_delivery = per_delivery_us(after.cpu_seconds - before.cpu_seconds, observed.deliveries);
     figures.push(figure(
-        "fan-out, 1 message/s",
+        FANOUT,
         "CPU per delivery",
         "µs",
         false,
