@@ -10,7 +10,7 @@ use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::scenarios::FANOUT;
+use crate::scenarios::{FANOUT, TOPICS};
 use crate::{Figure, Kind, RunResult};
 
 /// What bounds each figure, and how to read them. Written by hand from profiles; see
@@ -107,51 +107,87 @@ pub fn write_markdown(
     fs::write(path, out).expect("write BENCHMARKS.md");
 }
 
-/// The least a thread per client can spend per fan-out delivery: one hop
-/// (`hop_floor.rs`) plus what the reference spends per delivery, run by run.
+/// The least a thread per client can spend: one hop (`hop_floor.rs`) more than the
+/// reference, per fan-out delivery and per topic publish, run by run.
 fn write_floor(out: &mut String, results: &[RunResult], floors: &[f64], n: usize) {
-    let per_delivery = |kind: Kind| -> Vec<f64> {
+    let runs_of = |kind: Kind, scenario: &str, name: &str| -> Vec<f64> {
         results
             .iter()
             .filter(|run| run.clients == n && run.kind == kind)
             .filter_map(|run| {
                 run.figures
                     .iter()
-                    .find(|f| f.scenario == FANOUT && f.name == "CPU per delivery")
+                    .find(|f| f.scenario == scenario && f.name == name)
                     .map(|f| f.value)
             })
             .collect()
     };
-    let (ours, theirs) = (per_delivery(Kind::SseServer), per_delivery(Kind::Reference));
-    if floors.is_empty() || theirs.is_empty() {
+    let plus_hop = |theirs: &[f64]| -> Vec<f64> {
+        floors
+            .iter()
+            .zip(theirs)
+            .map(|(hop, cost)| hop + cost)
+            .collect()
+    };
+    let delivery = |kind| runs_of(kind, FANOUT, "CPU per delivery");
+    let publish = |kind| runs_of(kind, TOPICS, "CPU per publish");
+    let (delivery_ours, delivery_theirs) = (delivery(Kind::SseServer), delivery(Kind::Reference));
+    let (publish_ours, publish_theirs) = (publish(Kind::SseServer), publish(Kind::Reference));
+    if floors.is_empty() || delivery_theirs.is_empty() {
         return;
     }
-    let floor: Vec<f64> = floors
+    let delivery_floor = plus_hop(&delivery_theirs);
+    let publish_floor = plus_hop(&publish_theirs);
+    let p99_at_floor: Vec<f64> = delivery_floor
         .iter()
-        .zip(&theirs)
-        .map(|(hop, write)| hop + write)
+        .map(|us| 0.99 * n as f64 * us / 1e3)
         .collect();
-    let p99_at_floor: Vec<f64> = floor.iter().map(|us| 0.99 * n as f64 * us / 1e3).collect();
     let _ = writeln!(
         out,
-        "## The floor of a thread per client, N = {n}
-
-         Each fan-out delivery by a thread per client is one wake-up of a sleeping thread          (a *hop*) plus what the async reference spends per delivery (its `write` and a task          poll). The hop is measured on core 0 among {n} threads that do nothing else          (`benches/loadgen/hop_floor.rs`), once per run; the floor adds it to the          reference's figure of the same run.
-
-         | figure | value |
-|---|---|
-         | one hop among {n} sleeping threads (µs) | {} |
-         | reference CPU per delivery, fan-out (µs) | {} |
-         | floor: hop + reference's delivery (µs) | {} |
-         | sse-server CPU per delivery, fan-out (µs) | {} |
-         | fan-out p99 a server at the floor would have: 0.99 × N × floor (ms) | {} |
-",
-        summary(floors, 2),
-        summary(&theirs, 1),
-        summary(&floor, 1),
-        summary(&ours, 1),
-        summary(&p99_at_floor, 0),
+        "## The floor of a thread per client, N = {n}\n\n\
+         A fan-out delivery by a thread per client, or a publish to a topic whose one \
+         subscriber sleeps, costs at least one wake-up of a sleeping thread (a *hop*) plus \
+         what the async reference spends on the same work (its `write`s, and a task poll). \
+         The hop is measured on core 0 among {n} threads that do nothing else \
+         (`benches/loadgen/hop_floor.rs`), once per run; each floor adds it to the \
+         reference's figure of the same run.\n"
     );
+    let rows = [
+        ("one hop among N sleeping threads (µs)", summary(floors, 2)),
+        (
+            "fan-out: reference CPU per delivery (µs)",
+            summary(&delivery_theirs, 1),
+        ),
+        (
+            "fan-out: floor, hop + reference (µs)",
+            summary(&delivery_floor, 1),
+        ),
+        (
+            "fan-out: sse-server CPU per delivery (µs)",
+            summary(&delivery_ours, 1),
+        ),
+        (
+            "fan-out: p99 at the floor, 0.99 × N × floor (ms)",
+            summary(&p99_at_floor, 0),
+        ),
+        (
+            "topics: reference CPU per publish (µs)",
+            summary(&publish_theirs, 1),
+        ),
+        (
+            "topics: floor, hop + reference (µs)",
+            summary(&publish_floor, 1),
+        ),
+        (
+            "topics: sse-server CPU per publish (µs)",
+            summary(&publish_ours, 1),
+        ),
+    ];
+    let _ = writeln!(out, "| figure | value |\n|---|---|");
+    for (figure, value) in rows {
+        let _ = writeln!(out, "| {figure} | {value} |");
+    }
+    out.push('\n');
 }
 
 /// The Redis hop: sse-server only (the reference has no shared log), so no ratio.

@@ -13,6 +13,8 @@ use crate::{Figure, Kind, RunResult, WINDOW};
 /// How long the idle CPU is measured.
 /// The fan-out scenario's name (the report looks its figures up by it).
 pub const FANOUT: &str = "fan-out, 1 message/s";
+/// The topics scenario's name.
+pub const TOPICS: &str = "topics, 2,000 publishes/s";
 
 const IDLE_WINDOW: Duration = Duration::from_secs(5);
 /// Fan-out: this many messages, one per second.
@@ -347,35 +349,17 @@ pub fn run_topics(server: ServerProcess, clients: usize) -> Vec<Figure> {
     let _ = server.interrupt_and_wait(Duration::from_secs(10));
     let p99 = percentile(&observed.latencies_us, 0.99) as f64 / 1e3;
     vec![
+        figure(TOPICS, "delivery p99", "ms", false, p99),
+        figure(TOPICS, "CPU per publish", "µs", false, cpu_per_publish),
+        figure(TOPICS, "lost", "", false, lost as f64),
         figure(
-            "topics, 2,000 publishes/s",
-            "delivery p99",
-            "ms",
-            false,
-            p99,
-        ),
-        figure(
-            "topics, 2,000 publishes/s",
-            "CPU per publish",
-            "µs",
-            false,
-            cpu_per_publish,
-        ),
-        figure("topics, 2,000 publishes/s", "lost", "", false, lost as f64),
-        figure(
-            "topics, 2,000 publishes/s",
+            TOPICS,
             "RSS per stream, its topic included",
             "KiB",
             false,
             rss_per_stream,
         ),
-        figure(
-            "topics, 2,000 publishes/s",
-            "failed connects",
-            "",
-            false,
-            failures as f64,
-        ),
+        figure(TOPICS, "failed connects", "", false, failures as f64),
     ]
 }
 
