@@ -62,7 +62,7 @@ pub fn write_markdown(
         for template in &first.figures {
             let values = |set: &[&RunResult]| -> Vec<f64> {
                 set.iter()
-                    .filter_map(|run| value_of(&run.figures, template))
+                    .filter_map(|run| value_of(&run.figures, template.scenario, template.name))
                     .collect()
             };
             let (a, b) = (values(&ours), values(&theirs));
@@ -114,12 +114,7 @@ fn write_floor(out: &mut String, results: &[RunResult], floors: &[f64], n: usize
         results
             .iter()
             .filter(|run| run.clients == n && run.kind == kind)
-            .filter_map(|run| {
-                run.figures
-                    .iter()
-                    .find(|f| f.scenario == scenario && f.name == name)
-                    .map(|f| f.value)
-            })
+            .filter_map(|run| value_of(&run.figures, scenario, name))
             .collect()
     };
     let plus_hop = |theirs: &[f64]| -> Vec<f64> {
@@ -203,7 +198,7 @@ fn write_hops(out: &mut String, hops: &[Vec<Figure>]) {
     for template in first {
         let values: Vec<f64> = hops
             .iter()
-            .filter_map(|run| value_of(run, template))
+            .filter_map(|run| value_of(run, template.scenario, template.name))
             .collect();
         let unit = unit_suffix(template.unit);
         let _ = writeln!(
@@ -217,11 +212,11 @@ fn write_hops(out: &mut String, hops: &[Vec<Figure>]) {
     out.push('\n');
 }
 
-/// The value, in one run's `figures`, of the figure `template` names.
-fn value_of(figures: &[Figure], template: &Figure) -> Option<f64> {
+/// The value, in one run's `figures`, of the figure `name` in `scenario`.
+fn value_of(figures: &[Figure], scenario: &str, name: &str) -> Option<f64> {
     figures
         .iter()
-        .find(|f| f.scenario == template.scenario && f.name == template.name)
+        .find(|f| f.scenario == scenario && f.name == name)
         .map(|f| f.value)
 }
 

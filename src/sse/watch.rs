@@ -131,13 +131,9 @@ impl ClientWatch {
     }
 
     /// Streams watched now.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         lock(&self.watched).len()
-    }
-
-    /// Whether no stream is watched.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// Waits up to `timeout` for hang-ups and alarms their streams. Returns how many
