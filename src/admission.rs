@@ -46,6 +46,7 @@ use crate::http::response::{self, Persistence, Response, Status};
 use crate::jitter;
 use crate::shared::{ClientSlot, Shared};
 use crate::sse::event::{self, EVENT_STREAM};
+use crate::stats::Refusal;
 
 /// Connections that may wait for a slot at once.
 pub const MAX_WAITING: usize = 1024;
@@ -58,16 +59,18 @@ const LINGER_TIME: Duration = Duration::from_millis(500);
 /// The accept loop's side of the waiting room.
 pub struct WaitingRoom {
     arrivals: SyncSender<(TcpStream, SocketAddr)>,
+    shared: Arc<Shared>,
 }
 
 impl WaitingRoom {
     /// Starts the waiting room's thread.
     pub fn open(shared: Arc<Shared>) -> io::Result<WaitingRoom> {
         let (arrivals, receiver) = mpsc::sync_channel(MAX_WAITING);
+        let room = Arc::clone(&shared);
         thread::Builder::new()
             .name("waiting room".into())
-            .spawn(move || run(&shared, &receiver))?;
-        Ok(WaitingRoom { arrivals })
+            .spawn(move || run(&room, &receiver))?;
+        Ok(WaitingRoom { arrivals, shared })
     }
 
     /// Hands over a connection that found no free slot. Never blocks: if the room is
@@ -79,6 +82,7 @@ impl WaitingRoom {
                 TrySendError::Full((socket, peer)) | TrySendError::Disconnected((socket, peer)),
             ) => {
                 warn!("{peer} refused: the server is full and so is its waiting room");
+                self.shared.stats.count_refusal(Refusal::WaitingRoomFull);
                 let busy = HttpError::ServiceUnavailable("the server is full".into());
                 let _ = response::write_response(
                     &socket,
@@ -182,6 +186,7 @@ fn visit(
         return true;
     }
     let refusal = refusal_for(&guest.received, shared);
+    shared.stats.count_refusal(Refusal::Full);
     warn!(
         "{} refused: the server is full ({} clients); answered {}",
         guest.peer, shared.config.max_clients, refusal.status

@@ -23,7 +23,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::thread;
 use std::time::Instant;
 
-use log::{debug, error, info, warn};
+use log::{debug, error, warn};
 
 use crate::http::connection::{Connection, ReadError};
 use crate::http::cors;
@@ -117,7 +117,14 @@ fn serve(socket: TcpStream, peer: SocketAddr, slot: ClientSlot, received: Vec<u8
             Err(error) => break describe_io_error(&error),
         }
     };
-    info!(
+    // Probes and scrapes come every few seconds: at info they would drown the log.
+    let path = target.split([' ', '?']).nth(1).unwrap_or_default();
+    let level = match routes::QUIET_PATHS.contains(&path) {
+        true => log::Level::Debug,
+        false => log::Level::Info,
+    };
+    log::log!(
+        level,
         "{} {target} closed after {:.1}s, {events_sent} events: {ending}",
         client.label,
         started.elapsed().as_secs_f64()

@@ -52,6 +52,9 @@ pub const DEFAULT_MAX_HEAD_BYTES: usize = 8 * 1024;
 pub const DEFAULT_MAX_HEADER_LINES: usize = 100;
 /// How long Ctrl-C waits for open streams to finish before the process exits anyway.
 pub const DEFAULT_SHUTDOWN_GRACE_MS: u64 = 1000;
+/// At shutdown, each stream's last `retry:` is drawn from `--retry-ms` up to this much
+/// more, so that the clients of a stopped instance come back spread over this time.
+pub const DEFAULT_DRAIN_SPREAD_S: u64 = 10;
 /// Stack reserved for each client thread. Only the pages a thread touches become
 /// resident; a small reservation keeps the address space of 10,000 threads modest.
 pub const DEFAULT_THREAD_STACK_BYTES: usize = 128 * 1024;
@@ -122,6 +125,8 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Stack size of each client thread.
     pub thread_stack_bytes: usize,
+    /// How far past `retry` the last `retry:` of a stream ended by shutdown may reach.
+    pub drain_spread: Duration,
 }
 
 impl Default for Config {
@@ -157,6 +162,7 @@ impl Default for Config {
             redis_max_len: DEFAULT_REDIS_MAX_LEN,
             shutdown_grace: Duration::from_millis(DEFAULT_SHUTDOWN_GRACE_MS),
             thread_stack_bytes: DEFAULT_THREAD_STACK_BYTES,
+            drain_spread: Duration::from_secs(DEFAULT_DRAIN_SPREAD_S),
         }
     }
 }

@@ -239,6 +239,18 @@ pub const FLAGS: &[Flag] = &[
         default: || config::DEFAULT_REDIS_MAX_LEN.to_string(),
         set: |config, value| set_positive(&mut config.redis_max_len, value),
     },
+    Flag {
+        name: "--drain-spread-s",
+        value: "N",
+        help: "at shutdown, spread reconnects over retry-ms + up to N s",
+        default: || config::DEFAULT_DRAIN_SPREAD_S.to_string(),
+        set: |config, value| {
+            let mut secs = 0u64;
+            set_number(&mut secs, value)?;
+            config.drain_spread = Duration::from_secs(secs);
+            Ok(())
+        },
+    },
 ];
 
 fn check_public_pattern(pattern: &str) -> Result<Pattern, String> {

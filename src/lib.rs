@@ -19,6 +19,8 @@
 //!   from SHA-256 up.
 //! - Chapter 5, [`redis`]: many instances sharing one log in a Redis Stream, from the
 //!   wire protocol up.
+//! - Running it as a service: [`metrics`] (Prometheus), [`process`] (what `/proc`
+//!   says about us), [`health`] (`/healthz`, `/readyz`).
 //! - Support: [`stats`], [`slab`] (entries that keep their key), [`limits`] (what the
 //!   OS allows), [`futex_table`] (room for ten thousand sleeping threads), [`jitter`]
 //!   (spread retries), [`sync`] (the one place lock poisoning is handled).
@@ -34,10 +36,13 @@ pub mod client;
 pub mod config;
 pub mod flags;
 pub mod futex_table;
+pub mod health;
 pub mod http;
 pub mod jitter;
 pub mod limits;
+pub mod metrics;
 pub mod mint;
+pub mod process;
 pub mod pubsub;
 pub mod redis;
 pub mod routes;

@@ -10,11 +10,13 @@
 //! `OPTIONS *`) gets the preflight answer.
 
 use crate::auth::gate;
+use crate::health;
 use crate::http::connection::Connection;
 use crate::http::error::HttpError;
 use crate::http::forwarded::ClientView;
 use crate::http::request::Request;
 use crate::http::response::{Response, Status};
+use crate::metrics;
 use crate::pubsub::event_id::EventId;
 use crate::pubsub::publish;
 use crate::shared::Shared;
@@ -44,6 +46,9 @@ enum Handler {
     Subscribe,
     Publish,
     Stats,
+    Metrics,
+    Healthz,
+    Readyz,
 }
 
 const READ: &[&str] = &["GET", "HEAD"];
@@ -80,7 +85,29 @@ pub const ROUTES: &[Route] = &[
         summary: "counters as JSON",
         handler: Handler::Stats,
     },
+    Route {
+        path: "/metrics",
+        methods: READ,
+        summary: "counters in the Prometheus text format",
+        handler: Handler::Metrics,
+    },
+    Route {
+        path: "/healthz",
+        methods: READ,
+        summary: "200 ok while the process serves",
+        handler: Handler::Healthz,
+    },
+    Route {
+        path: "/readyz",
+        methods: READ,
+        summary: "200 when a new stream would be admitted, else 503 and why",
+        handler: Handler::Readyz,
+    },
 ];
+
+/// Paths asked for again and again by machines (probes, scrapers): their connections
+/// are logged at `debug`, not `info`, so they do not drown the log.
+pub const QUIET_PATHS: &[&str] = &["/metrics", "/healthz", "/readyz"];
 
 /// What a route decided.
 pub enum Reply<'hub> {
@@ -138,7 +165,16 @@ pub fn route<'s>(
                 valid_until,
             }))
         }
-        Handler::Publish => publish::handle(request, client, connection, shared),
+        Handler::Publish => {
+            let reply = publish::handle(request, client, connection, shared);
+            let status = match &reply {
+                Ok(Reply::Response(response)) => response.status,
+                Ok(Reply::Stream(_)) => Status::Ok,
+                Err(error) => error.status(),
+            };
+            shared.stats.count_publish(status.code());
+            reply
+        }
         Handler::Stats => {
             let redis = shared.log.as_ref().map(|log| log.status.to_json());
             let json = shared.stats.to_json(shared.hub.snapshot(), redis);
@@ -146,6 +182,12 @@ pub fn route<'s>(
                 Response::json(Status::Ok, json).with_header("Cache-Control", "no-store"),
             ))
         }
+        Handler::Metrics => Ok(Reply::Response(
+            Response::new(Status::Ok, metrics::CONTENT_TYPE, metrics::render(shared))
+                .with_header("Cache-Control", "no-store"),
+        )),
+        Handler::Healthz => Ok(Reply::Response(health::liveness())),
+        Handler::Readyz => Ok(Reply::Response(health::readiness_response(shared))),
     }
 }
 

@@ -1,13 +1,128 @@
-//! Counters for `GET /stats`, kept with atomics so no request ever waits on them.
+//! Counters for `GET /stats` and `GET /metrics`, kept with atomics so no request ever
+//! waits on them.
 //!
 //! Gauges that go up and down (streams open now) are changed only through a guard,
 //! [`OpenStream`], whose `Drop` gives the count back: every way a stream can end,
 //! including a panic in its thread, is counted.
+//!
+//! Every label a counter has comes from a short fixed list ([`StreamKind`],
+//! [`Refusal`], [`Ending`], an HTTP status code): never a topic, a token or an
+//! address, which would make one series per client (unbounded, and private).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use crate::pubsub::hub::HubSnapshot;
+
+/// Which stream a client follows: the `stream` label of `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamKind {
+    Counter,
+    Clock,
+    Subscribe,
+}
+
+impl StreamKind {
+    pub const ALL: [StreamKind; 3] = [
+        StreamKind::Counter,
+        StreamKind::Clock,
+        StreamKind::Subscribe,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            StreamKind::Counter => "counter",
+            StreamKind::Clock => "clock",
+            StreamKind::Subscribe => "subscribe",
+        }
+    }
+}
+
+/// Why a stream was refused: the `reason` label of `sse_streams_refused_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// No slot freed within `--admission-wait-ms` (`admission.rs`).
+    Full,
+    /// The waiting room itself was full.
+    WaitingRoomFull,
+    /// The server is shutting down and admits no new streams.
+    Draining,
+}
+
+impl Refusal {
+    pub const ALL: [Refusal; 3] = [Refusal::Full, Refusal::WaitingRoomFull, Refusal::Draining];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Refusal::Full => "full",
+            Refusal::WaitingRoomFull => "waiting_room_full",
+            Refusal::Draining => "draining",
+        }
+    }
+}
+
+/// Why a stream ended: the `reason` label of `sse_streams_ended_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// The client closed or reset the connection.
+    ClientLeft,
+    /// The client's host stopped answering (the kernel gave up on the connection).
+    Vanished,
+    /// The client stopped reading for `--write-timeout-s`.
+    SlowClient,
+    /// The subscription's token expired.
+    TokenExpired,
+    /// The stream sent all it had (the counter's `close`).
+    Finished,
+    /// The server shut down.
+    Shutdown,
+    /// Any other I/O error.
+    Error,
+}
+
+impl Ending {
+    pub const ALL: [Ending; 7] = [
+        Ending::ClientLeft,
+        Ending::Vanished,
+        Ending::SlowClient,
+        Ending::TokenExpired,
+        Ending::Finished,
+        Ending::Shutdown,
+        Ending::Error,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Ending::ClientLeft => "client_left",
+            Ending::Vanished => "vanished",
+            Ending::SlowClient => "slow_client",
+            Ending::TokenExpired => "token_expired",
+            Ending::Finished => "finished",
+            Ending::Shutdown => "shutdown",
+            Ending::Error => "error",
+        }
+    }
+}
+
+/// One counter per value of a label: `N` atomics indexed by the label's position.
+struct Labelled<const N: usize>([AtomicU64; N]);
+
+impl<const N: usize> Labelled<N> {
+    fn new() -> Labelled<N> {
+        Labelled(std::array::from_fn(|_| AtomicU64::new(0)))
+    }
+
+    fn add(&self, index: usize, count: u64) {
+        self.0[index].fetch_add(count, Ordering::Relaxed);
+    }
+
+    fn get(&self, index: usize) -> u64 {
+        self.0[index].load(Ordering::Relaxed)
+    }
+}
+
+/// HTTP status codes go up to 599 (RFC 9110 section 15).
+const STATUS_CODES: usize = 600;
 
 /// The server's running totals.
 pub struct Stats {
@@ -15,6 +130,12 @@ pub struct Stats {
     streams_open: AtomicU64,
     streams_served: AtomicU64,
     events_sent: AtomicU64,
+    open_by_kind: Labelled<3>,
+    started_by_kind: Labelled<3>,
+    refused: Labelled<3>,
+    ended: Labelled<7>,
+    publishes_accepted: AtomicU64,
+    publishes_rejected: Labelled<STATUS_CODES>,
 }
 
 impl Default for Stats {
@@ -24,16 +145,24 @@ impl Default for Stats {
             streams_open: AtomicU64::new(0),
             streams_served: AtomicU64::new(0),
             events_sent: AtomicU64::new(0),
+            open_by_kind: Labelled::new(),
+            started_by_kind: Labelled::new(),
+            refused: Labelled::new(),
+            ended: Labelled::new(),
+            publishes_accepted: AtomicU64::new(0),
+            publishes_rejected: Labelled::new(),
         }
     }
 }
 
 impl Stats {
-    /// Counts a stream as open until the returned guard is dropped.
-    pub fn open_stream(&self) -> OpenStream<'_> {
+    /// Counts a stream of `kind` as open until the returned guard is dropped.
+    pub fn open_stream(&self, kind: StreamKind) -> OpenStream<'_> {
         self.streams_open.fetch_add(1, Ordering::Relaxed);
         self.streams_served.fetch_add(1, Ordering::Relaxed);
-        OpenStream { stats: self }
+        self.open_by_kind.add(kind as usize, 1);
+        self.started_by_kind.add(kind as usize, 1);
+        OpenStream { stats: self, kind }
     }
 
     /// Adds `count` events to the total sent.
@@ -41,9 +170,68 @@ impl Stats {
         self.events_sent.fetch_add(count, Ordering::Relaxed);
     }
 
+    /// Counts a stream refused for `why`.
+    pub fn count_refusal(&self, why: Refusal) {
+        self.refused.add(why as usize, 1);
+    }
+
+    /// Counts a stream that ended for `why`.
+    pub fn count_end(&self, why: Ending) {
+        self.ended.add(why as usize, 1);
+    }
+
+    /// Counts a publish answered with `status`: `202` is a message accepted, anything
+    /// else a publish rejected.
+    pub fn count_publish(&self, status: u16) {
+        if status == 202 {
+            self.publishes_accepted.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.publishes_rejected
+                .add(usize::from(status).min(STATUS_CODES - 1), 1);
+        }
+    }
+
     /// Streams open right now.
     pub fn streams_open(&self) -> u64 {
         self.streams_open.load(Ordering::Relaxed)
+    }
+
+    /// Streams of `kind` open right now.
+    pub fn streams_open_of(&self, kind: StreamKind) -> u64 {
+        self.open_by_kind.get(kind as usize)
+    }
+
+    /// Streams of `kind` started since the server did.
+    pub fn streams_started_of(&self, kind: StreamKind) -> u64 {
+        self.started_by_kind.get(kind as usize)
+    }
+
+    /// Streams refused for `why`.
+    pub fn refusals(&self, why: Refusal) -> u64 {
+        self.refused.get(why as usize)
+    }
+
+    /// Streams that ended for `why`.
+    pub fn ends(&self, why: Ending) -> u64 {
+        self.ended.get(why as usize)
+    }
+
+    /// Events written to clients.
+    pub fn events_sent(&self) -> u64 {
+        self.events_sent.load(Ordering::Relaxed)
+    }
+
+    /// Publishes answered `202`.
+    pub fn publishes_accepted(&self) -> u64 {
+        self.publishes_accepted.load(Ordering::Relaxed)
+    }
+
+    /// Publishes refused, as `(status, count)` for every status seen at least once.
+    pub fn publishes_rejected(&self) -> Vec<(u16, u64)> {
+        (0..STATUS_CODES)
+            .map(|status| (status as u16, self.publishes_rejected.get(status)))
+            .filter(|&(_, count)| count > 0)
+            .collect()
     }
 
     /// The `/stats` document, with `redis` (an object, from `redis/log.rs`) when the
@@ -71,11 +259,13 @@ impl Stats {
 /// One open stream; dropping it closes the count.
 pub struct OpenStream<'a> {
     stats: &'a Stats,
+    kind: StreamKind,
 }
 
 impl Drop for OpenStream<'_> {
     fn drop(&mut self) {
         self.stats.streams_open.fetch_sub(1, Ordering::Relaxed);
+        self.stats.open_by_kind.0[self.kind as usize].fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -86,11 +276,15 @@ mod tests {
     #[test]
     fn open_stream_guard_counts_while_alive() {
         let stats = Stats::default();
-        let guard = stats.open_stream();
+        let guard = stats.open_stream(StreamKind::Clock);
+        assert_eq!(stats.streams_open_of(StreamKind::Clock), 1);
         stats.count_events(3);
         assert_eq!(stats.streams_open(), 1);
         drop(guard);
         assert_eq!(stats.streams_open(), 0);
+        assert_eq!(stats.streams_open_of(StreamKind::Clock), 0);
+        assert_eq!(stats.streams_started_of(StreamKind::Clock), 1);
+        assert_eq!(stats.streams_started_of(StreamKind::Counter), 0);
         let hub = HubSnapshot {
             subscribers: 2,
             topics: 1,
@@ -114,6 +308,47 @@ mod tests {
                  \"history_held\": 4, \"history_bytes\": 400}\n"
             ),
             "{json}"
+        );
+    }
+
+    #[test]
+    fn publishes_count_by_status() {
+        let stats = Stats::default();
+        for status in [202, 202, 413, 401, 413, 999] {
+            stats.count_publish(status);
+        }
+        assert_eq!(stats.publishes_accepted(), 2);
+        assert_eq!(
+            stats.publishes_rejected(),
+            vec![(401, 1), (413, 2), (599, 1)]
+        );
+        stats.count_refusal(Refusal::Draining);
+        stats.count_end(Ending::SlowClient);
+        assert_eq!(stats.refusals(Refusal::Draining), 1);
+        assert_eq!(stats.refusals(Refusal::Full), 0);
+        assert_eq!(stats.ends(Ending::SlowClient), 1);
+    }
+
+    #[test]
+    fn every_label_list_is_in_index_order() {
+        // The atomics are indexed by `as usize`: each ALL must list its enum in order.
+        assert!(
+            StreamKind::ALL
+                .iter()
+                .enumerate()
+                .all(|(i, k)| *k as usize == i)
+        );
+        assert!(
+            Refusal::ALL
+                .iter()
+                .enumerate()
+                .all(|(i, r)| *r as usize == i)
+        );
+        assert!(
+            Ending::ALL
+                .iter()
+                .enumerate()
+                .all(|(i, e)| *e as usize == i)
         );
     }
 }

@@ -21,18 +21,29 @@
 //! data:
 //!
 //! ```
+//!
+//! # Shutdown, without a stampede
+//!
+//! On SIGTERM or Ctrl-C every stream ends at once, and its last words are a `retry:`
+//! drawn from `[--retry-ms, --retry-ms + --drain-spread-s]` ([`drain_retry`]): the
+//! clients of a stopped instance then come back to the others spread over that time,
+//! not all in the same second. A stream asked for while the server drains is refused
+//! the same way: a `200` stream that only says when to come back (a `503` would make
+//! an EventSource give up for good, see `admission.rs`).
 
 use std::io;
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use chrono::{SecondsFormat, Utc};
 use log::info;
 
 use crate::auth::gate::ValidUntil;
+use crate::config::Config;
 use crate::http::response::{self, Framing};
+use crate::jitter;
 use crate::pubsub::subscription::{Delivery, Subscription};
 use crate::redis::log::RedisLog;
 use crate::redis::replay;
@@ -40,6 +51,7 @@ use crate::shared::Shared;
 use crate::sse::event::{EVENT_STREAM, Event};
 use crate::sse::stream::{EventStream, Pause};
 use crate::sse::watch::Watching;
+use crate::stats::{Ending, Refusal, StreamKind};
 
 /// Which stream a request asked for.
 pub enum Feed<'hub> {
@@ -52,6 +64,17 @@ pub enum Feed<'hub> {
         subscription: Subscription<'hub>,
         valid_until: ValidUntil,
     },
+}
+
+impl Feed<'_> {
+    /// Which of the three streams this is, for the counters.
+    pub fn kind(&self) -> StreamKind {
+        match self {
+            Feed::Counter { .. } => StreamKind::Counter,
+            Feed::Clock => StreamKind::Clock,
+            Feed::Subscription { .. } => StreamKind::Subscribe,
+        }
+    }
 }
 
 impl std::fmt::Debug for Feed<'_> {
@@ -103,7 +126,10 @@ pub fn serve(
             end,
         };
     }
-    let _open = shared.stats.open_stream();
+    if shared.shutdown.is_triggered() {
+        return refuse_while_draining(socket, framing, cors, shared);
+    }
+    let _open = shared.stats.open_stream(feed.kind());
     let mut stream = match EventStream::start(socket, framing, cors, &shared.config, &shared.stats)
     {
         Ok(stream) => stream,
@@ -141,9 +167,74 @@ pub fn serve(
     };
     let events_sent = stream.events_sent();
     // A stream that ended on its own or at shutdown ends its body properly; after an
-    // I/O error the client is gone and there is no one to tell.
+    // I/O error the client is gone and there is no one to tell. At shutdown the last
+    // thing said is when to come back (see the module docs).
+    let end = end.and_then(|end| match end {
+        StreamEnd::ShuttingDown => stream.send_retry(drain_retry(&shared.config)).map(|()| end),
+        _ => Ok(end),
+    });
     let end = end.and_then(|end| stream.finish().map(|()| end));
+    shared.stats.count_end(ending_of(&end));
     StreamReport { events_sent, end }
+}
+
+/// The answer to a stream asked for while the server shuts down: a stream that only
+/// says when to come back, and ends.
+fn refuse_while_draining(
+    socket: &TcpStream,
+    framing: Framing,
+    cors: &[(&str, String)],
+    shared: &Shared,
+) -> StreamReport {
+    shared.stats.count_refusal(Refusal::Draining);
+    let end = EventStream::start(socket, framing, cors, &shared.config, &shared.stats)
+        .and_then(|mut stream| {
+            stream.send_retry(drain_retry(&shared.config))?;
+            stream.finish()
+        })
+        .map(|()| StreamEnd::ShuttingDown);
+    StreamReport {
+        events_sent: 0,
+        end,
+    }
+}
+
+/// A stream's last `retry:` at shutdown: drawn evenly from `--retry-ms` to
+/// `--retry-ms` + `--drain-spread-s`.
+pub fn drain_retry(config: &Config) -> Duration {
+    let low = config.retry.as_millis() as u64;
+    let high = low.saturating_add(config.drain_spread.as_millis() as u64);
+    Duration::from_millis(jitter::spread(low, high))
+}
+
+/// The `reason` a stream's end is counted under in `/metrics`.
+pub fn ending_of(end: &io::Result<StreamEnd>) -> Ending {
+    // Linux errno values: ETIMEDOUT, ENETUNREACH, EHOSTDOWN, EHOSTUNREACH. The kernel
+    // gave up on a peer that stopped answering (keepalive or retransmissions), which
+    // is not the same as a client that said goodbye.
+    const PEER_UNREACHABLE: [i32; 4] = [110, 101, 112, 113];
+    match end {
+        Ok(StreamEnd::Finished) => Ending::Finished,
+        Ok(StreamEnd::ShuttingDown) => Ending::Shutdown,
+        Ok(StreamEnd::TokenExpired) => Ending::TokenExpired,
+        Err(error)
+            if error
+                .raw_os_error()
+                .is_some_and(|n| PEER_UNREACHABLE.contains(&n)) =>
+        {
+            Ending::Vanished
+        }
+        Err(error) => match error.kind() {
+            // Our own deadline on a write the client's full buffers held up
+            // (`stream::write_patiently`).
+            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Ending::SlowClient,
+            io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::UnexpectedEof => Ending::ClientLeft,
+            _ => Ending::Error,
+        },
+    }
 }
 
 /// The seed tutorial's stream: five numbered events a second apart, then `close`.
@@ -243,4 +334,57 @@ fn serve_subscription(
 fn instant_of(time: SystemTime) -> Instant {
     let from_now = time.duration_since(SystemTime::now()).unwrap_or_default();
     Instant::now() + from_now
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drain_retries_spread_over_the_configured_range() {
+        let config = Config {
+            retry: Duration::from_millis(1000),
+            drain_spread: Duration::from_secs(10),
+            ..Config::default()
+        };
+        let draws: Vec<u64> = (0..2000)
+            .map(|_| drain_retry(&config).as_millis() as u64)
+            .collect();
+        assert!(draws.iter().all(|ms| (1000..=11_000).contains(ms)));
+        // Evenly: each of the ten seconds gets about a tenth (200), never a fifth.
+        for second in 0..10 {
+            let low = 1000 + second * 1000;
+            let in_second = draws
+                .iter()
+                .filter(|ms| (low..low + 1000).contains(*ms))
+                .count();
+            assert!(
+                (100..=320).contains(&in_second),
+                "second {second}: {in_second}"
+            );
+        }
+        let no_spread = Config {
+            drain_spread: Duration::ZERO,
+            ..config
+        };
+        assert_eq!(drain_retry(&no_spread), Duration::from_millis(1000));
+    }
+
+    #[test]
+    fn endings_are_told_apart() {
+        let os = |errno| Err(io::Error::from_raw_os_error(errno));
+        assert_eq!(ending_of(&Ok(StreamEnd::Finished)), Ending::Finished);
+        assert_eq!(ending_of(&Ok(StreamEnd::ShuttingDown)), Ending::Shutdown);
+        assert_eq!(
+            ending_of(&Ok(StreamEnd::TokenExpired)),
+            Ending::TokenExpired
+        );
+        assert_eq!(ending_of(&os(110)), Ending::Vanished);
+        assert_eq!(ending_of(&os(113)), Ending::Vanished);
+        assert_eq!(ending_of(&os(32)), Ending::ClientLeft); // EPIPE
+        assert_eq!(ending_of(&os(104)), Ending::ClientLeft); // ECONNRESET
+        let stopped_reading = io::Error::new(io::ErrorKind::TimedOut, "the client stopped reading");
+        assert_eq!(ending_of(&Err(stopped_reading)), Ending::SlowClient);
+        assert_eq!(ending_of(&os(5)), Ending::Error); // EIO
+    }
 }

@@ -122,6 +122,12 @@ impl<'a> EventStream<'a> {
         self.write_pieces(events, events.len() as u64)
     }
 
+    /// Sends a `retry:` field on its own: how long the client should wait before it
+    /// reconnects, once this stream has ended (WHATWG HTML 9.2.6, "retry").
+    pub fn send_retry(&mut self, delay: Duration) -> io::Result<()> {
+        self.write_pieces(&[&event::encode_retry(delay)], 0)
+    }
+
     /// Sends the `: keep-alive` comment. Browsers ignore it; proxies see traffic.
     pub fn send_heartbeat(&mut self) -> io::Result<()> {
         self.write_pieces(&[&event::encode_comment(HEARTBEAT_TEXT)], 0)
