@@ -1,88 +1,281 @@
 //! How many clients this process can hold before the operating system says no.
 //!
-//! One client costs one file descriptor (its socket) and one thread. Linux limits both:
+//! One client costs one file descriptor (its socket) and one thread. Linux limits both,
+//! in six places, and the first one reached decides:
 //!
-//! - **Descriptors**: the soft `RLIMIT_NOFILE` (`ulimit -n`, the "Max open files" row of
-//!   `/proc/self/limits`). Past it `accept()` fails with `EMFILE`.
-//! - **Memory maps**: every std thread takes about four maps (stack, guard page, and
-//!   the allocator's), and `vm.max_map_count` (65,530 by default) caps them per process.
-//!   Past it the process *aborts* - and `thread::spawn` still returns `Ok` just before,
-//!   so the only safe answer is to stop well short of it.
+//! | limit | where it is read | what happens past it |
+//! |---|---|---|
+//! | open files | soft `RLIMIT_NOFILE`, "Max open files" of `/proc/self/limits` | `accept()` fails with `EMFILE` |
+//! | memory maps | `vm.max_map_count` (65,530 by default), per process | the process *aborts* |
+//! | threads of the machine | `kernel.threads-max` | `thread::spawn` fails |
+//! | process ids of the machine | `kernel.pid_max` (32,768 on many machines): every thread takes one | `thread::spawn` fails |
+//! | processes of the user | soft `RLIMIT_NPROC`, "Max processes": it counts threads | `thread::spawn` fails |
+//! | tasks of the cgroup | `pids.max` of our cgroup and its parents (systemd's `TasksMax`, a container's pids limit) | `thread::spawn` fails |
 //!
-//! The default client cap is the smaller of the two budgets, minus headroom, so a
-//! crowd gets `503` instead of crashing the server. Raise the limits with
-//! `ulimit -n 65536` and `sysctl vm.max_map_count=262144`, then pass `--max-clients`.
+//! Memory maps are the treacherous one: every std thread takes about four (stack, guard
+//! page, the allocator's), and past the limit `thread::spawn` still returns `Ok` just
+//! before the process dies. So the default cap stops well short of every limit: it is
+//! the smallest of their budgets ([`budgets`]), each minus headroom, and a crowd gets
+//! a refusal instead of a crash. The two machine-wide limits and the cgroup's are
+//! shared with everything else running, so what is in use already comes off first.
+//!
+//! A `--max-clients` above that still starts (the operator may know better), with one
+//! warning naming the limit that binds and how to raise it ([`warning_for`]).
 
 use std::fs;
+use std::path::{Path, PathBuf};
 
 /// Descriptors kept back for the listener, stdio, logging and the shutdown wake-up.
 const RESERVED_DESCRIPTORS: usize = 64;
+/// Threads kept back for the server's own (accept loop, client watch, waiting room,
+/// Redis tail) and for short requests.
+const RESERVED_THREADS: usize = 64;
 /// Memory maps each client thread costs, with room for allocator arenas.
 const MAPS_PER_THREAD: usize = 5;
 /// Used when `/proc` cannot be read (not Linux): a cap that is safe almost anywhere.
 const FALLBACK_MAX_CLIENTS: usize = 1000;
+/// Where cgroup v2 is mounted, and where cgroup v1 mounts its `pids` controller.
+const CGROUP_V2: &str = "/sys/fs/cgroup";
+const CGROUP_V1_PIDS: &str = "/sys/fs/cgroup/pids";
 
-/// The client cap that fits this process's descriptor and memory-map limits.
-pub fn default_max_clients() -> usize {
-    let by_descriptors = open_files_soft_limit().map(|n| n.saturating_sub(RESERVED_DESCRIPTORS));
-    let by_maps = max_map_count().map(|maps| maps / MAPS_PER_THREAD);
-    match (by_descriptors, by_maps) {
-        (Some(a), Some(b)) => a.min(b).max(1),
-        (Some(n), None) | (None, Some(n)) => n.max(1),
-        (None, None) => FALLBACK_MAX_CLIENTS,
+/// One of the operating system's limits on clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    OpenFiles,
+    MemoryMaps,
+    ThreadsMax,
+    PidMax,
+    UserProcesses,
+    CgroupTasks,
+}
+
+impl Limit {
+    /// What the limit is called, as an operator would look for it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Limit::OpenFiles => "open files (ulimit -n)",
+            Limit::MemoryMaps => "vm.max_map_count",
+            Limit::ThreadsMax => "kernel.threads-max",
+            Limit::PidMax => "kernel.pid_max",
+            Limit::UserProcesses => "processes of the user (ulimit -u)",
+            Limit::CgroupTasks => "the cgroup's pids.max",
+        }
     }
+
+    /// How to raise it.
+    pub fn how_to_raise(self) -> &'static str {
+        match self {
+            Limit::OpenFiles => "ulimit -n 65536 (LimitNOFILE= under systemd)",
+            Limit::MemoryMaps => "sudo sysctl vm.max_map_count=262144",
+            Limit::ThreadsMax => "sudo sysctl kernel.threads-max=200000",
+            Limit::PidMax => "sudo sysctl kernel.pid_max=4194304",
+            Limit::UserProcesses => "ulimit -u 65536 (LimitNPROC= under systemd)",
+            Limit::CgroupTasks => "TasksMax= under systemd, --pids-limit for a container",
+        }
+    }
+}
+
+/// How many clients one limit leaves room for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    pub limit: Limit,
+    /// The limit as the system states it.
+    pub value: usize,
+    /// Clients it leaves room for, after what is in use and the headroom.
+    pub clients: usize,
+}
+
+/// The text of every file the limits are read from; `None` for one that could not be
+/// read. A struct of text so that the tests can give samples.
+#[derive(Debug, Default, Clone)]
+pub struct Sources {
+    /// `/proc/self/limits`.
+    pub limits: Option<String>,
+    /// `/proc/sys/vm/max_map_count`, `/proc/sys/kernel/threads-max`, `.../pid_max`.
+    pub max_map_count: Option<String>,
+    pub threads_max: Option<String>,
+    pub pid_max: Option<String>,
+    /// `/proc/loadavg`, whose fourth field counts the machine's threads.
+    pub loadavg: Option<String>,
+    /// `pids.max` and `pids.current` of our cgroup, then of each parent up to the root.
+    pub cgroup_pids: Vec<(String, Option<String>)>,
+}
+
+impl Sources {
+    /// Reads the files of this machine and process.
+    pub fn read() -> Sources {
+        let read = |path: &Path| fs::read_to_string(path).ok();
+        let cgroup = read(Path::new("/proc/self/cgroup")).unwrap_or_default();
+        let cgroup_pids = cgroup_dirs(&cgroup)
+            .iter()
+            .filter_map(|dir| {
+                Some((
+                    read(&dir.join("pids.max"))?,
+                    read(&dir.join("pids.current")),
+                ))
+            })
+            .collect();
+        Sources {
+            limits: read(Path::new("/proc/self/limits")),
+            max_map_count: read(Path::new("/proc/sys/vm/max_map_count")),
+            threads_max: read(Path::new("/proc/sys/kernel/threads-max")),
+            pid_max: read(Path::new("/proc/sys/kernel/pid_max")),
+            loadavg: read(Path::new("/proc/loadavg")),
+            cgroup_pids,
+        }
+    }
+}
+
+/// The budget of every limit that could be read (a limit that is "unlimited" or
+/// unreadable leaves no budget).
+pub fn budgets(sources: &Sources) -> Vec<Budget> {
+    let number = |text: &Option<String>| text.as_deref().and_then(parse_number);
+    let limit_row = |row| {
+        sources
+            .limits
+            .as_deref()
+            .and_then(|t| parse_soft_limit(t, row))
+    };
+    // Threads running on the machine now: they hold pids and count against threads-max.
+    let in_use = sources
+        .loadavg
+        .as_deref()
+        .and_then(parse_threads_running)
+        .unwrap_or(0);
+    let mut budgets = Vec::new();
+    let mut add = |limit, value: Option<usize>, clients: &dyn Fn(usize) -> usize| {
+        if let Some(value) = value {
+            budgets.push(Budget {
+                limit,
+                value,
+                clients: clients(value),
+            });
+        }
+    };
+    add(Limit::OpenFiles, limit_row("Max open files"), &|n| {
+        n.saturating_sub(RESERVED_DESCRIPTORS)
+    });
+    add(Limit::MemoryMaps, number(&sources.max_map_count), &|n| {
+        n / MAPS_PER_THREAD
+    });
+    let machine_wide = |n: usize| n.saturating_sub(in_use + RESERVED_THREADS);
+    add(
+        Limit::ThreadsMax,
+        number(&sources.threads_max),
+        &machine_wide,
+    );
+    add(Limit::PidMax, number(&sources.pid_max), &machine_wide);
+    add(Limit::UserProcesses, limit_row("Max processes"), &|n| {
+        n.saturating_sub(RESERVED_THREADS)
+    });
+    // Of our cgroup and its parents, the one with the least room left binds.
+    let cgroup = sources
+        .cgroup_pids
+        .iter()
+        .filter_map(|(max, current)| {
+            let max = parse_number(max)?;
+            let current = current.as_deref().and_then(parse_number).unwrap_or(0);
+            Some((max, max.saturating_sub(current + RESERVED_THREADS)))
+        })
+        .min_by_key(|&(_, room)| room);
+    if let Some((max, room)) = cgroup {
+        add(Limit::CgroupTasks, Some(max), &|_| room);
+    }
+    budgets
+}
+
+/// The budget that binds: the one with the fewest clients.
+pub fn binding(budgets: &[Budget]) -> Option<Budget> {
+    budgets.iter().copied().min_by_key(|budget| budget.clients)
+}
+
+/// The client cap that fits every limit of this process and machine.
+pub fn default_max_clients() -> usize {
+    binding(&budgets(&Sources::read())).map_or(FALLBACK_MAX_CLIENTS, |b| b.clients.max(1))
+}
+
+/// The warning for a `--max-clients` above what the limits allow, naming the limit
+/// that binds and how to raise it; `None` when the cap fits.
+pub fn warning_for(max_clients: usize, budgets: &[Budget]) -> Option<String> {
+    let binding = binding(budgets)?;
+    (max_clients > binding.clients).then(|| {
+        format!(
+            "--max-clients {max_clients} is above what {} allows ({}, room for about {} \
+             clients): past it new clients fail or the process aborts. Raise it: {}",
+            binding.limit.name(),
+            binding.value,
+            binding.clients,
+            binding.limit.how_to_raise()
+        )
+    })
 }
 
 /// The soft "Max open files" limit of this process, if `/proc/self/limits` says.
 pub fn open_files_soft_limit() -> Option<usize> {
     let limits = fs::read_to_string("/proc/self/limits").ok()?;
-    parse_open_files_soft_limit(&limits)
+    parse_soft_limit(&limits, "Max open files")
 }
 
-fn max_map_count() -> Option<usize> {
-    fs::read_to_string("/proc/sys/vm/max_map_count")
-        .ok()?
-        .trim()
+/// Finds the soft limit in a row of `/proc/self/limits` such as
+/// `Max open files            20000                20000                files`.
+fn parse_soft_limit(limits: &str, row: &str) -> Option<usize> {
+    let line = limits.lines().find(|line| line.starts_with(row))?;
+    // "unlimited" does not parse as a number: no budget from this limit.
+    line[row.len()..].split_whitespace().next()?.parse().ok()
+}
+
+/// A file holding one number (`pids.max` holds `max` when there is no limit).
+fn parse_number(text: &str) -> Option<usize> {
+    text.trim().parse().ok()
+}
+
+/// The threads on the machine now: `/proc/loadavg` reads `0.10 0.20 0.30 2/345 6789`,
+/// and 345 is the number of scheduling entities (threads) that exist.
+fn parse_threads_running(loadavg: &str) -> Option<usize> {
+    loadavg
+        .split_whitespace()
+        .nth(3)?
+        .split_once('/')?
+        .1
         .parse()
         .ok()
 }
 
-/// Finds the soft limit in a line such as
-/// `Max open files            20000                20000                files`.
-fn parse_open_files_soft_limit(limits: &str) -> Option<usize> {
-    let line = limits
-        .lines()
-        .find(|line| line.starts_with("Max open files"))?;
-    let soft = line
-        .trim_start_matches("Max open files")
-        .split_whitespace()
-        .next()?;
-    // "unlimited" does not parse as a number; treat it as no descriptor budget.
-    soft.parse().ok()
+/// The folders holding our cgroup's `pids.max`, ours first, then each parent. From
+/// `/proc/self/cgroup`: with cgroup v1's `pids` controller, the line
+/// `8:pids:/system.slice/x.service` (under `/sys/fs/cgroup/pids`); with v2 only, the
+/// line `0::/system.slice/x.service` (under `/sys/fs/cgroup`). See cgroups(7).
+fn cgroup_dirs(cgroup: &str) -> Vec<PathBuf> {
+    let mut v1 = None;
+    let mut v2 = None;
+    for line in cgroup.lines() {
+        let mut fields = line.splitn(3, ':');
+        let (Some(_), Some(controllers), Some(path)) =
+            (fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        if controllers.split(',').any(|c| c == "pids") {
+            v1 = Some(path);
+        } else if controllers.is_empty() {
+            v2 = Some(path);
+        }
+    }
+    let (base, path) = match (v1, v2) {
+        (Some(path), _) => (CGROUP_V1_PIDS, path),
+        (None, Some(path)) => (CGROUP_V2, path),
+        (None, None) => return Vec::new(),
+    };
+    let mut dirs = Vec::new();
+    let mut current = Some(Path::new(path));
+    while let Some(dir) = current {
+        let relative = dir.strip_prefix("/").unwrap_or(dir);
+        dirs.push(Path::new(base).join(relative));
+        current = dir.parent();
+    }
+    dirs
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_the_soft_open_files_limit() {
-        let limits = "Limit                     Soft Limit           Hard Limit           Units\n\
-                      Max processes             96365                96365                processes\n\
-                      Max open files            1024                 524288               files\n";
-        assert_eq!(parse_open_files_soft_limit(limits), Some(1024));
-        assert_eq!(
-            parse_open_files_soft_limit("Max open files  unlimited  unlimited"),
-            None
-        );
-    }
-
-    #[test]
-    fn default_cap_leaves_room_below_the_descriptor_limit() {
-        let cap = default_max_clients();
-        if let Some(open_files) = open_files_soft_limit() {
-            assert!(cap + RESERVED_DESCRIPTORS <= open_files.max(RESERVED_DESCRIPTORS + 1));
-        }
-        assert!(cap >= 1);
-    }
-}
+#[path = "limits_tests.rs"]
+mod tests;

@@ -10,6 +10,7 @@ use log::info;
 
 use sse_server::Server;
 use sse_server::cli::{self, Command};
+use sse_server::limits;
 use sse_server::mint::{self, TokenCommand};
 
 fn main() {
@@ -48,6 +49,13 @@ fn main() {
             thread.name().unwrap_or("unnamed")
         );
     }));
+
+    // A cap above what the OS allows still starts (the operator may know better); say
+    // once which limit binds and how to raise it.
+    let budgets = limits::budgets(&limits::Sources::read());
+    if let Some(warning) = limits::warning_for(config.max_clients, &budgets) {
+        log::warn!("{warning}");
+    }
 
     let address = format!("{}:{}", config.bind, config.port);
     let server = match Server::bind(config) {
