@@ -1,5 +1,5 @@
 # Every target is one command you can also copy and run by hand.
-.PHONY: run test lint fmt check e2e bench fuzz
+.PHONY: run test lint fmt check e2e bench fuzz verify-unit
 
 # Build optimised, then serve on 127.0.0.1:5000 (flags: make run ARGS="--port 8080").
 run:
@@ -7,10 +7,19 @@ run:
 
 # The whole test suite: unit tests, integration tests against a live server, the binary,
 # the abuse suite, instances sharing a log in a real Redis (Debian's redis-server is
-# installed when missing). (The load benchmark is `make bench`, not part of this.)
+# installed when missing), /metrics through promtool (Debian's prometheus), and the systemd
+# unit. (The load benchmark is `make bench`, not part of this.)
 test:
-	tests/install-system-packages.sh redis-server
+	tests/install-system-packages.sh redis-server promtool systemd-analyze
 	cargo test
+	$(MAKE) verify-unit
+
+# deploy/sse-server.service through `systemd-analyze verify`, which needs ExecStart's binary
+# to exist: it checks a copy pointed at the binary built here (see the script).
+verify-unit:
+	tests/install-system-packages.sh systemd-analyze
+	cargo build
+	tests/verify-unit.sh $(abspath $(or $(CARGO_TARGET_DIR),target))/debug/sse-server
 
 # Formatting and lints, as CI runs them.
 lint:

@@ -1,16 +1,28 @@
 #!/usr/bin/env bash
 # The Debian packages the tests need, installed when missing. With no arguments, all of
 # them: Chromium for the browser tests, nginx and openssl for the tests behind a TLS
-# proxy, redis-server for the tests of instances sharing a log. With arguments, only
-# those (`make test` asks for redis-server alone). Each package is named after the
-# command it provides. The packages are told not to start their own servers
+# proxy, redis-server for the tests of instances sharing a log, promtool and prometheus
+# (both in Debian's prometheus) for the metrics, systemd-analyze (in systemd) for the unit. With arguments, only
+# those (`make test` asks for redis-server, promtool and systemd-analyze). Each is asked
+# for by the command the tests run, and installed from the Debian package that provides
+# it (package_for). The packages are told not to start their own servers
 # (policy-rc.d): the tests start theirs, on loopback.
 set -euo pipefail
 wanted=("$@")
-[ ${#wanted[@]} -eq 0 ] && wanted=(chromium nginx openssl redis-server)
+[ ${#wanted[@]} -eq 0 ] && wanted=(chromium nginx openssl redis-server promtool prometheus systemd-analyze)
+# The Debian package that provides a command, when its name is not the command's.
+package_for() {
+  case "$1" in
+    promtool) echo prometheus ;;
+    systemd-analyze) echo systemd ;;
+    *) echo "$1" ;;
+  esac
+}
 missing=()
 for command in "${wanted[@]}"; do
-  command -v "$command" >/dev/null || missing+=("$command")
+  command -v "$command" >/dev/null && continue
+  package=$(package_for "$command")
+  [[ " ${missing[*]} " == *" $package "* ]] || missing+=("$package")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "installing Debian packages the tests need: ${missing[*]}" >&2
