@@ -35,8 +35,10 @@ export async function stopChild(child, signal = "SIGTERM") {
 
 /// deploy/nginx.conf as committed, with its marked lines pointed at `instancePorts`,
 /// a free port and a throwaway certificate, inside a minimal main configuration.
-/// Returns `{ url, stop() }`; the URL is `https://localhost:PORT`.
-export async function startNginx(instancePorts) {
+/// Returns `{ url, stop() }`; the URL is `https://localhost:PORT`. `backupPorts` are
+/// instances nginx uses only while every other one is down; `workerConnections` bounds
+/// nginx's connections (two per proxied stream).
+export async function startNginx(instancePorts, { backupPorts = [], workerConnections = 256 } = {}) {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "sse-e2e-nginx-"));
   fs.chmodSync(workDir, 0o777);
   execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
@@ -44,7 +46,8 @@ export async function startNginx(instancePorts) {
                            "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
                { stdio: "ignore" });
   const proxyPort = await freePort();
-  const servers = instancePorts.map((port) => `server 127.0.0.1:${port};`).join("\n    ");
+  const servers = [...instancePorts.map((port) => `server 127.0.0.1:${port};`),
+                   ...backupPorts.map((port) => `server 127.0.0.1:${port} backup;`)].join("\n    ");
   const site = fs.readFileSync(path.join(here, "..", "..", "deploy", "nginx.conf"), "utf8")
     .replace("server 127.0.0.1:5000;", servers)
     .replace("listen 443 ssl http2;", `listen 127.0.0.1:${proxyPort} ssl http2;`)
@@ -59,7 +62,8 @@ daemon off;
 worker_processes 1;
 pid ${path.join(workDir, "nginx.pid")};
 error_log ${path.join(workDir, "error.log")} warn;
-events { worker_connections 256; }
+worker_rlimit_nofile ${workerConnections * 2};
+events { worker_connections ${workerConnections}; }
 http {
   access_log off;
   ${temp("client_body")} ${temp("proxy")} ${temp("fastcgi")} ${temp("uwsgi")} ${temp("scgi")}

@@ -1,5 +1,5 @@
 // Starts the release build of sse-server on a free loopback port for one test file,
-// and stops it with SIGINT (as Ctrl-C would), checking that it exits cleanly.
+// and stops it with SIGINT (as Ctrl-C would) or SIGTERM, checking that it exits cleanly.
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -33,12 +33,13 @@ export async function startServer(args = []) {
       child.kill("SIGKILL");
       await exited;
     },
-    async stop() {
+    /// Stops it with SIGINT (Ctrl-C), or `signal`, and resolves to how it exited.
+    async stop(signal = "SIGINT") {
       if (child.exitCode !== null || child.signalCode !== null) {
         return { code: child.exitCode, signal: child.signalCode };
       }
       const exited = new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
-      child.kill("SIGINT");
+      child.kill(signal);
       const timeout = new Promise((resolve) => setTimeout(() => resolve({ code: "timeout" }), 5_000));
       const result = await Promise.race([exited, timeout]);
       if (result.code === "timeout") child.kill("SIGKILL");
