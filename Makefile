@@ -34,7 +34,7 @@ check: lint test
 # End-to-end tests with clients nobody on the project wrote: headless Chromium, the npm
 # eventsource package, tokens from the npm jsonwebtoken package, nginx in front with TLS
 # and HTTP/2, and a cluster of two instances over a real Redis, against the release binary.
-# Debian's chromium, nginx, openssl and redis-server are installed when missing.
+# Debian's chromium, nginx, openssl, redis-server and prometheus are installed when missing.
 e2e:
 	tests/install-system-packages.sh
 	cargo build --release
