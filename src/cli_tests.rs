@@ -246,3 +246,13 @@ fn every_flag_has_a_help_line_and_a_distinct_name() {
         );
     }
 }
+
+#[test]
+fn the_drain_spread_is_seconds_and_may_be_zero() {
+    assert_eq!(config(&[], &[]).drain_spread, Duration::from_secs(10));
+    let spread = config(&["--drain-spread-s", "30"], &[]).drain_spread;
+    assert_eq!(spread, Duration::from_secs(30));
+    let none = config(&["--drain-spread-s=0"], &[]).drain_spread;
+    assert_eq!(none, Duration::ZERO);
+    assert!(parse(&["--drain-spread-s", "soon"], &[]).is_err());
+}

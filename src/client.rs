@@ -119,9 +119,10 @@ fn serve(socket: TcpStream, peer: SocketAddr, slot: ClientSlot, received: Vec<u8
     };
     // Probes and scrapes come every few seconds: at info they would drown the log.
     let path = target.split([' ', '?']).nth(1).unwrap_or_default();
-    let level = match routes::QUIET_PATHS.contains(&path) {
-        true => log::Level::Debug,
-        false => log::Level::Info,
+    let level = if routes::QUIET_PATHS.contains(&path) {
+        log::Level::Debug
+    } else {
+        log::Level::Info
     };
     log::log!(
         level,
