@@ -39,9 +39,14 @@ pub const DEFAULT_MAX_TOPICS: usize = 100_000;
 /// check is one non-blocking `read` (see `sse/stream.rs`); a departed client's slot is
 /// free again within about this time.
 pub const DEFAULT_CLIENT_CHECK_MS: u64 = 1000;
-/// How long a connection that arrives when every slot is taken waits for one to free
-/// up before it is refused.
+/// How long a stream that finds every stream slot taken (or a connection that finds
+/// every request slot taken) waits for one to free up before it is refused.
 pub const DEFAULT_ADMISSION_WAIT_MS: u64 = 500;
+/// Connections reading or answering requests at once, apart from streams (see
+/// `shared.rs`). An ordinary request holds its slot for a millisecond; a slow or idle
+/// one for up to `--head-timeout-s`, so this is also how many slow heads (slowloris)
+/// the server absorbs before newcomers wait. A flood costs at most this many threads.
+pub const DEFAULT_MAX_REQUESTS: usize = 1024;
 /// How many subscribers the wake-up relay keeps woken at once (see `pubsub/relay.rs`).
 pub const DEFAULT_RELAY_WIDTH: usize = 4;
 /// The largest body `POST /publish` accepts.
@@ -88,7 +93,7 @@ pub struct Config {
     pub max_topics: usize,
     /// How often a counter or clock stream checks whether its client has left.
     pub client_check: Duration,
-    /// How long a connection waits for a slot when the server is full.
+    /// How long a stream (or a connection) waits for a slot when the server is full.
     pub admission_wait: Duration,
     /// Subscribers woken at once by the relay.
     pub relay_width: usize,
@@ -98,8 +103,12 @@ pub struct Config {
     pub max_head_bytes: usize,
     /// Most header lines in a request head (431 beyond).
     pub max_header_lines: usize,
-    /// Most connections served at once; the next one gets 503.
+    /// Most streams at once; the next one waits `admission_wait` for a slot, then is
+    /// refused (see `admission.rs`).
     pub max_clients: usize,
+    /// Most connections reading or answering requests at once, apart from streams;
+    /// the next one waits in the waiting room (see `admission.rs`).
+    pub max_requests: usize,
     /// When set, publishing needs `Authorization: Bearer <token>`.
     pub token: Option<Secret>,
     /// When set, tokens signed with it say who may follow and publish which topics
@@ -147,6 +156,7 @@ impl Default for Config {
             max_head_bytes: DEFAULT_MAX_HEAD_BYTES,
             max_header_lines: DEFAULT_MAX_HEADER_LINES,
             max_clients: crate::limits::default_max_clients(),
+            max_requests: DEFAULT_MAX_REQUESTS,
             token: None,
             auth_secret: None,
             public_topics: Vec::new(),

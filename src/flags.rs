@@ -137,14 +137,21 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         name: "--max-clients",
         value: "N",
-        help: "connections at once (then refused)",
+        help: "streams at once (then refused kindly)",
         default: || format!("{}, from OS limits", crate::limits::default_max_clients()),
         set: |config, value| set_positive(&mut config.max_clients, value),
     },
     Flag {
+        name: "--max-requests",
+        value: "N",
+        help: "other requests at once, served even when streams are at the cap",
+        default: || config::DEFAULT_MAX_REQUESTS.to_string(),
+        set: |config, value| set_positive(&mut config.max_requests, value),
+    },
+    Flag {
         name: "--admission-wait-ms",
         value: "N",
-        help: "when full, how long a new client waits for a slot",
+        help: "when full, how long a new stream waits for a slot",
         default: || config::DEFAULT_ADMISSION_WAIT_MS.to_string(),
         set: |config, value| set_millis(&mut config.admission_wait, value),
     },
