@@ -3,12 +3,16 @@
 //! Every limit and interval lives here, so that tests can shrink them to milliseconds
 //! and `cli.rs` can change them from the command line.
 
-use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::auth::patterns::Pattern;
 use crate::redis::url::RedisUrl;
+
+// `Secret` has its own module so that `redis/url.rs` can use it without depending on
+// the whole configuration; settings that hold one are declared here, so it is
+// reachable from here too.
+pub use crate::secret::Secret;
 
 /// The address we listen on unless told otherwise: loopback, so a first `make run`
 /// is not reachable from the network.
@@ -158,27 +162,5 @@ impl Default for Config {
             shutdown_grace: Duration::from_millis(DEFAULT_SHUTDOWN_GRACE_MS),
             thread_stack_bytes: DEFAULT_THREAD_STACK_BYTES,
         }
-    }
-}
-
-/// A password or signing key. Its `Debug` shows no more than that it is set, so a
-/// configuration printed for debugging never leaks it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(secret: impl Into<String>) -> Secret {
-        Secret(secret.into())
-    }
-
-    /// The secret itself, for the one place that compares or signs with it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Secret(redacted, {} bytes)", self.0.len())
     }
 }

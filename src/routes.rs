@@ -138,7 +138,9 @@ pub fn route<'s>(
                 valid_until,
             }))
         }
-        Handler::Publish => publish::handle(request, client, connection, shared),
+        Handler::Publish => {
+            publish::handle(request, client, connection, shared).map(Reply::Response)
+        }
         Handler::Stats => {
             let redis = shared.log.as_ref().map(|log| log.status.to_json());
             let json = shared.stats.to_json(shared.hub.snapshot(), redis);
