@@ -19,7 +19,7 @@ pub use crate::secret::Secret;
 pub const DEFAULT_BIND: &str = "127.0.0.1";
 /// The port from the seed tutorial.
 pub const DEFAULT_PORT: u16 = 5000;
-/// Time between two events of the counter and clock streams.
+/// Time between two events of a demo stream (see `sse/feeds.rs`).
 pub const DEFAULT_INTERVAL_MS: u64 = 1000;
 /// How many events the counter stream sends before `event: close`.
 pub const DEFAULT_COUNT: u64 = 5;
@@ -38,7 +38,7 @@ pub const DEFAULT_HISTORY_BYTES: usize = 64 * 1024 * 1024;
 /// How many topics may exist at once (a topic exists while it has a follower or a
 /// held message).
 pub const DEFAULT_MAX_TOPICS: usize = 100_000;
-/// How often a counter or clock stream checks that its client is still connected (a
+/// How often a demo stream checks that its client is still connected (a
 /// subscription's client is watched by the kernel instead, see `sse/watch.rs`). The
 /// check is one non-blocking `read` (see `sse/stream.rs`); a departed client's slot is
 /// free again within about this time.
@@ -72,7 +72,7 @@ pub struct Config {
     pub bind: IpAddr,
     /// The TCP port; 0 asks the OS for a free one.
     pub port: u16,
-    /// Time between events of the counter and clock streams.
+    /// Time between events of a demo stream.
     pub interval: Duration,
     /// Events in the counter stream before it closes.
     pub count: u64,
@@ -90,7 +90,7 @@ pub struct Config {
     pub history_bytes: usize,
     /// Topics that may exist at once.
     pub max_topics: usize,
-    /// How often a counter or clock stream checks whether its client has left.
+    /// How often a demo stream checks whether its client has left.
     pub client_check: Duration,
     /// How long a connection waits for a slot when the server is full.
     pub admission_wait: Duration,

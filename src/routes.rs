@@ -53,13 +53,13 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/",
         methods: READ,
-        summary: "counter stream (a browser gets the demo page)",
+        summary: "demo stream: a counter (a browser gets the demo page)",
         handler: Handler::Counter,
     },
     Route {
         path: "/events",
         methods: READ,
-        summary: "clock stream, never ends",
+        summary: "demo stream: the clock, never ends",
         handler: Handler::Clock,
     },
     Route {
