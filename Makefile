@@ -12,9 +12,10 @@ test:
 	tests/install-system-packages.sh redis-server
 	cargo test
 
-# Formatting and lints, as CI runs them.
+# Formatting and lints, as CI runs them; tests/imports.rs checks that no modules of src/
+# import each other.
 lint:
-	cargo fmt --check && cargo clippy --all-targets -- -D warnings
+	cargo fmt --check && cargo clippy --all-targets -- -D warnings && cargo test --test imports
 
 fmt:
 	cargo fmt

@@ -3,19 +3,23 @@
 //! Every limit and interval lives here, so that tests can shrink them to milliseconds
 //! and `cli.rs` can change them from the command line.
 
-use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::auth::patterns::Pattern;
 use crate::redis::url::RedisUrl;
 
+// `Secret` has its own module so that `redis/url.rs` can use it without depending on
+// the whole configuration; settings that hold one are declared here, so it is
+// reachable from here too.
+pub use crate::secret::Secret;
+
 /// The address we listen on unless told otherwise: loopback, so a first `make run`
 /// is not reachable from the network.
 pub const DEFAULT_BIND: &str = "127.0.0.1";
 /// The port from the seed tutorial.
 pub const DEFAULT_PORT: u16 = 5000;
-/// Time between two events of the counter and clock streams.
+/// Time between two events of a demo stream (see `sse/feeds.rs`).
 pub const DEFAULT_INTERVAL_MS: u64 = 1000;
 /// How many events the counter stream sends before `event: close`.
 pub const DEFAULT_COUNT: u64 = 5;
@@ -34,7 +38,7 @@ pub const DEFAULT_HISTORY_BYTES: usize = 64 * 1024 * 1024;
 /// How many topics may exist at once (a topic exists while it has a follower or a
 /// held message).
 pub const DEFAULT_MAX_TOPICS: usize = 100_000;
-/// How often a counter or clock stream checks that its client is still connected (a
+/// How often a demo stream checks that its client is still connected (a
 /// subscription's client is watched by the kernel instead, see `sse/watch.rs`). The
 /// check is one non-blocking `read` (see `sse/stream.rs`); a departed client's slot is
 /// free again within about this time.
@@ -73,7 +77,7 @@ pub struct Config {
     pub bind: IpAddr,
     /// The TCP port; 0 asks the OS for a free one.
     pub port: u16,
-    /// Time between events of the counter and clock streams.
+    /// Time between events of a demo stream.
     pub interval: Duration,
     /// Events in the counter stream before it closes.
     pub count: u64,
@@ -91,7 +95,7 @@ pub struct Config {
     pub history_bytes: usize,
     /// Topics that may exist at once.
     pub max_topics: usize,
-    /// How often a counter or clock stream checks whether its client has left.
+    /// How often a demo stream checks whether its client has left.
     pub client_check: Duration,
     /// How long a stream (or a connection) waits for a slot when the server is full.
     pub admission_wait: Duration,
@@ -168,27 +172,5 @@ impl Default for Config {
             shutdown_grace: Duration::from_millis(DEFAULT_SHUTDOWN_GRACE_MS),
             thread_stack_bytes: DEFAULT_THREAD_STACK_BYTES,
         }
-    }
-}
-
-/// A password or signing key. Its `Debug` shows no more than that it is set, so a
-/// configuration printed for debugging never leaks it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(secret: impl Into<String>) -> Secret {
-        Secret(secret.into())
-    }
-
-    /// The secret itself, for the one place that compares or signs with it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Secret(redacted, {} bytes)", self.0.len())
     }
 }

@@ -46,7 +46,7 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         name: "--interval-ms",
         value: "N",
-        help: "time between counter/clock events",
+        help: "time between events of a demo stream",
         default: || config::DEFAULT_INTERVAL_MS.to_string(),
         set: |config, value| set_millis(&mut config.interval, value),
     },
@@ -67,7 +67,7 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         name: "--client-check-ms",
         value: "N",
-        help: "how often a counter or clock stream checks its client is there",
+        help: "how often a demo stream checks its client is there",
         default: || config::DEFAULT_CLIENT_CHECK_MS.to_string(),
         set: |config, value| set_positive_millis(&mut config.client_check, value),
     },

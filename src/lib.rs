@@ -21,7 +21,8 @@
 //!   wire protocol up.
 //! - Support: [`stats`], [`slab`] (entries that keep their key), [`limits`] (what the
 //!   OS allows), [`futex_table`] (room for ten thousand sleeping threads), [`jitter`]
-//!   (spread retries), [`sync`] (the one place lock poisoning is handled).
+//!   (spread retries), [`sync`] (the one place lock poisoning is handled), [`secret`]
+//!   (passwords kept out of logs).
 
 // Two files call into the C library for what std lacks, and allow themselves `unsafe`
 // for it: `futex_table` (one `prctl`) and `sse::hangups` (epoll); see there.
@@ -41,6 +42,7 @@ pub mod mint;
 pub mod pubsub;
 pub mod redis;
 pub mod routes;
+pub mod secret;
 pub mod server;
 pub mod shared;
 pub mod shutdown;

@@ -54,13 +54,13 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/",
         methods: READ,
-        summary: "counter stream (a browser gets the demo page)",
+        summary: "demo stream: a counter (a browser gets the demo page)",
         handler: Handler::Counter,
     },
     Route {
         path: "/events",
         methods: READ,
-        summary: "clock stream, never ends",
+        summary: "demo stream: the clock, never ends",
         handler: Handler::Clock,
     },
     Route {
@@ -145,7 +145,9 @@ pub fn route<'s>(
                 slot,
             ))
         }
-        Handler::Publish => publish::handle(request, client, connection, shared),
+        Handler::Publish => {
+            publish::handle(request, client, connection, shared).map(Reply::Response)
+        }
         Handler::Stats => {
             let redis = shared.log.as_ref().map(|log| log.status.to_json());
             let json = shared.stats.to_json(shared.hub.snapshot(), redis);

@@ -165,8 +165,8 @@ impl Server {
 }
 
 impl ServerHandle {
-    /// Stops accepting and ends every stream: counter and clock streams wake from the
-    /// shutdown signal, subscribers from the closed hub.
+    /// Stops accepting and ends every stream: the demo streams wake from the shutdown
+    /// signal, subscribers from the closed hub.
     pub fn shutdown(&self) {
         info!(
             "shutting down: {} streams open",

@@ -4,8 +4,8 @@
 //! A browser lets a page read a response from another origin only if the response
 //! says so. Two cases:
 //!
-//! - **Anyone, without credentials**: `Access-Control-Allow-Origin: *`. The counter,
-//!   the clock, public topics and `/stats` are for everyone, and the browser sends no
+//! - **Anyone, without credentials**: `Access-Control-Allow-Origin: *`. The demo
+//!   streams, public topics and `/stats` are for everyone, and the browser sends no
 //!   cookies with such requests.
 //! - **Listed origins, with credentials**: a page on an origin named by
 //!   `--allow-origin` may follow private topics with its user's `sse_token` cookie

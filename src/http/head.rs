@@ -11,7 +11,8 @@
 
 use crate::config::Config;
 use crate::http::error::HttpError;
-use crate::http::request::{Request, Version};
+use crate::http::request::Request;
+use crate::http::version::Version;
 
 /// Finds the end of a head in bytes that arrive piece by piece, enforcing the limits
 /// on the way. It remembers how far it has looked, so a head trickled in one byte at

@@ -1,5 +1,5 @@
 use super::*;
-use crate::http::request::Version;
+use crate::http::version::Version;
 
 fn parse(head: &str) -> Result<Request, HttpError> {
     parse_head(head.as_bytes())

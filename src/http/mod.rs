@@ -5,7 +5,8 @@
 //!
 //! Read in this order:
 //!
-//! 1. [`request`]: what a parsed request holds, and the questions handlers ask of it.
+//! 1. [`request`]: what a parsed request holds, and the questions handlers ask of it;
+//!    [`version`]: HTTP/1.0 and HTTP/1.1, and where they differ.
 //! 2. [`head`]: bytes to a [`request::Request`], byte by byte, within limits.
 //! 3. [`connection`]: reading heads and bodies off a socket before a deadline.
 //! 4. [`error`]: every status we send and every reason we refuse.
@@ -20,3 +21,4 @@ pub mod forwarded;
 pub mod head;
 pub mod request;
 pub mod response;
+pub mod version;

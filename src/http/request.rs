@@ -12,13 +12,7 @@
 //! socket within limits is in `connection.rs`.
 
 use crate::http::error::HttpError;
-
-/// The protocol versions we speak.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Version {
-    Http10,
-    Http11,
-}
+use crate::http::version::Version;
 
 /// A parsed request head.
 #[derive(Debug, Clone, PartialEq, Eq)]

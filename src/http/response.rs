@@ -22,7 +22,7 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
 
-use crate::http::request::Version;
+use crate::http::version::Version;
 
 /// The line terminator of every HTTP head line.
 pub const CRLF: &str = "\r\n";

@@ -46,7 +46,6 @@ use crate::http::request::Request;
 use crate::http::response::{Response, Status};
 use crate::pubsub::hub::{HubError, Published};
 use crate::pubsub::topic::{TopicName, topic_list};
-use crate::routes::Reply;
 use crate::shared::Shared;
 use crate::sse::event::{self, Event};
 
@@ -54,12 +53,12 @@ use crate::sse::event::{self, Event};
 pub const MAX_EVENT_TYPE_BYTES: usize = 64;
 
 /// Checks, reads and publishes one message.
-pub fn handle<'s>(
+pub fn handle(
     request: &Request,
     client: &ClientView,
     connection: &mut Connection,
-    shared: &'s Shared,
-) -> Result<Reply<'s>, HttpError> {
+    shared: &Shared,
+) -> Result<Response, HttpError> {
     let config = &shared.config;
     let topics = requested_topics(request)?;
     gate::check_publish(request, &topics, config)?;
@@ -113,7 +112,7 @@ pub fn handle<'s>(
         "{{\"id\": \"{}\", \"subscribers\": {}}}\n",
         published.id, published.subscribers
     );
-    Ok(Reply::Response(Response::json(Status::Accepted, json)))
+    Ok(Response::json(Status::Accepted, json))
 }
 
 /// Allows requests without `Origin` (curl, scripts), from our own origin (the demo

@@ -13,7 +13,7 @@
 
 use std::fmt;
 
-use crate::config::Secret;
+use crate::secret::Secret;
 
 /// The port Redis listens on unless told otherwise.
 pub const DEFAULT_REDIS_PORT: u16 = 6379;

@@ -31,7 +31,7 @@
 //! means it reset. A subscription's socket is watched by one thread for all of them
 //! (`watch.rs`), which the kernel tells when a client closes or resets (epoll,
 //! `hangups.rs`), and which then wakes that stream's thread to read its socket and
-//! end; the counter and clock streams, awake every interval anyway, read their own
+//! end; the demo streams (`feeds.rs`), awake every interval anyway, read their own
 //! every `--client-check-ms` ([`EventStream::keep_alive`]).
 //!
 //! **Non-blocking, patiently.** From its first byte, a stream's socket is in
