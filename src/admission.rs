@@ -94,8 +94,8 @@ pub fn admit_stream(shared: &Shared) -> Result<StreamSlot<'_>, HttpError> {
     Err(full())
 }
 
-/// What the server is reached with to start serving a connection: the client's
-/// thread (`client::spawn`), handed in so this module need not know it.
+/// How an admitted connection is served: `client::spawn`, handed in by the server, so
+/// that this module does not import `client.rs` (which imports this one).
 pub type Serve = fn(TcpStream, SocketAddr, RequestSlot);
 
 /// The accept loop's side of the waiting room.
