@@ -82,7 +82,10 @@ pub fn admit_stream(shared: &Shared) -> Result<StreamSlot<'_>, HttpError> {
     if let Some(slot) = shared.streams.claim() {
         return Ok(slot);
     }
-    let full = || HttpError::ServiceUnavailable("the server is full".into());
+    let full = || {
+        let streams = shared.config.max_clients;
+        HttpError::ServiceUnavailable(format!("the server is full ({streams} streams)"))
+    };
     let _waiting = shared.stream_waiters.claim().ok_or_else(full)?;
     let deadline = Instant::now() + shared.config.admission_wait;
     while Instant::now() < deadline && !shared.shutdown.is_triggered() {

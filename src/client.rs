@@ -112,11 +112,20 @@ fn serve(socket: TcpStream, peer: SocketAddr, slot: RequestSlot) {
                 };
             }
             Ok(Reply::Response(response)) => (response.with_headers(cors), true),
+            Err(error @ HttpError::ServiceUnavailable(_)) => {
+                // Told to come back later (to an EventSource, kindly: see admission.rs),
+                // and it comes back on a new connection.
+                let refusal = admission::refusal(Some(&request), &error, shared);
+                warn!(
+                    "{who} {target} refused: {}; answered {}",
+                    error.detail(),
+                    refusal.status
+                );
+                (refusal, false)
+            }
             Err(error) => {
                 warn!("{who} {target} rejected: {error}");
-                // A client told to come back later comes back on a new connection.
-                let may_stay = !matches!(error, HttpError::ServiceUnavailable(_));
-                (admission::refusal(Some(&request), &error, shared), may_stay)
+                (error.to_response().with_headers(cors), true)
             }
         };
         match respond(
