@@ -33,6 +33,7 @@ use crate::http::response::{self, Framing, Persistence, Response};
 use crate::routes::{self, Reply};
 use crate::shared::{ClientSlot, Shared};
 use crate::sse::feeds::{self, StreamEnd};
+use crate::vanish;
 
 /// Starts the thread that serves `socket`. `received` holds bytes already read from it
 /// (by the waiting room, `admission.rs`); usually none.
@@ -54,10 +55,12 @@ fn serve(socket: TcpStream, peer: SocketAddr, slot: ClientSlot, received: Vec<u8
     let shared = slot.shared();
     let started = Instant::now();
     // Small writes (one event) must leave at once, not wait for Nagle's algorithm to
-    // batch them. The write timeout is how we notice a client that stopped reading.
+    // batch them. The write timeout is how we notice a client that stopped reading;
+    // the vanish timeout, one that is gone without a word (`vanish.rs`).
     let setup = socket
         .set_nodelay(true)
-        .and_then(|()| socket.set_write_timeout(Some(shared.config.write_timeout)));
+        .and_then(|()| socket.set_write_timeout(Some(shared.config.write_timeout)))
+        .and_then(|()| vanish::limit_unacknowledged(&socket, shared.config.vanish_timeout));
     if let Err(error) = setup {
         debug!("{peer} could not configure socket: {error}");
         return;
