@@ -30,8 +30,8 @@
 //! # What it costs
 //!
 //! Nothing while clients answer: the option only changes when the retransmission timer
-//! the kernel runs anyway gives up (recent kernels also shorten that timer's last wait
-//! so that it ends on time). The price is paid by a live client whose network goes
+//! the kernel runs anyway gives up (since Linux 4.19 the timer's last wait is also
+//! cut short so that it ends on time). The price is paid by a live client whose network goes
 //! completely silent for longer than the timeout, a train in a tunnel: its connection
 //! is cut, and its `EventSource` reconnects by itself when the network returns, with
 //! `Last-Event-ID`, so it misses nothing the topic's history still holds. A shorter
