@@ -36,6 +36,7 @@ use crate::http::response::{self, Framing, Persistence, Response};
 use crate::routes::{self, Reply};
 use crate::shared::{RequestSlot, Shared};
 use crate::sse::feeds::{self, StreamEnd};
+use crate::vanish;
 
 /// Starts the thread that serves `socket`, holding a request slot.
 pub fn spawn(socket: TcpStream, peer: SocketAddr, slot: RequestSlot) {
@@ -58,10 +59,12 @@ fn serve(socket: TcpStream, peer: SocketAddr, slot: RequestSlot) {
     let mut request_slot = Some(slot);
     let started = Instant::now();
     // Small writes (one event) must leave at once, not wait for Nagle's algorithm to
-    // batch them. The write timeout is how we notice a client that stopped reading.
+    // batch them. The write timeout is how we notice a client that stopped reading;
+    // the vanish timeout, one that is gone without a word (`vanish.rs`).
     let setup = socket
         .set_nodelay(true)
-        .and_then(|()| socket.set_write_timeout(Some(shared.config.write_timeout)));
+        .and_then(|()| socket.set_write_timeout(Some(shared.config.write_timeout)))
+        .and_then(|()| vanish::limit_unacknowledged(&socket, shared.config.vanish_timeout));
     if let Err(error) = setup {
         debug!("{peer} could not configure socket: {error}");
         return;

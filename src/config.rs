@@ -43,6 +43,10 @@ pub const DEFAULT_MAX_TOPICS: usize = 100_000;
 /// check is one non-blocking `read` (see `sse/stream.rs`); a departed client's slot is
 /// free again within about this time.
 pub const DEFAULT_CLIENT_CHECK_MS: u64 = 1000;
+/// How long data sent to a client may stay unacknowledged before the kernel gives up
+/// on the connection (`TCP_USER_TIMEOUT`, see `vanish.rs`). With the heartbeat, a
+/// client that vanishes without a word is freed within 15 + 20 = 35 s.
+pub const DEFAULT_VANISH_TIMEOUT_S: u64 = 20;
 /// How long a stream that finds every stream slot taken (or a connection that finds
 /// every request slot taken) waits for one to free up before it is refused.
 pub const DEFAULT_ADMISSION_WAIT_MS: u64 = 500;
@@ -97,6 +101,9 @@ pub struct Config {
     pub max_topics: usize,
     /// How often a demo stream checks whether its client has left.
     pub client_check: Duration,
+    /// How long sent data may stay unacknowledged before the connection is aborted;
+    /// `None` leaves the kernel's default (about 15 minutes).
+    pub vanish_timeout: Option<Duration>,
     /// How long a stream (or a connection) waits for a slot when the server is full.
     pub admission_wait: Duration,
     /// Subscribers woken at once by the relay.
@@ -154,6 +161,7 @@ impl Default for Config {
             history_bytes: DEFAULT_HISTORY_BYTES,
             max_topics: DEFAULT_MAX_TOPICS,
             client_check: Duration::from_millis(DEFAULT_CLIENT_CHECK_MS),
+            vanish_timeout: Some(Duration::from_secs(DEFAULT_VANISH_TIMEOUT_S)),
             admission_wait: Duration::from_millis(DEFAULT_ADMISSION_WAIT_MS),
             relay_width: DEFAULT_RELAY_WIDTH,
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,

@@ -107,6 +107,18 @@ pub const FLAGS: &[Flag] = &[
         set: |config, value| set_secs(&mut config.write_timeout, value),
     },
     Flag {
+        name: "--vanish-timeout-s",
+        value: "N",
+        help: "drop a client that vanished: nothing acknowledged for N s (0: off)",
+        default: || config::DEFAULT_VANISH_TIMEOUT_S.to_string(),
+        set: |config, value| {
+            let mut secs = 0u64;
+            set_number(&mut secs, value)?;
+            config.vanish_timeout = (secs > 0).then(|| Duration::from_secs(secs));
+            Ok(())
+        },
+    },
+    Flag {
         name: "--history",
         value: "N",
         help: "messages each topic keeps for replay",

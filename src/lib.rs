@@ -22,10 +22,11 @@
 //! - Support: [`stats`], [`slab`] (entries that keep their key), [`limits`] (what the
 //!   OS allows), [`futex_table`] (room for ten thousand sleeping threads), [`jitter`]
 //!   (spread retries), [`sync`] (the one place lock poisoning is handled), [`secret`]
-//!   (passwords kept out of logs).
+//!   (passwords kept out of logs), [`vanish`] (clients that disappear without a word).
 
-// Two files call into the C library for what std lacks, and allow themselves `unsafe`
-// for it: `futex_table` (one `prctl`) and `sse::hangups` (epoll); see there.
+// Three files call into the C library for what std lacks, and allow themselves `unsafe`
+// for it: `futex_table` (one `prctl`), `sse::hangups` (epoll) and `vanish` (one
+// `setsockopt`); see there.
 #![deny(unsafe_code)]
 
 pub mod admission;
@@ -50,6 +51,7 @@ pub mod slab;
 pub mod sse;
 pub mod stats;
 pub mod sync;
+pub mod vanish;
 
 pub use config::Config;
 pub use server::{Server, ServerHandle};
