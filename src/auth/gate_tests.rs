@@ -170,3 +170,23 @@ fn the_shared_publish_token_still_works_without_a_secret() {
     assert_eq!(status(publish("Authorization: Basic s3cret\r\n")), 401);
     assert_eq!(status(publish("")), 401);
 }
+
+#[test]
+fn a_subject_with_a_slash_is_refused_for_sub_patterns() {
+    // The README's pattern, and a subject that reaches one level further down.
+    let config = config(&[]);
+    let bob = |subject: &str| {
+        token(&format!(
+            r#"{{"sub":"{subject}","exp":{},"subscribe":["users/{{sub}}/*"]}}"#,
+            unix_now() + 60
+        ))
+    };
+    let follow = |token: String, topic: &str| {
+        let request = request("/subscribe", &format!("Authorization: Bearer {token}\r\n"));
+        status(check_subscribe(&request, &topics(&[topic]), &config))
+    };
+    assert_eq!(follow(bob("bob"), "users/bob/private/feed"), 200);
+    assert_eq!(follow(bob("bob/private"), "users/bob/private/feed"), 403);
+    assert_eq!(follow(bob("bob/private"), "users/bob/private/x"), 403);
+    assert_eq!(follow(bob("bob*"), "users/bob/feed"), 403);
+}
