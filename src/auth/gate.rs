@@ -30,8 +30,9 @@ use crate::pubsub::topic::TopicName;
 
 /// The cookie a page's app sets for the server to find.
 pub const TOKEN_COOKIE: &str = "sse_token";
-/// The query parameter a token may come in.
-pub const TOKEN_PARAMETER: &str = "token";
+/// The query parameter a token may come in (named in `http/request.rs`, whose log
+/// redaction hides it).
+pub use crate::http::request::TOKEN_PARAMETER;
 
 /// When an admitted subscription must end: at its token's expiry, or never.
 pub type ValidUntil = Option<SystemTime>;
