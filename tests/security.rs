@@ -24,7 +24,8 @@ fn alice() -> String {
     jwt::sign(&claims, SECRET.as_bytes())
 }
 
-/// `POST /publish` to Alice's inbox with `Host: host` and extra header lines.
+/// `POST /publish` to Alice's inbox with `Host: host` and extra header lines (open
+/// servers publish it like any topic).
 fn publish(server: &TestServer, host: &str, headers: &str) -> HttpResponse {
     server.exchange(&format!(
         "POST /publish?topic=users/alice/inbox HTTP/1.1\r\nHost: {host}\r\n{headers}\
@@ -73,6 +74,46 @@ fn under_allow_origin_star_a_cross_site_post_with_the_cookie_is_403_and_a_bearer
         let answer = publish(&server, "test", &format!("{origin}{cookie}"));
         assert_eq!(answer.status, 202, "{origin:?}: {}", answer.body_text());
     }
+}
+
+#[test]
+fn an_open_server_refuses_a_rebound_host_with_421() {
+    let server = TestServer::start(Config {
+        allowed_hosts: Vec::new(),
+        ..fast_config()
+    });
+    let port = server.addr.port();
+    // The review's request: a rebinding page's Host, with its own origin.
+    let rebound = format!("rebind.attacker.example:{port}");
+    let forged = publish(&server, &rebound, &format!("Origin: http://{rebound}\r\n"));
+    assert_eq!(forged.status, 421, "{}", forged.body_text());
+    let read = server.exchange(&format!(
+        "GET /stats HTTP/1.1\r\nHost: {rebound}\r\nConnection: close\r\n\r\n"
+    ));
+    assert_eq!(read.status, 421);
+    // The names the server is reached by, on any port; the first message they publish
+    // is the first one at all.
+    let first = publish(&server, "localhost", "");
+    assert!(
+        first.body_text().contains(r#""id": "1""#),
+        "{}",
+        first.body_text()
+    );
+    for host in [
+        format!("localhost:{port}"),
+        format!("127.0.0.1:{port}"),
+        "[::1]:80".to_string(),
+    ] {
+        let answer = publish(&server, &host, &format!("Origin: http://{host}\r\n"));
+        assert_eq!(answer.status, 202, "{host}: {}", answer.body_text());
+    }
+    // --allowed-host adds a public name.
+    let named = TestServer::start(Config {
+        allowed_hosts: vec!["events.example.com".into()],
+        ..fast_config()
+    });
+    assert_eq!(publish(&named, "events.example.com", "").status, 202);
+    assert_eq!(publish(&named, &rebound, "").status, 421);
 }
 
 #[test]

@@ -37,6 +37,8 @@ pub enum HttpError {
     LengthRequired,
     /// 413: the body is larger than the limit.
     PayloadTooLarge { limit: usize },
+    /// 421: the `Host` names a host this server does not answer for (`host.rs`).
+    MisdirectedRequest(String),
     /// 431: the head is too long or has too many lines.
     HeaderFieldsTooLarge(String),
     /// 501: a method or transfer coding we do not implement.
@@ -62,6 +64,7 @@ impl HttpError {
             HttpError::RequestTimeout => Status::RequestTimeout,
             HttpError::LengthRequired => Status::LengthRequired,
             HttpError::PayloadTooLarge { .. } => Status::PayloadTooLarge,
+            HttpError::MisdirectedRequest(_) => Status::MisdirectedRequest,
             HttpError::HeaderFieldsTooLarge(_) => Status::HeaderFieldsTooLarge,
             HttpError::NotImplemented(_) => Status::NotImplemented,
             HttpError::ServiceUnavailable(_) | HttpError::BackendFailed { .. } => {
@@ -77,6 +80,7 @@ impl HttpError {
             HttpError::BadRequest(why)
             | HttpError::Forbidden(why)
             | HttpError::HeaderFieldsTooLarge(why)
+            | HttpError::MisdirectedRequest(why)
             | HttpError::NotImplemented(why)
             | HttpError::ServiceUnavailable(why)
             | HttpError::BackendFailed { reason: why, .. }
