@@ -100,9 +100,7 @@ fn is_answered(name: &str, allowed_hosts: &[String]) -> bool {
     }
     // `localhost.` is the same name as `localhost` (a fully qualified one).
     let name = name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase();
-    name == "localhost"
-        || name.ends_with(".localhost")
-        || allowed_hosts.contains(&name)
+    name == "localhost" || name.ends_with(".localhost") || allowed_hosts.contains(&name)
 }
 
 #[cfg(test)]
