@@ -151,7 +151,11 @@ fn page_origin(request: &Request, scheme: &str, allowed_origins: &[String]) -> P
     let own_origin = request
         .header("host")
         .map(|host| format!("{scheme}://{host}"));
-    if own_origin.as_deref() == Some(origin) || allowed_origins.iter().any(|o| o == origin) {
+    // Listed by name: `*` is no name, even for a client that sends `Origin: *`.
+    let listed = allowed_origins
+        .iter()
+        .any(|allowed| allowed != "*" && allowed == origin);
+    if own_origin.as_deref() == Some(origin) || listed {
         PageOrigin::Trusted
     } else if allowed_origins.iter().any(|allowed| allowed == "*") {
         PageOrigin::AnyoneAllowed
@@ -225,6 +229,7 @@ mod tests {
         // `*` lets any page in, but not as one we trust with the visitor's cookie.
         assert_eq!(origin(evil, "http", &["*"]), AnyoneAllowed);
         assert_eq!(origin(app, "http", &["*", "http://app.test"]), Trusted);
+        assert_eq!(origin("Origin: *\r\n", "http", &["*"]), AnyoneAllowed);
     }
 
     #[test]
