@@ -259,7 +259,7 @@ pub fn refusal(request: Option<&Request>, error: &HttpError, shared: &Shared) ->
     let cors = request.map_or_else(Vec::new, |request| {
         cors::headers_for(request, &shared.config.allowed_origins)
     });
-    let unavailable = matches!(error, HttpError::ServiceUnavailable(_));
+    let unavailable = error.status() == Status::ServiceUnavailable;
     if !unavailable || !request.is_some_and(wants_event_stream) {
         return error.to_response().with_headers(cors);
     }

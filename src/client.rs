@@ -29,10 +29,9 @@ use log::{debug, error, info, warn};
 use crate::admission;
 use crate::http::connection::{Connection, ReadError};
 use crate::http::cors;
-use crate::http::error::HttpError;
 use crate::http::forwarded::ClientView;
 use crate::http::request::Request;
-use crate::http::response::{self, Framing, Persistence, Response};
+use crate::http::response::{self, Framing, Persistence, Response, Status};
 use crate::routes::{self, Reply};
 use crate::shared::{RequestSlot, Shared};
 use crate::sse::feeds::{self, StreamEnd};
@@ -115,13 +114,12 @@ fn serve(socket: TcpStream, peer: SocketAddr, slot: RequestSlot) {
                 };
             }
             Ok(Reply::Response(response)) => (response.with_headers(cors), true),
-            Err(error @ HttpError::ServiceUnavailable(_)) => {
+            Err(error) if error.status() == Status::ServiceUnavailable => {
                 // Told to come back later (to an EventSource, kindly: see admission.rs),
                 // and it comes back on a new connection.
                 let refusal = admission::refusal(Some(&request), &error, shared);
                 warn!(
-                    "{who} {target} refused: {}; answered {}",
-                    error.detail(),
+                    "{who} {target} refused: {error}; answered {}",
                     refusal.status
                 );
                 (refusal, false)

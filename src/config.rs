@@ -142,6 +142,10 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Stack size of each client thread.
     pub thread_stack_bytes: usize,
+    /// Host names, besides loopback names and IP addresses, that requests may name in
+    /// `Host` (lower case, no port). An open server, or any server given one, answers
+    /// no other (see `http/host.rs`).
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for Config {
@@ -179,6 +183,7 @@ impl Default for Config {
             redis_max_len: DEFAULT_REDIS_MAX_LEN,
             shutdown_grace: Duration::from_millis(DEFAULT_SHUTDOWN_GRACE_MS),
             thread_stack_bytes: DEFAULT_THREAD_STACK_BYTES,
+            allowed_hosts: Vec::new(),
         }
     }
 }

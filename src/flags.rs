@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::auth::jwt::check_secret;
 use crate::auth::patterns::{Pattern, SUBJECT};
 use crate::config::{self, Config, Secret};
+use crate::http::host::parse_allowed_host;
 use crate::redis::url::RedisUrl;
 
 /// One flag that takes a value.
@@ -257,6 +258,18 @@ pub const FLAGS: &[Flag] = &[
         help: "about how many messages the Redis log keeps",
         default: || config::DEFAULT_REDIS_MAX_LEN.to_string(),
         set: |config, value| set_positive(&mut config.redis_max_len, value),
+    },
+    Flag {
+        name: "--allowed-host",
+        value: "NAME",
+        help: "also answer requests whose Host names NAME (repeat)",
+        default: String::new,
+        set: |config, value| {
+            for name in value.split(',').map(str::trim) {
+                config.allowed_hosts.push(parse_allowed_host(name)?);
+            }
+            Ok(())
+        },
     },
 ];
 

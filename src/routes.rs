@@ -14,6 +14,7 @@ use crate::auth::gate;
 use crate::http::connection::Connection;
 use crate::http::error::HttpError;
 use crate::http::forwarded::ClientView;
+use crate::http::host;
 use crate::http::request::Request;
 use crate::http::response::{Response, Status};
 use crate::pubsub::event_id::EventId;
@@ -99,6 +100,8 @@ pub fn route<'s>(
     connection: &mut Connection,
     shared: &'s Shared,
 ) -> Result<Reply<'s>, HttpError> {
+    // Before anything is answered: a DNS-rebinding page names its own host.
+    host::check_host(request, &shared.config)?;
     let method = request.method.as_str();
     if !STANDARD_METHODS.contains(&method) {
         return Err(HttpError::NotImplemented(format!(

@@ -60,7 +60,9 @@ impl Target {
             None => Command::new(BINARY),
         };
         command
+            // The scenarios' requests say `Host: t` (see http/host.rs).
             .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--allowed-host", "t"])
             .args(args)
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())

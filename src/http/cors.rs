@@ -13,9 +13,10 @@
 //!   exact origin echoed back, `Access-Control-Allow-Credentials: true`, and since the
 //!   answer now depends on `Origin`, caches are told so with `Vary: Origin`.
 //!
-//! `--allow-origin '*'` lets any page *publish* (see `pubsub/publish.rs`), but never
-//! read with credentials: echoing every origin with credentials would let any site
-//! read a visitor's private streams.
+//! `--allow-origin '*'` lets any page *publish* (see `pubsub/publish.rs`), with a token
+//! the page sends itself, never with the visitor's `sse_token` cookie (`auth/gate.rs`);
+//! and it never lets a page read with credentials: echoing every origin with
+//! credentials would let any site read a visitor's private streams.
 
 use crate::http::request::Request;
 

@@ -13,12 +13,14 @@
 //! 5. [`response`]: the only writer of status lines and headers; chunked framing.
 //! 6. [`cors`]: which pages on other origins may read an answer.
 //! 7. [`forwarded`]: behind a reverse proxy, whom to believe about the client.
+//! 8. [`host`]: which host names we answer for (DNS rebinding).
 
 pub mod connection;
 pub mod cors;
 pub mod error;
 pub mod forwarded;
 pub mod head;
+pub mod host;
 pub mod request;
 pub mod response;
 pub mod version;

@@ -88,7 +88,7 @@ test("an EventSource refused at capacity reconnects by itself once a slot frees"
   // One more: refused (after the short admission wait), and it keeps trying.
   await page.evaluate(() => window.open("late"));
   await waitFor(() => refusals() >= 2, 5_000, "the late stream to be refused twice");
-  assert.match(server.log(), new RegExp(`refused: the server is full \\(${MAX_STREAMS} streams\\); answered 200 OK`));
+  assert.match(server.log(), new RegExp(`refused: 503 Service Unavailable: the server is full \\(${MAX_STREAMS} streams\\); answered 200 OK`));
   let late = (await page.evaluate(() => window.view())).find((s) => s.name === "late");
   assert.notEqual(late.state, 2, `a refused EventSource must not be closed for good: ${JSON.stringify(late)}`);
   assert.ok(late.errors >= 1, JSON.stringify(late));
