@@ -34,7 +34,7 @@ function request(method, target, body) {
 }
 
 const stats = async () => JSON.parse((await request("GET", "/stats")).text);
-const refusals = () => (server.log().match(/refused: the server is full/g) ?? []).length;
+const refusals = () => (server.log().match(/refused: 503 Service Unavailable: the server is full/g) ?? []).length;
 
 before(async () => {
   server = await startServer([
