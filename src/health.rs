@@ -36,11 +36,11 @@ pub fn readiness(shared: &Shared) -> Result<(), String> {
     if shared.shutdown.is_triggered() {
         return Err("draining: the server is shutting down".into());
     }
-    let open = shared.stats.streams_open();
-    let cap = shared.config.max_clients as u64;
-    if open >= cap {
+    if shared.streams.is_full() {
         return Err(format!(
-            "full: {open} streams open, the cap is {cap} (--max-clients)"
+            "full: {} streams open, the cap is {} (--max-clients)",
+            shared.streams.taken(),
+            shared.config.max_clients
         ));
     }
     let log_lost = |log: &RedisLog| !log.status.connected.load(Ordering::Acquire);
@@ -55,7 +55,6 @@ mod tests {
     use super::*;
     use crate::config::Config;
     use crate::redis::url::RedisUrl;
-    use crate::stats::StreamKind;
 
     #[test]
     fn ready_until_the_stream_cap_then_until_shutdown() {
@@ -64,9 +63,9 @@ mod tests {
             ..Config::default()
         });
         assert_eq!(readiness(&shared), Ok(()));
-        let first = shared.stats.open_stream(StreamKind::Clock);
+        let first = shared.streams.claim().expect("a stream slot");
         assert_eq!(readiness(&shared), Ok(()));
-        let second = shared.stats.open_stream(StreamKind::Subscribe);
+        let second = shared.streams.claim().expect("the last stream slot");
         let full = readiness(&shared).unwrap_err();
         assert!(full.starts_with("full: 2 streams open"), "{full}");
         assert_eq!(

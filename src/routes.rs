@@ -9,17 +9,19 @@
 //! wrong method, 501 for a method HTTP does not define. `OPTIONS` on any route (or
 //! `OPTIONS *`) gets the preflight answer.
 
+use crate::admission;
 use crate::auth::gate;
 use crate::health;
 use crate::http::connection::Connection;
 use crate::http::error::HttpError;
 use crate::http::forwarded::ClientView;
+use crate::http::host;
 use crate::http::request::Request;
 use crate::http::response::{Response, Status};
 use crate::metrics;
 use crate::pubsub::event_id::EventId;
 use crate::pubsub::publish;
-use crate::shared::Shared;
+use crate::shared::{Shared, StreamSlot};
 use crate::sse::feeds::Feed;
 
 /// The demo page, compiled into the binary so the server needs no files at run time.
@@ -58,13 +60,13 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/",
         methods: READ,
-        summary: "counter stream (a browser gets the demo page)",
+        summary: "demo stream: a counter (a browser gets the demo page)",
         handler: Handler::Counter,
     },
     Route {
         path: "/events",
         methods: READ,
-        summary: "clock stream, never ends",
+        summary: "demo stream: the clock, never ends",
         handler: Handler::Clock,
     },
     Route {
@@ -113,8 +115,9 @@ pub const QUIET_PATHS: &[&str] = &["/metrics", "/healthz", "/readyz"];
 pub enum Reply<'hub> {
     /// An ordinary response with a length; the connection may carry another request.
     Response(Response),
-    /// An event stream; the connection closes when it ends.
-    Stream(Feed<'hub>),
+    /// An event stream, and the stream slot it holds until it ends; the connection
+    /// closes when it ends.
+    Stream(Feed<'hub>, StreamSlot<'hub>),
 }
 
 /// Answers `request`: with a response, or with the stream to run.
@@ -124,6 +127,8 @@ pub fn route<'s>(
     connection: &mut Connection,
     shared: &'s Shared,
 ) -> Result<Reply<'s>, HttpError> {
+    // Before anything is answered: a DNS-rebinding page names its own host.
+    host::check_host(request, &shared.config)?;
     let method = request.method.as_str();
     if !STANDARD_METHODS.contains(&method) {
         return Err(HttpError::NotImplemented(format!(
@@ -153,27 +158,31 @@ pub fn route<'s>(
             Response::html(DEMO_PAGE).with_header("Vary", "Accept"),
         )),
         Handler::Counter => counter(request, shared),
-        Handler::Clock => Ok(Reply::Stream(Feed::Clock)),
+        Handler::Clock => Ok(Reply::Stream(Feed::Clock, admission::admit_stream(shared)?)),
         Handler::Subscribe => {
             let topics = publish::requested_topics(request)?;
             let valid_until = gate::check_subscribe(request, &topics, &shared.config)?;
+            // A place first: a subscriber that waits for one must not be in the hub yet.
+            let slot = admission::admit_stream(shared)?;
             // Registered now, before the stream's head is written (see sse/feeds.rs).
             let resume_after = last_event_id(request).and_then(|id| EventId::parse(&id));
             let subscription = shared.hub.subscribe(topics, resume_after)?;
-            Ok(Reply::Stream(Feed::Subscription {
-                subscription,
-                valid_until,
-            }))
+            Ok(Reply::Stream(
+                Feed::Subscription {
+                    subscription,
+                    valid_until,
+                },
+                slot,
+            ))
         }
         Handler::Publish => {
-            let reply = publish::handle(request, client, connection, shared);
-            let status = match &reply {
-                Ok(Reply::Response(response)) => response.status,
-                Ok(Reply::Stream(_)) => Status::Ok,
+            let answer = publish::handle(request, client, connection, shared);
+            let status = match &answer {
+                Ok(response) => response.status,
                 Err(error) => error.status(),
             };
             shared.stats.count_publish(status.code());
-            reply
+            answer.map(Reply::Response)
         }
         Handler::Stats => {
             let redis = shared.log.as_ref().map(|log| log.status.to_json());
@@ -201,14 +210,15 @@ fn allow_header(methods: &[&str]) -> String {
 /// The counter stream, resumed after `Last-Event-ID`. When nothing is left to send we
 /// answer 204: the spec says a browser then stops reconnecting for good (WHATWG HTML
 /// 9.2.3, "fail the connection" on any status other than 200).
-fn counter<'s>(request: &Request, shared: &Shared) -> Result<Reply<'s>, HttpError> {
+fn counter<'s>(request: &Request, shared: &'s Shared) -> Result<Reply<'s>, HttpError> {
     let resume_after = last_event_id(request)
         .and_then(|id| id.parse().ok())
         .unwrap_or(0);
     if resume_after >= shared.config.count {
         return Ok(Reply::Response(Response::empty(Status::NoContent)));
     }
-    Ok(Reply::Stream(Feed::Counter { resume_after }))
+    let slot = admission::admit_stream(shared)?;
+    Ok(Reply::Stream(Feed::Counter { resume_after }, slot))
 }
 
 /// The `Last-Event-ID` a reconnecting browser sends back. A page opening a *new*

@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # The Debian packages the tests need, installed when missing. With no arguments, all of
 # them: Chromium for the browser tests, nginx and openssl for the tests behind a TLS
-# proxy, redis-server for the tests of instances sharing a log, promtool and prometheus
-# (both in Debian's prometheus) for the metrics, systemd-analyze (in systemd) for the unit. With arguments, only
-# those (`make test` asks for redis-server, promtool and systemd-analyze). Each is asked
-# for by the command the tests run, and installed from the Debian package that provides
-# it (package_for). The packages are told not to start their own servers
-# (policy-rc.d): the tests start theirs, on loopback.
+# proxy, redis-server for the tests of instances sharing a log, nft (package nftables)
+# for the tests of clients that vanish, promtool and prometheus (package prometheus) for
+# the metrics, systemd-analyze (package systemd) for the unit. With arguments, only those
+# (`make test` asks for redis-server, nft, promtool and systemd-analyze). Each is named by
+# the command it provides, which is also its package's name unless `package_of` says
+# otherwise. The packages are told not to start their own servers (policy-rc.d): the
+# tests start theirs, on loopback.
 set -euo pipefail
 wanted=("$@")
-[ ${#wanted[@]} -eq 0 ] && wanted=(chromium nginx openssl redis-server promtool prometheus systemd-analyze)
-# The Debian package that provides a command, when its name is not the command's.
-package_for() {
+[ ${#wanted[@]} -eq 0 ] && wanted=(chromium nginx openssl redis-server nft promtool prometheus systemd-analyze)
+package_of() {
   case "$1" in
+    nft) echo nftables ;;
     promtool) echo prometheus ;;
     systemd-analyze) echo systemd ;;
     *) echo "$1" ;;
@@ -20,8 +21,12 @@ package_for() {
 }
 missing=()
 for command in "${wanted[@]}"; do
-  command -v "$command" >/dev/null && continue
-  package=$(package_for "$command")
+  # nft lives in /usr/sbin, which a user's PATH may lack.
+  if command -v "$command" >/dev/null || [ -x "/usr/sbin/$command" ]; then
+    continue
+  fi
+  package=$(package_of "$command")
+  # promtool and prometheus come in one package: ask for it once.
   [[ " ${missing[*]} " == *" $package "* ]] || missing+=("$package")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -266,6 +266,35 @@ fn healthz_and_readyz_answer_and_readyz_says_why_not() {
     let ready = get("/readyz");
     assert_eq!((ready.status, ready.body_text().as_str()), (200, "ready\n"));
 
+    // At the stream cap: not ready, while /healthz, /metrics and /readyz itself are still
+    // served (short requests have a budget of their own).
+    let capped = TestServer::start(sse_server::Config {
+        max_clients: 2,
+        admission_wait: Duration::ZERO,
+        ..fast_config()
+    });
+    let _streams = [
+        StreamReader::open(&capped, "/events", ""),
+        StreamReader::open(&capped, "/subscribe", ""),
+    ];
+    let full = capped.exchange("GET /readyz HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+    assert_eq!(full.status, 503);
+    assert_eq!(
+        full.body_text(),
+        "full: 2 streams open, the cap is 2 (--max-clients)\n"
+    );
+    let refused = capped.exchange(
+        "GET /events HTTP/1.1\r\nHost: test\r\nAccept: text/event-stream\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(refused.status, 200, "the kind refusal");
+    assert!(refused.body_text().starts_with("retry: "));
+    let scrape = scrape(&capped);
+    assert_eq!(
+        scrape.value("sse_streams_refused_total{reason=\"full\"}"),
+        1.0
+    );
+    assert_eq!(scrape.value("sse_streams_open{stream=\"clock\"}"), 1.0);
+
     // With --redis and no Redis: not ready, and the body says why in one line.
     let unreachable = sse_server::Config {
         redis: Some(sse_server::redis::url::RedisUrl::parse("redis://127.0.0.1:1").unwrap()),

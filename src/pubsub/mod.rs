@@ -8,7 +8,8 @@
 //!
 //! 1. [`topic`]: topic names and one topic's recent history; [`event_id`], the ids
 //!    that order messages.
-//! 2. [`hub`]: publishing, subscribing, replay after `Last-Event-ID`.
+//! 2. [`hub`]: publishing, subscribing, replay after `Last-Event-ID`; [`subscription`],
+//!    a subscriber's side: what is newer, taken in one look, then sleep until woken.
 //! 3. [`relay`]: the wake-up relay, how ten thousand sleeping threads are woken a
 //!    few at a time.
 //! 4. [`publish`]: `POST /publish`.
