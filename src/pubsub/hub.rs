@@ -100,6 +100,11 @@ pub struct HubSnapshot {
     pub messages_published: u64,
     pub history_held: usize,
     pub history_bytes: usize,
+    /// Subscribers that have left since the start, and the total time the hub's lock
+    /// was held to let them go: what leaving costs every publish that waits for the
+    /// lock (see `Followers` in topic.rs).
+    pub subscribers_left: u64,
+    pub leave_lock_ns: u64,
 }
 
 /// Topics, their histories and their subscribers.
@@ -127,6 +132,9 @@ pub(super) struct HubState {
     pub(super) relay: Relay,
     /// Set at shutdown: every subscriber returns [`Delivery::Closed`].
     pub(super) closed: bool,
+    /// Subscribers that have left, and how long they held the lock to do it.
+    pub(super) subscribers_left: u64,
+    pub(super) leave_lock_ns: u64,
 }
 
 impl Hub {
@@ -148,6 +156,8 @@ impl Hub {
                 held_bytes: 0,
                 relay: Relay::new(limits.relay_width),
                 closed: false,
+                subscribers_left: 0,
+                leave_lock_ns: 0,
             }),
             limits,
         }
@@ -214,7 +224,7 @@ impl Hub {
         let mut followers: Vec<SubscriberKey> = topics
             .iter()
             .filter_map(|name| state.topics.get(name))
-            .flat_map(|topic| topic.followers.iter().copied())
+            .flat_map(|topic| topic.followers.iter())
             .collect();
         followers.sort_unstable();
         followers.dedup();
@@ -241,6 +251,8 @@ impl Hub {
             messages_published: state.messages_added,
             history_held: state.held.len(),
             history_bytes: state.held_bytes,
+            subscribers_left: state.subscribers_left,
+            leave_lock_ns: state.leave_lock_ns,
         }
     }
 }
@@ -340,7 +352,7 @@ impl HubState {
             let Some(topic) = self.topics.get(name) else {
                 continue;
             };
-            for &key in &topic.followers {
+            for key in topic.followers.iter() {
                 self.relay.schedule(key);
                 if topics.len() > 1 {
                     counted.insert(key);

@@ -19,3 +19,6 @@ pub mod publish;
 pub mod relay;
 pub mod subscription;
 pub mod topic;
+
+#[cfg(test)]
+mod bounds_tests;

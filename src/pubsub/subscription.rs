@@ -30,7 +30,7 @@ impl Hub {
         let key = state.relay.register(thread::current());
         for name in &topics {
             let topic = state.topics.entry(Arc::clone(name)).or_default();
-            topic.followers.push(key);
+            topic.followers.insert(key);
         }
         let last_sent_id = match (last_event_id, state.ids) {
             (None, _) => state.last_id,
@@ -170,17 +170,20 @@ impl Drop for Subscription<'_> {
         let mut to_wake = Vec::new();
         {
             let mut state = lock(&self.hub.state);
+            // Timed from the moment the lock is ours: `/stats` reports the total, what
+            // leaving cost the publishes waiting for the lock.
+            let locked_at = Instant::now();
             for name in &self.topics {
                 if let Some(topic) = state.topics.get_mut(name) {
-                    if let Some(index) = topic.followers.iter().position(|&k| k == self.key) {
-                        topic.followers.swap_remove(index);
-                    }
+                    topic.followers.remove(self.key);
                     if topic.is_unused() {
                         state.topics.remove(name);
                     }
                 }
             }
             state.relay.unregister(self.key, &mut to_wake);
+            state.subscribers_left += 1;
+            state.leave_lock_ns += locked_at.elapsed().as_nanos() as u64;
         }
         to_wake.iter().for_each(Thread::unpark);
     }
