@@ -107,34 +107,46 @@ impl Subscription<'_> {
     /// all of them at once (up to a batch): a subscriber that wakes late sends its
     /// backlog in one write. Returns early with [`Delivery::CheckClient`] when `alarm`
     /// is raised (and lowers it); whoever raises it must then unpark this thread.
+    ///
+    /// Whatever it returns, the caller is about to write (messages, a replay, a
+    /// heartbeat) or leave, so the relay counts this subscriber busy from then on: a
+    /// publish meanwhile never hands it a turn that only a sleeping subscriber can use
+    /// at once (see relay.rs).
     pub fn next_delivery(&mut self, timeout: Duration, alarm: &AtomicBool) -> Delivery {
         let deadline = Instant::now() + timeout;
         loop {
-            if alarm.swap(false, Ordering::AcqRel) {
-                return Delivery::CheckClient;
-            }
+            let time_is_up = Instant::now() >= deadline;
             let mut to_wake = Vec::new();
-            let outcome = self.look(&mut to_wake);
+            let outcome = self.look(&mut to_wake, alarm, time_is_up);
             to_wake.iter().for_each(Thread::unpark);
             if let Some(delivery) = outcome {
                 return delivery;
             }
-            let now = Instant::now();
-            if now >= deadline {
-                return Delivery::Idle;
-            }
             // Wakes early when the relay unparks us; a wake-up that came between the
             // unlock in `look` and this call is not lost (see relay.rs).
-            thread::park_timeout(deadline - now);
+            thread::park_timeout(deadline.saturating_duration_since(Instant::now()));
         }
     }
 
     /// One look under the lock: messages to send, a reason to return, or `None` after
-    /// telling the relay we are going to sleep.
-    fn look(&mut self, to_wake: &mut Vec<Thread>) -> Option<Delivery> {
+    /// telling the relay we are going to sleep. Every `Some` tells the relay first that
+    /// this subscriber is busy, passing on its turn if it had one.
+    fn look(
+        &mut self,
+        to_wake: &mut Vec<Thread>,
+        alarm: &AtomicBool,
+        time_is_up: bool,
+    ) -> Option<Delivery> {
         let mut state = lock(&self.hub.state);
         if state.closed {
             return Some(Delivery::Closed);
+        }
+        // The alarm and the end of the wait send the caller to its socket (a read, or
+        // a heartbeat that may block for the write timeout on a client that stopped
+        // reading): it must not be woken for a turn while it is there.
+        if alarm.swap(false, Ordering::AcqRel) {
+            state.relay.start_sending(self.key, to_wake);
+            return Some(Delivery::CheckClient);
         }
         // A gap: the histories dropped messages newer than the last one sent.
         let dropped = state.dropped_through(&self.topics);
@@ -159,6 +171,10 @@ impl Subscription<'_> {
                 messages: batch,
                 missed,
             });
+        }
+        if time_is_up {
+            state.relay.start_sending(self.key, to_wake);
+            return Some(Delivery::Idle);
         }
         state.relay.go_idle(self.key, to_wake);
         None
