@@ -31,7 +31,8 @@
 //! # Memory
 //!
 //! Each topic keeps at most `history_per_topic` messages, and all histories together
-//! at most `history_bytes` (the oldest message anywhere goes first). A subscriber that
+//! at most `history_bytes` (the topic holding the most gives up its oldest message
+//! first, so a busy topic cannot evict the others: `budget.rs`). A subscriber that
 //! falls so far behind that its next messages were dropped gets what is still held and
 //! is told it missed some. Nothing is queued per subscriber, so the memory a lagging
 //! subscriber can pin is bounded by the histories, however far it lags. A topic with
@@ -40,10 +41,11 @@
 //! Who is woken, and when, is the relay's job (`relay.rs`); a subscriber's side of all
 //! this is `subscription.rs`.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::thread::Thread;
 
+use crate::pubsub::budget::Budget;
 use crate::pubsub::event_id::EventId;
 use crate::pubsub::relay::{Relay, SubscriberKey};
 use crate::pubsub::topic::{LogEntry, Message, Topic, TopicName, encode_with_id};
@@ -124,11 +126,8 @@ pub(super) struct HubState {
     /// Messages at or before this id may be missing here although they exist (in the
     /// shared log, before what this hub was filled with). `ZERO` when counted.
     pub(super) floor: EventId,
-    /// Every message some history may still hold, oldest first: the order in which
-    /// the byte budget drops them.
-    held: VecDeque<Arc<Message>>,
-    /// What `held` is charged, in bytes.
-    held_bytes: usize,
+    /// What the histories hold, and which topic gives up a message next (`budget.rs`).
+    pub(super) budget: Budget,
     pub(super) relay: Relay,
     /// Set at shutdown: every subscriber returns [`Delivery::Closed`].
     pub(super) closed: bool,
@@ -152,8 +151,7 @@ impl Hub {
                 messages_added: 0,
                 ids,
                 floor: EventId::ZERO,
-                held: VecDeque::new(),
-                held_bytes: 0,
+                budget: Budget::default(),
                 relay: Relay::new(limits.relay_width),
                 closed: false,
                 subscribers_left: 0,
@@ -249,8 +247,8 @@ impl Hub {
             subscribers: state.relay.len(),
             topics: state.topics.len(),
             messages_published: state.messages_added,
-            history_held: state.held.len(),
-            history_bytes: state.held_bytes,
+            history_held: state.budget.held,
+            history_bytes: state.budget.bytes,
             subscribers_left: state.subscribers_left,
             leave_lock_ns: state.leave_lock_ns,
         }
@@ -287,61 +285,6 @@ impl HubState {
         self.messages_added += 1;
         self.hold(&message, limits);
         self.schedule_followers(topics)
-    }
-
-    /// Appends `message` to each of its topics (but creates none beyond `max_topics`),
-    /// then drops the oldest messages until every history and the byte budget are
-    /// within their limits.
-    fn hold(&mut self, message: &Arc<Message>, limits: HubLimits) {
-        for name in message.topics.iter() {
-            if !self.topics.contains_key(name) && self.topics.len() >= limits.max_topics {
-                continue;
-            }
-            let topic = self.topics.entry(Arc::clone(name)).or_default();
-            topic.history.push_back(Arc::clone(message));
-            if topic.history.len() > limits.history_per_topic {
-                let oldest = topic.history[0].id;
-                topic.drop_oldest_if(oldest);
-            }
-        }
-        if !self.is_in_a_history(message) {
-            return;
-        }
-        self.held.push_back(Arc::clone(message));
-        self.held_bytes += message.charged_bytes();
-        // Messages the per-topic limits have dropped from every history stop counting
-        // against the budget once they reach the front of `held`.
-        while let Some(oldest) = self.held.front()
-            && !self.is_in_a_history(oldest)
-        {
-            self.held_bytes -= oldest.charged_bytes();
-            self.held.pop_front();
-        }
-        // The newest message always stays, even if it alone is over the budget.
-        while self.held_bytes > limits.history_bytes && self.held.len() > 1 {
-            let oldest = self.held.pop_front().expect("held has more than one");
-            self.held_bytes -= oldest.charged_bytes();
-            for name in oldest.topics.iter() {
-                if let Some(topic) = self.topics.get_mut(name) {
-                    topic.drop_oldest_if(oldest.id);
-                    if topic.is_unused() {
-                        self.topics.remove(name);
-                    }
-                }
-            }
-        }
-    }
-
-    /// Whether some topic's history still holds `message`. Histories only ever lose
-    /// their oldest messages, so a topic still holds it exactly when its oldest held
-    /// message is not newer.
-    fn is_in_a_history(&self, message: &Message) -> bool {
-        message.topics.iter().any(|name| {
-            self.topics
-                .get(name)
-                .and_then(|topic| topic.history.front())
-                .is_some_and(|oldest| oldest.id <= message.id)
-        })
     }
 
     /// Queues the sleeping followers of `topics` in the relay; returns how many

@@ -8,11 +8,13 @@
 //!
 //! 1. [`topic`]: topic names and one topic's recent history; [`event_id`], the ids
 //!    that order messages.
-//! 2. [`hub`]: publishing, subscribing, replay after `Last-Event-ID`.
+//! 2. [`hub`]: publishing, subscribing, replay after `Last-Event-ID`; [`budget`],
+//!    which message goes when the histories hold too much.
 //! 3. [`relay`]: the wake-up relay, how ten thousand sleeping threads are woken a
 //!    few at a time.
 //! 4. [`publish`]: `POST /publish`.
 
+pub mod budget;
 pub mod event_id;
 pub mod hub;
 pub mod publish;

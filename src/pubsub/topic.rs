@@ -204,6 +204,10 @@ pub struct Topic {
     /// The id of the newest message this topic has dropped from its history (`ZERO`
     /// if none). A subscriber whose last id is below it missed at least one message.
     pub dropped_through: EventId,
+    /// What the messages in `history` are charged, in bytes ([`Message::charged_bytes`]),
+    /// each in full, even when other topics hold it too: the memory budget takes from
+    /// the topic that holds the most (`budget.rs`).
+    pub bytes: usize,
 }
 
 impl Topic {
@@ -217,12 +221,25 @@ impl Topic {
         self.history.range(first..)
     }
 
+    /// Holds `message`, the newest.
+    pub fn push(&mut self, message: Arc<Message>) {
+        self.bytes += message.charged_bytes();
+        self.history.push_back(message);
+    }
+
+    /// Drops the oldest held message, remembering the gap it leaves, and returns it.
+    pub fn pop_oldest(&mut self) -> Option<Arc<Message>> {
+        let oldest = self.history.pop_front()?;
+        self.bytes -= oldest.charged_bytes();
+        self.dropped_through = oldest.id;
+        Some(oldest)
+    }
+
     /// Drops the oldest held message if it is `id`, remembering the gap it leaves.
     /// Returns whether it did (the message may have left this history already).
     pub fn drop_oldest_if(&mut self, id: EventId) -> bool {
         if self.history.front().is_some_and(|oldest| oldest.id == id) {
-            self.history.pop_front();
-            self.dropped_through = id;
+            self.pop_oldest();
             return true;
         }
         false
@@ -339,10 +356,12 @@ mod tests {
     #[test]
     fn dropping_remembers_the_gap_and_only_drops_the_named_message() {
         let mut topic = Topic::default();
-        topic.history.push_back(message(3));
+        topic.push(message(3));
+        assert_eq!(topic.bytes, MESSAGE_OVERHEAD_BYTES);
         assert!(!topic.drop_oldest_if(EventId::counted(2)));
         assert!(topic.drop_oldest_if(EventId::counted(3)));
         assert_eq!(topic.dropped_through, EventId::counted(3));
+        assert_eq!(topic.bytes, 0);
         assert!(topic.is_unused());
     }
 }

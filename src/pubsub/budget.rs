@@ -1,0 +1,264 @@
+//! The histories' memory budget: which message goes when they hold too much.
+//!
+//! Each topic keeps at most `--history` messages, and all histories together at most
+//! `--history-bytes`. When a publish takes them over the budget, something must go.
+//! Dropping the oldest message anywhere is simple, and unfair: a publisher allowed
+//! only `users/alice/*` who sends three hundred 60 KB messages into an 8 MB budget
+//! would push Bob's one message out of `users/bob/inbox`, and Bob's page, reconnecting,
+//! would never see it.
+//!
+//! So the budget takes from the topic that holds the most bytes, its oldest message
+//! first (on a tie, the topic whose oldest message is older). A topic loses a message
+//! only while no other topic holds more than it does: a small topic's history is
+//! never taken to make room for a larger one. A busy topic simply keeps a shorter
+//! past, which is what its own publisher paid for.
+//!
+//! ```text
+//! budget 8 MB    users/alice/feed  ██████████████████████████  7.9 MB   <- loses its oldest
+//!                users/bob/inbox   █                           1 KB
+//! ```
+//!
+//! A message published to several topics is held once (`Arc`) but charged to each of
+//! its topics in full, since each of them would keep it alive alone; the budget counts
+//! its bytes once, and gets them back when the last history that holds it drops it.
+//!
+//! Finding the largest topic must not cost a walk over every topic under the hub's
+//! lock, so the topics that hold anything are also kept in a [`BTreeSet`] ordered by
+//! size: each change to a history moves its topic there in O(log topics).
+
+use std::cmp::Reverse;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use crate::pubsub::event_id::EventId;
+use crate::pubsub::hub::{HubLimits, HubState};
+use crate::pubsub::topic::{Message, Topic, TopicName};
+
+/// What the histories hold, counted once per message, and which topic gives up a
+/// message next.
+#[derive(Default)]
+pub struct Budget {
+    /// Messages that at least one history holds.
+    pub held: usize,
+    /// What those messages are charged ([`Message::charged_bytes`]), each once.
+    pub bytes: usize,
+    /// Every topic whose history holds something, by its [`Rank`]: the last one gives
+    /// up its oldest message first.
+    ranking: BTreeSet<Rank>,
+}
+
+/// A topic's place in the ranking: its bytes, then the age of its oldest message (the
+/// older, the higher), then its name, so that every topic has a place of its own.
+type Rank = (usize, Reverse<EventId>, TopicName);
+
+/// Where `topic` ranks now; `None` while its history is empty.
+fn rank_of(name: &TopicName, topic: &Topic) -> Option<Rank> {
+    let oldest = topic.history.front()?;
+    Some((topic.bytes, Reverse(oldest.id), Arc::clone(name)))
+}
+
+impl Budget {
+    /// Moves a topic from its old place in the ranking to its new one.
+    fn rerank(&mut self, before: Option<Rank>, after: Option<Rank>) {
+        if before == after {
+            return;
+        }
+        if let Some(before) = before {
+            self.ranking.remove(&before);
+        }
+        if let Some(after) = after {
+            self.ranking.insert(after);
+        }
+    }
+
+    /// The topic that should give up its oldest message: the one holding the most
+    /// bytes, unless all it holds is `newest` (the message being added, which always
+    /// stays, even alone over the budget); then the next largest.
+    fn largest_apart_from(&self, newest: EventId) -> Option<TopicName> {
+        self.ranking
+            .iter()
+            .rev()
+            .find(|(_, Reverse(oldest), _)| *oldest != newest)
+            .map(|(_, _, name)| Arc::clone(name))
+    }
+}
+
+impl HubState {
+    /// Appends `message` to each of its topics (but creates none beyond `max_topics`),
+    /// then drops messages until every history and the byte budget are within their
+    /// limits: each history's oldest beyond `history_per_topic`, then, while the
+    /// budget is exceeded, the oldest of the topic that holds the most.
+    pub(super) fn hold(&mut self, message: &Arc<Message>, limits: HubLimits) {
+        let mut dropped = Vec::new();
+        for name in message.topics.iter() {
+            if !self.topics.contains_key(name) && self.topics.len() >= limits.max_topics {
+                continue;
+            }
+            let topic = self.topics.entry(Arc::clone(name)).or_default();
+            let before = rank_of(name, topic);
+            topic.push(Arc::clone(message));
+            if topic.history.len() > limits.history_per_topic {
+                dropped.extend(topic.pop_oldest());
+            }
+            self.budget.rerank(before, rank_of(name, topic));
+        }
+        if self.is_in_a_history(message) {
+            self.budget.held += 1;
+            self.budget.bytes += message.charged_bytes();
+        }
+        for message in dropped {
+            self.release_if_unheld(&message);
+        }
+        while self.budget.bytes > limits.history_bytes {
+            let Some(largest) = self.budget.largest_apart_from(message.id) else {
+                break;
+            };
+            self.drop_oldest_of(&largest);
+        }
+    }
+
+    /// Drops the oldest message of the topic `name`, and the topic itself if nothing
+    /// needs it any more.
+    fn drop_oldest_of(&mut self, name: &TopicName) {
+        let Some(topic) = self.topics.get_mut(name) else {
+            return;
+        };
+        let before = rank_of(name, topic);
+        let oldest = topic.pop_oldest();
+        self.budget.rerank(before, rank_of(name, topic));
+        if topic.is_unused() {
+            self.topics.remove(name);
+        }
+        if let Some(oldest) = oldest {
+            self.release_if_unheld(&oldest);
+        }
+    }
+
+    /// Gives back what `message` was charged once no history holds it.
+    fn release_if_unheld(&mut self, message: &Message) {
+        if !self.is_in_a_history(message) {
+            self.budget.held -= 1;
+            self.budget.bytes -= message.charged_bytes();
+        }
+    }
+
+    /// Whether some topic's history still holds `message`. Histories only ever lose
+    /// their oldest messages, so a topic still holds it exactly when its oldest held
+    /// message is not newer.
+    fn is_in_a_history(&self, message: &Message) -> bool {
+        message.topics.iter().any(|name| {
+            self.topics
+                .get(name)
+                .and_then(|topic| topic.history.front())
+                .is_some_and(|oldest| oldest.id <= message.id)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::pubsub::event_id::EventId;
+    use crate::pubsub::hub::{Hub, HubLimits};
+    use crate::pubsub::subscription::{Delivery, Subscription};
+    use crate::pubsub::topic::{MESSAGE_OVERHEAD_BYTES, TopicName, check_topic_name};
+    use crate::sse::event::Event;
+    use std::sync::atomic::AtomicBool;
+    use std::time::Duration;
+
+    static QUIET: AtomicBool = AtomicBool::new(false);
+
+    /// The issue's figures: an 8 MB budget, and room in each history for Alice's 300.
+    fn hub() -> Hub {
+        Hub::new(HubLimits {
+            history_per_topic: 1000,
+            history_bytes: 8 * 1024 * 1024,
+            max_topics: 1000,
+            relay_width: 2,
+        })
+    }
+
+    fn topic(name: &str) -> Vec<TopicName> {
+        vec![check_topic_name(name).unwrap()]
+    }
+
+    /// Everything `topics` still hold, by id.
+    fn replay(hub: &Hub, topics: Vec<TopicName>) -> Vec<u64> {
+        let mut subscription: Subscription = hub.subscribe(topics, Some(EventId::ZERO)).unwrap();
+        let mut ids = Vec::new();
+        while let Delivery::Messages { messages, .. } =
+            subscription.next_delivery(Duration::ZERO, &QUIET)
+        {
+            ids.extend(messages.iter().map(|message| message.id.seq));
+        }
+        ids
+    }
+
+    #[test]
+    fn one_publisher_filling_the_budget_does_not_evict_another_topics_message() {
+        let hub = hub();
+        let bob = hub
+            .publish(&topic("users/bob/inbox"), Event::new("hello Bob"))
+            .unwrap();
+        let sixty_kb = "a".repeat(60 * 1024);
+        for _ in 0..300 {
+            hub.publish(&topic("users/alice/feed"), Event::new(sixty_kb.clone()))
+                .unwrap();
+        }
+        let snapshot = hub.snapshot();
+        assert!(snapshot.history_bytes <= 8 * 1024 * 1024, "{snapshot:?}");
+        assert_eq!(replay(&hub, topic("users/bob/inbox")), [bob.id.seq]);
+        // Alice's topic keeps her newest messages, as many as fit beside Bob's.
+        let alice = replay(&hub, topic("users/alice/feed"));
+        assert_eq!(alice.last(), Some(&301));
+        assert!((130..300).contains(&alice.len()), "{}", alice.len());
+        assert_eq!(snapshot.history_held, alice.len() + 1);
+    }
+
+    #[test]
+    fn spreading_over_many_topics_does_not_evict_a_smaller_one_either() {
+        let hub = hub();
+        let bob = hub
+            .publish(&topic("users/bob/inbox"), Event::new("hello Bob"))
+            .unwrap();
+        let sixty_kb = "a".repeat(60 * 1024);
+        for n in 0..300 {
+            hub.publish(
+                &topic(&format!("users/alice/{n}")),
+                Event::new(sixty_kb.clone()),
+            )
+            .unwrap();
+        }
+        let snapshot = hub.snapshot();
+        assert!(snapshot.history_bytes <= 8 * 1024 * 1024, "{snapshot:?}");
+        assert_eq!(replay(&hub, topic("users/bob/inbox")), [bob.id.seq]);
+        assert_eq!(replay(&hub, topic("users/alice/299")), [301]);
+        // More than half of Alice's topics gave up their one message, and were removed
+        // with it: every topic left holds one message.
+        assert!(snapshot.topics < 150, "{snapshot:?}");
+        assert_eq!(snapshot.topics, snapshot.history_held);
+    }
+
+    #[test]
+    fn a_shared_message_is_charged_once_and_released_by_its_last_history() {
+        let hub = Hub::new(HubLimits {
+            history_per_topic: 2,
+            ..hub().limits
+        });
+        let both = [topic("a"), topic("b")].concat();
+        hub.publish(&both, Event::new("shared")).unwrap();
+        let charged = hub.snapshot().history_bytes;
+        assert!(charged > MESSAGE_OVERHEAD_BYTES);
+        assert_eq!(hub.snapshot().history_held, 1);
+        // `a` drops the shared message (its history keeps 2); `b` still holds it.
+        for _ in 0..2 {
+            hub.publish(&topic("a"), Event::new("shared")).unwrap();
+        }
+        assert_eq!(hub.snapshot().history_held, 3);
+        assert_eq!(hub.snapshot().history_bytes, 3 * charged);
+        for _ in 0..2 {
+            hub.publish(&topic("b"), Event::new("shared")).unwrap();
+        }
+        assert_eq!(hub.snapshot().history_held, 4, "the shared one is gone");
+        assert_eq!(hub.snapshot().history_bytes, 4 * charged);
+    }
+}
