@@ -47,6 +47,7 @@ use std::thread::Thread;
 
 use crate::pubsub::budget::Budget;
 use crate::pubsub::event_id::EventId;
+use crate::pubsub::merge;
 use crate::pubsub::relay::{Relay, SubscriberKey};
 use crate::pubsub::topic::{LogEntry, Message, Topic, TopicName, encode_with_id};
 use crate::sse::event::Event;
@@ -314,26 +315,13 @@ impl HubState {
     /// The messages after `after_id` in `topics`, in id order, each once, up to
     /// [`MAX_BATCH_BYTES`] (always at least one if any is pending).
     pub(super) fn pending(&self, topics: &[TopicName], after_id: EventId) -> Vec<Arc<Message>> {
-        let mut pending: Vec<&Arc<Message>> = topics
+        // The histories are merged as they are read, and the merge stops at the
+        // budget: a batch costs what it sends (`merge.rs`).
+        let histories: Vec<&Topic> = topics
             .iter()
             .filter_map(|name| self.topics.get(name))
-            .flat_map(|topic| topic.messages_after(after_id))
             .collect();
-        if topics.len() > 1 {
-            // A message published to two followed topics sits in both histories.
-            pending.sort_unstable_by_key(|message| message.id);
-            pending.dedup_by_key(|message| message.id);
-        }
-        let mut batch = Vec::new();
-        let mut bytes = 0;
-        for message in pending {
-            if !batch.is_empty() && bytes + message.encoded.len() > MAX_BATCH_BYTES {
-                break;
-            }
-            bytes += message.encoded.len();
-            batch.push(Arc::clone(message));
-        }
-        batch
+        merge::batch_after(&histories, after_id, MAX_BATCH_BYTES)
     }
 
     /// The newest id that may be missing from the histories of `topics`: the newest

@@ -17,6 +17,7 @@
 pub mod budget;
 pub mod event_id;
 pub mod hub;
+pub mod merge;
 pub mod publish;
 pub mod relay;
 pub mod subscription;
