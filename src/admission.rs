@@ -42,10 +42,10 @@ use log::{debug, warn};
 use crate::client;
 use crate::http::error::HttpError;
 use crate::http::head::{HeadScanner, parse_head};
-use crate::http::response::{self, Persistence, Response, Status};
-use crate::jitter;
+use crate::http::response::{self, Persistence, Response};
 use crate::shared::{ClientSlot, Shared};
-use crate::sse::event::{self, EVENT_STREAM};
+use crate::sse::event::EVENT_STREAM;
+use crate::sse::stream;
 
 /// Connections that may wait for a slot at once.
 pub const MAX_WAITING: usize = 1024;
@@ -213,17 +213,7 @@ pub fn refusal_for(received: &[u8], shared: &Shared) -> Response {
         return HttpError::ServiceUnavailable("the server is full, retry later".into())
             .to_response();
     }
-    let base = shared.config.retry.as_millis() as u64;
-    let retry = Duration::from_millis(jitter::spread(base.max(100), base.max(100) * 3));
-    let mut body = event::encode_retry(retry);
-    body.pop();
-    body.extend_from_slice(&event::encode_comment("the server is full; retrying later"));
-    Response::new(
-        Status::Ok,
-        EVENT_STREAM,
-        String::from_utf8(body).expect("the encoder writes UTF-8"),
-    )
-    .with_header("Cache-Control", "no-cache")
+    stream::reconnect_later(shared.config.retry, "the server is full; retrying later")
 }
 
 /// Reads and discards what a refused client still sends; `true` once it is done.

@@ -9,6 +9,8 @@
 //! wrong method, 501 for a method HTTP does not define. `OPTIONS` on any route (or
 //! `OPTIONS *`) gets the preflight answer.
 
+use log::warn;
+
 use crate::auth::gate;
 use crate::http::connection::Connection;
 use crate::http::error::HttpError;
@@ -18,7 +20,9 @@ use crate::http::response::{Response, Status};
 use crate::pubsub::event_id::EventId;
 use crate::pubsub::publish;
 use crate::shared::Shared;
+use crate::sse::event::EVENT_STREAM;
 use crate::sse::feeds::Feed;
+use crate::sse::stream;
 
 /// The demo page, compiled into the binary so the server needs no files at run time.
 const DEMO_PAGE: &str = include_str!("../static/index.html");
@@ -132,11 +136,31 @@ pub fn route<'s>(
             let valid_until = gate::check_subscribe(request, &topics, &shared.config)?;
             // Registered now, before the stream's head is written (see sse/feeds.rs).
             let resume_after = last_event_id(request).and_then(|id| EventId::parse(&id));
-            let subscription = shared.hub.subscribe(topics, resume_after)?;
-            Ok(Reply::Stream(Feed::Subscription {
-                subscription,
-                valid_until,
-            }))
+            // Without a token (only `--public` topics), a client may create topics in
+            // half of `--max-topics` only: the rest is kept for token holders.
+            let anonymous = shared.config.auth_secret.is_some() && valid_until.is_none();
+            let subscribed = if anonymous {
+                shared.hub.subscribe_anonymously(topics, resume_after)
+            } else {
+                shared.hub.subscribe(topics, resume_after)
+            };
+            match subscribed {
+                Ok(subscription) => Ok(Reply::Stream(Feed::Subscription {
+                    subscription,
+                    valid_until,
+                })),
+                // An EventSource answered 503 would give up for good (stream.rs):
+                // it is told to come back later instead.
+                Err(error) if wants_event_stream(request) => {
+                    let error = HttpError::from(error);
+                    warn!("{} GET /subscribe refused kindly: {error}", client.label);
+                    Ok(Reply::Response(stream::reconnect_later(
+                        shared.config.retry,
+                        "no room for new topics now; retrying later",
+                    )))
+                }
+                Err(error) => Err(error.into()),
+            }
         }
         Handler::Publish => publish::handle(request, client, connection, shared),
         Handler::Stats => {
@@ -178,6 +202,14 @@ fn last_event_id(request: &Request) -> Option<String> {
         Some(header) => Some(header.trim().to_string()),
         None => Some(from_query()?.trim().to_string()),
     }
+}
+
+/// Whether the request comes from an EventSource (which sends
+/// `Accept: text/event-stream`), or a client that behaves like one.
+fn wants_event_stream(request: &Request) -> bool {
+    request
+        .header("accept")
+        .is_some_and(|accept| accept.contains(EVENT_STREAM))
 }
 
 /// Whether the client prefers a page: browsers navigating to `/` send

@@ -92,6 +92,20 @@ pub struct Published {
 pub enum HubError {
     /// The request would create topics beyond `max_topics`.
     TooManyTopics { limit: usize },
+    /// An anonymous subscription would create topics beyond its share of
+    /// `max_topics` ([`HubLimits::anonymous_topics`]).
+    TooManyAnonymousTopics { limit: usize },
+}
+
+impl HubLimits {
+    /// How many topics may exist once an anonymous subscription (no token, on
+    /// `--public` topics) has created its new ones: half of `max_topics`. The other
+    /// half is kept for the topics of token holders, so that idle anonymous
+    /// connections that follow made-up topic names cannot lock Bob out of his own
+    /// inbox. (A token holder may still use every topic that is free.)
+    pub fn anonymous_topics(&self) -> usize {
+        self.max_topics / 2
+    }
 }
 
 /// Counters for `/stats`.
@@ -267,7 +281,7 @@ impl HubState {
             .iter()
             .filter(|name| !self.topics.contains_key(*name))
             .count();
-        if self.topics.len() + new > max_topics {
+        if new > 0 && self.topics.len() + new > max_topics {
             return Err(HubError::TooManyTopics { limit: max_topics });
         }
         Ok(())

@@ -25,8 +25,35 @@ impl Hub {
         topics: Vec<TopicName>,
         last_event_id: Option<EventId>,
     ) -> Result<Subscription<'_>, HubError> {
+        self.subscribe_within(topics, last_event_id, self.limits.max_topics)
+    }
+
+    /// [`Hub::subscribe`] for a client without a token (following `--public` topics):
+    /// it may create topics only as long as no more than
+    /// [`HubLimits::anonymous_topics`] then exist, so that the rest stays free for
+    /// token holders.
+    ///
+    /// [`HubLimits::anonymous_topics`]: crate::pubsub::hub::HubLimits::anonymous_topics
+    pub fn subscribe_anonymously(
+        &self,
+        topics: Vec<TopicName>,
+        last_event_id: Option<EventId>,
+    ) -> Result<Subscription<'_>, HubError> {
+        let limit = self.limits.anonymous_topics();
+        self.subscribe_within(topics, last_event_id, limit)
+            .map_err(|_| HubError::TooManyAnonymousTopics { limit })
+    }
+
+    /// Subscribes if the topics it would create keep their number within `max_topics`
+    /// (and says [`HubError::TooManyTopics`] with that limit if not).
+    fn subscribe_within(
+        &self,
+        topics: Vec<TopicName>,
+        last_event_id: Option<EventId>,
+        max_topics: usize,
+    ) -> Result<Subscription<'_>, HubError> {
         let mut state = lock(&self.state);
-        state.make_room_for(&topics, self.limits.max_topics)?;
+        state.make_room_for(&topics, max_topics)?;
         let key = state.relay.register(thread::current());
         for name in &topics {
             let topic = state.topics.entry(Arc::clone(name)).or_default();
