@@ -135,10 +135,10 @@ impl Subscription<'_> {
     /// backlog in one write. Returns early with [`Delivery::CheckClient`] when `alarm`
     /// is raised (and lowers it); whoever raises it must then unpark this thread.
     ///
-    /// Whatever it returns, the caller is about to write (messages, a replay, a
-    /// heartbeat) or leave, so the relay counts this subscriber busy from then on: a
-    /// publish meanwhile never hands it a turn that only a sleeping subscriber can use
-    /// at once (see relay.rs).
+    /// Whatever it returns (but `Closed`), the caller is about to write (messages, a
+    /// replay, a heartbeat), so the relay counts this subscriber busy from then on: a
+    /// publish meanwhile never hands it one of the relay's turns, which it could not
+    /// use before its write ends (see relay.rs).
     pub fn next_delivery(&mut self, timeout: Duration, alarm: &AtomicBool) -> Delivery {
         let deadline = Instant::now() + timeout;
         loop {

@@ -235,16 +235,6 @@ impl Topic {
         Some(oldest)
     }
 
-    /// Drops the oldest held message if it is `id`, remembering the gap it leaves.
-    /// Returns whether it did (the message may have left this history already).
-    pub fn drop_oldest_if(&mut self, id: EventId) -> bool {
-        if self.history.front().is_some_and(|oldest| oldest.id == id) {
-            self.pop_oldest();
-            return true;
-        }
-        false
-    }
-
     /// Whether nothing needs this topic any more.
     pub fn is_unused(&self) -> bool {
         self.followers.is_empty() && self.history.is_empty()
@@ -354,14 +344,17 @@ mod tests {
     }
 
     #[test]
-    fn dropping_remembers_the_gap_and_only_drops_the_named_message() {
+    fn dropping_remembers_the_gap_and_gives_back_the_bytes() {
         let mut topic = Topic::default();
         topic.push(message(3));
-        assert_eq!(topic.bytes, MESSAGE_OVERHEAD_BYTES);
-        assert!(!topic.drop_oldest_if(EventId::counted(2)));
-        assert!(topic.drop_oldest_if(EventId::counted(3)));
+        topic.push(message(4));
+        assert_eq!(topic.bytes, 2 * MESSAGE_OVERHEAD_BYTES);
+        assert_eq!(topic.pop_oldest().map(|message| message.id.seq), Some(3));
         assert_eq!(topic.dropped_through, EventId::counted(3));
-        assert_eq!(topic.bytes, 0);
+        assert_eq!(topic.bytes, MESSAGE_OVERHEAD_BYTES);
+        topic.pop_oldest();
+        assert!(topic.pop_oldest().is_none());
+        assert_eq!(topic.dropped_through, EventId::counted(4));
         assert!(topic.is_unused());
     }
 }
