@@ -155,8 +155,8 @@ impl From<HubError> for HttpError {
                 "the server holds its maximum of {limit} topics (--max-topics)"
             )),
             HubError::TooManyAnonymousTopics { limit } => HttpError::ServiceUnavailable(format!(
-                "without a token, new topics are created only up to {limit} topics \
-                     in all (half of --max-topics)"
+                "without a token, new topics are created only up to {limit} in all \
+                 (half of --max-topics)"
             )),
         }
     }
