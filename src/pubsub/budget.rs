@@ -158,9 +158,9 @@ impl HubState {
 #[cfg(test)]
 mod tests {
     use crate::pubsub::event_id::EventId;
-    use crate::pubsub::hub::{Hub, HubLimits};
+    use crate::pubsub::hub::{Hub, HubLimits, IdSource};
     use crate::pubsub::subscription::{Delivery, Subscription};
-    use crate::pubsub::topic::{MESSAGE_OVERHEAD_BYTES, TopicName, check_topic_name};
+    use crate::pubsub::topic::{LogEntry, MESSAGE_OVERHEAD_BYTES, TopicName, check_topic_name};
     use crate::sse::event::Event;
     use std::sync::atomic::AtomicBool;
     use std::time::Duration;
@@ -236,6 +236,72 @@ mod tests {
         // with it: every topic left holds one message.
         assert!(snapshot.topics < 150, "{snapshot:?}");
         assert_eq!(snapshot.topics, snapshot.history_held);
+    }
+
+    /// Random publishes (seeded) to one to three of eight topics, with room for six
+    /// topics and a budget that keeps evicting: after each one, what the budget counts
+    /// is exactly what the histories hold, and its ranking matches the topics.
+    #[test]
+    fn the_budget_always_counts_exactly_what_the_histories_hold() {
+        use std::collections::HashMap;
+        let limits = HubLimits {
+            history_per_topic: 5,
+            history_bytes: 3000,
+            max_topics: 6,
+            relay_width: 2,
+        };
+        // Entries from a shared log: unlike a publish, they are never refused, and a
+        // topic beyond `max_topics` is simply left out.
+        let hub = Hub::with_ids(limits, IdSource::Log);
+        let mut seed: u64 = 0x5eed;
+        let mut next = |below: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % below
+        };
+        for n in 1..=2000 {
+            let mut names: Vec<TopicName> = (0..=next(3))
+                .map(|_| check_topic_name(&format!("t{}", next(8))).unwrap())
+                .collect();
+            names.sort();
+            names.dedup();
+            let newest = EventId::counted(n);
+            let event = Event::new("x".repeat(next(400) as usize));
+            hub.append(vec![LogEntry {
+                id: newest,
+                topics: names,
+                event,
+            }]);
+
+            let state = hub.state.lock().unwrap();
+            let mut distinct = HashMap::new();
+            for (name, topic) in &state.topics {
+                let charged: usize = topic.history.iter().map(|held| held.charged_bytes()).sum();
+                assert_eq!(topic.bytes, charged, "{name}");
+                for message in &topic.history {
+                    distinct.insert(message.id, message.charged_bytes());
+                }
+                let ranked = super::rank_of(name, topic)
+                    .is_some_and(|rank| state.budget.ranking.contains(&rank));
+                assert_eq!(ranked, !topic.history.is_empty(), "{name}");
+            }
+            assert_eq!(
+                state.budget.ranking.len(),
+                state
+                    .topics
+                    .values()
+                    .filter(|topic| !topic.history.is_empty())
+                    .count()
+            );
+            assert_eq!(state.budget.held, distinct.len());
+            assert_eq!(state.budget.bytes, distinct.values().sum::<usize>());
+            assert!(
+                state.budget.bytes <= limits.history_bytes
+                    || distinct.keys().all(|&id| id == newest),
+                "over the budget with older messages held"
+            );
+        }
     }
 
     #[test]
