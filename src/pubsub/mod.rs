@@ -9,7 +9,8 @@
 //! 1. [`topic`]: topic names and one topic's recent history; [`event_id`], the ids
 //!    that order messages.
 //! 2. [`hub`]: publishing, subscribing, replay after `Last-Event-ID`; [`budget`],
-//!    which message goes when the histories hold too much.
+//!    which message goes when the histories hold too much; [`merge`], one batch
+//!    from the histories of several topics.
 //! 3. [`relay`]: the wake-up relay, how ten thousand sleeping threads are woken a
 //!    few at a time.
 //! 4. [`publish`]: `POST /publish`.
