@@ -1,5 +1,6 @@
 //! Tests that what one subscriber does costs the others a bounded amount: leaving is
-//! O(1) under the hub's lock, and no write holds a relay turn that another needs.
+//! O(1) under the hub's lock, no write holds a relay turn that another needs, and a
+//! replay of many topics costs what it sends.
 
 use std::io::{self, Write};
 use std::net::{TcpListener, TcpStream};
