@@ -139,7 +139,15 @@ pub fn route<'s>(
             let slot = admission::admit_stream(shared)?;
             // Registered now, before the stream's head is written (see sse/feeds.rs).
             let resume_after = last_event_id(request).and_then(|id| EventId::parse(&id));
-            let subscription = shared.hub.subscribe(topics, resume_after)?;
+            // Without a token (only `--public` topics), a client may create topics in
+            // half of `--max-topics` only: the rest is kept for token holders. (A topic
+            // cap refused is a 503, which an EventSource gets as a reconnect hint.)
+            let anonymous = shared.config.auth_secret.is_some() && valid_until.is_none();
+            let subscription = if anonymous {
+                shared.hub.subscribe_anonymously(topics, resume_after)?
+            } else {
+                shared.hub.subscribe(topics, resume_after)?
+            };
             Ok(Reply::Stream(
                 Feed::Subscription {
                     subscription,

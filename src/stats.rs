@@ -54,7 +54,8 @@ impl Stats {
         format!(
             "{{\"streams_open\": {}, \"streams_served\": {}, \"events_sent\": {}, \
              \"uptime_secs\": {}, \"subscribers\": {}, \"topics\": {}, \
-             \"messages_published\": {}, \"history_held\": {}, \"history_bytes\": {}{redis}}}\n",
+             \"messages_published\": {}, \"history_held\": {}, \"history_bytes\": {}, \
+             \"subscribers_left\": {}, \"leave_lock_ns\": {}{redis}}}\n",
             self.streams_open(),
             self.streams_served.load(Ordering::Relaxed),
             self.events_sent.load(Ordering::Relaxed),
@@ -64,6 +65,8 @@ impl Stats {
             hub.messages_published,
             hub.history_held,
             hub.history_bytes,
+            hub.subscribers_left,
+            hub.leave_lock_ns,
         )
     }
 }
@@ -97,11 +100,13 @@ mod tests {
             messages_published: 9,
             history_held: 4,
             history_bytes: 400,
+            subscribers_left: 5,
+            leave_lock_ns: 1234,
         };
         let json = stats.to_json(hub, None);
         let with_redis = stats.to_json(hub, Some("{\"connected\": false}".into()));
         assert!(
-            with_redis.ends_with("\"history_bytes\": 400, \"redis\": {\"connected\": false}}\n"),
+            with_redis.ends_with("\"leave_lock_ns\": 1234, \"redis\": {\"connected\": false}}\n"),
             "{with_redis}"
         );
         assert!(
@@ -111,7 +116,8 @@ mod tests {
         assert!(
             json.ends_with(
                 "\"subscribers\": 2, \"topics\": 1, \"messages_published\": 9, \
-                 \"history_held\": 4, \"history_bytes\": 400}\n"
+                 \"history_held\": 4, \"history_bytes\": 400, \
+                 \"subscribers_left\": 5, \"leave_lock_ns\": 1234}\n"
             ),
             "{json}"
         );

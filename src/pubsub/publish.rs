@@ -174,6 +174,10 @@ impl From<HubError> for HttpError {
             HubError::TooManyTopics { limit } => HttpError::ServiceUnavailable(format!(
                 "the server holds its maximum of {limit} topics (--max-topics)"
             )),
+            HubError::TooManyAnonymousTopics { limit } => HttpError::ServiceUnavailable(format!(
+                "without a token, new topics are created only up to {limit} in all \
+                 (half of --max-topics)"
+            )),
         }
     }
 }

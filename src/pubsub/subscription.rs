@@ -25,12 +25,39 @@ impl Hub {
         topics: Vec<TopicName>,
         last_event_id: Option<EventId>,
     ) -> Result<Subscription<'_>, HubError> {
+        self.subscribe_within(topics, last_event_id, self.limits.max_topics)
+    }
+
+    /// [`Hub::subscribe`] for a client without a token (following `--public` topics):
+    /// it may create topics only as long as no more than
+    /// [`HubLimits::anonymous_topics`] then exist, so that the rest stays free for
+    /// token holders.
+    ///
+    /// [`HubLimits::anonymous_topics`]: crate::pubsub::hub::HubLimits::anonymous_topics
+    pub fn subscribe_anonymously(
+        &self,
+        topics: Vec<TopicName>,
+        last_event_id: Option<EventId>,
+    ) -> Result<Subscription<'_>, HubError> {
+        let limit = self.limits.anonymous_topics();
+        self.subscribe_within(topics, last_event_id, limit)
+            .map_err(|_| HubError::TooManyAnonymousTopics { limit })
+    }
+
+    /// Subscribes if the topics it would create keep their number within `max_topics`
+    /// (and says [`HubError::TooManyTopics`] with that limit if not).
+    fn subscribe_within(
+        &self,
+        topics: Vec<TopicName>,
+        last_event_id: Option<EventId>,
+        max_topics: usize,
+    ) -> Result<Subscription<'_>, HubError> {
         let mut state = lock(&self.state);
-        state.make_room_for(&topics, self.limits.max_topics)?;
+        state.make_room_for(&topics, max_topics)?;
         let key = state.relay.register(thread::current());
         for name in &topics {
             let topic = state.topics.entry(Arc::clone(name)).or_default();
-            topic.followers.push(key);
+            topic.followers.insert(key);
         }
         let last_sent_id = match (last_event_id, state.ids) {
             (None, _) => state.last_id,
@@ -107,34 +134,46 @@ impl Subscription<'_> {
     /// all of them at once (up to a batch): a subscriber that wakes late sends its
     /// backlog in one write. Returns early with [`Delivery::CheckClient`] when `alarm`
     /// is raised (and lowers it); whoever raises it must then unpark this thread.
+    ///
+    /// Whatever it returns (but `Closed`), the caller is about to write (messages, a
+    /// replay, a heartbeat), so the relay counts this subscriber busy from then on: a
+    /// publish meanwhile never hands it one of the relay's turns, which it could not
+    /// use before its write ends (see relay.rs).
     pub fn next_delivery(&mut self, timeout: Duration, alarm: &AtomicBool) -> Delivery {
         let deadline = Instant::now() + timeout;
         loop {
-            if alarm.swap(false, Ordering::AcqRel) {
-                return Delivery::CheckClient;
-            }
+            let time_is_up = Instant::now() >= deadline;
             let mut to_wake = Vec::new();
-            let outcome = self.look(&mut to_wake);
+            let outcome = self.look(&mut to_wake, alarm, time_is_up);
             to_wake.iter().for_each(Thread::unpark);
             if let Some(delivery) = outcome {
                 return delivery;
             }
-            let now = Instant::now();
-            if now >= deadline {
-                return Delivery::Idle;
-            }
             // Wakes early when the relay unparks us; a wake-up that came between the
             // unlock in `look` and this call is not lost (see relay.rs).
-            thread::park_timeout(deadline - now);
+            thread::park_timeout(deadline.saturating_duration_since(Instant::now()));
         }
     }
 
     /// One look under the lock: messages to send, a reason to return, or `None` after
-    /// telling the relay we are going to sleep.
-    fn look(&mut self, to_wake: &mut Vec<Thread>) -> Option<Delivery> {
+    /// telling the relay we are going to sleep. Every `Some` tells the relay first that
+    /// this subscriber is busy, passing on its turn if it had one.
+    fn look(
+        &mut self,
+        to_wake: &mut Vec<Thread>,
+        alarm: &AtomicBool,
+        time_is_up: bool,
+    ) -> Option<Delivery> {
         let mut state = lock(&self.hub.state);
         if state.closed {
             return Some(Delivery::Closed);
+        }
+        // The alarm and the end of the wait send the caller to its socket (a read, or
+        // a heartbeat that may block for the write timeout on a client that stopped
+        // reading): it must not be woken for a turn while it is there.
+        if alarm.swap(false, Ordering::AcqRel) {
+            state.relay.start_sending(self.key, to_wake);
+            return Some(Delivery::CheckClient);
         }
         // A gap: the histories dropped messages newer than the last one sent.
         let dropped = state.dropped_through(&self.topics);
@@ -160,6 +199,10 @@ impl Subscription<'_> {
                 missed,
             });
         }
+        if time_is_up {
+            state.relay.start_sending(self.key, to_wake);
+            return Some(Delivery::Idle);
+        }
         state.relay.go_idle(self.key, to_wake);
         None
     }
@@ -170,17 +213,20 @@ impl Drop for Subscription<'_> {
         let mut to_wake = Vec::new();
         {
             let mut state = lock(&self.hub.state);
+            // Timed from the moment the lock is ours: `/stats` reports the total, what
+            // leaving cost the publishes waiting for the lock.
+            let locked_at = Instant::now();
             for name in &self.topics {
                 if let Some(topic) = state.topics.get_mut(name) {
-                    if let Some(index) = topic.followers.iter().position(|&k| k == self.key) {
-                        topic.followers.swap_remove(index);
-                    }
+                    topic.followers.remove(self.key);
                     if topic.is_unused() {
                         state.topics.remove(name);
                     }
                 }
             }
             state.relay.unregister(self.key, &mut to_wake);
+            state.subscribers_left += 1;
+            state.leave_lock_ns += locked_at.elapsed().as_nanos() as u64;
         }
         to_wake.iter().for_each(Thread::unpark);
     }
