@@ -15,7 +15,7 @@ use crate::http::error::HttpError;
 use crate::http::forwarded::ClientView;
 use crate::http::request::Request;
 use crate::http::response::{Response, Status};
-use crate::pubsub::event_id::EventId;
+use crate::pubsub::missed::Resume;
 use crate::pubsub::publish;
 use crate::shared::Shared;
 use crate::sse::feeds::Feed;
@@ -131,11 +131,13 @@ pub fn route<'s>(
             let topics = publish::requested_topics(request)?;
             let valid_until = gate::check_subscribe(request, &topics, &shared.config)?;
             // Registered now, before the stream's head is written (see sse/feeds.rs).
-            let resume_after = last_event_id(request).and_then(|id| EventId::parse(&id));
-            let subscription = shared.hub.subscribe(topics, resume_after)?;
+            let last_event_id = last_event_id(request).filter(|id| !id.is_empty());
+            let resume = Resume::from_header(last_event_id.as_deref());
+            let subscription = shared.hub.subscribe(topics, resume)?;
             Ok(Reply::Stream(Feed::Subscription {
                 subscription,
                 valid_until,
+                last_event_id,
             }))
         }
         Handler::Publish => publish::handle(request, client, connection, shared),
@@ -171,7 +173,8 @@ fn counter<'s>(request: &Request, shared: &Shared) -> Result<Reply<'s>, HttpErro
 
 /// The `Last-Event-ID` a reconnecting browser sends back. A page opening a *new*
 /// EventSource cannot set that header, so `?last_event_id=K` is accepted too (the
-/// header wins). A value that is not one of our ids is ignored by the caller.
+/// header wins). A value that is not one of our ids is ignored by the counter, and
+/// told `missed` by a subscription (see `pubsub/missed.rs`).
 fn last_event_id(request: &Request) -> Option<String> {
     let from_query = || request.query_param("last_event_id").ok().flatten();
     match request.header("last-event-id") {

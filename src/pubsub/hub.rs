@@ -33,7 +33,7 @@
 //! Each topic keeps at most `history_per_topic` messages, and all histories together
 //! at most `history_bytes` (the oldest message anywhere goes first). A subscriber that
 //! falls so far behind that its next messages were dropped gets what is still held and
-//! is told it missed some. Nothing is queued per subscriber, so the memory a lagging
+//! is told it missed some (`missed.rs`). Nothing is queued per subscriber, so the memory a lagging
 //! subscriber can pin is bounded by the histories, however far it lags. A topic with
 //! no follower and nothing held is removed: it costs nothing.
 //!
@@ -65,6 +65,8 @@ pub struct HubLimits {
     pub max_topics: usize,
     /// Subscribers the relay keeps woken at once.
     pub relay_width: usize,
+    /// The most held messages one reconnect replays (`--max-replay`, see `missed.rs`).
+    pub max_replay: usize,
 }
 
 /// Where a hub's message ids come from.

@@ -11,19 +11,20 @@ use std::time::{Duration, Instant};
 
 use crate::pubsub::event_id::EventId;
 use crate::pubsub::hub::{Hub, HubError, IdSource};
+use crate::pubsub::missed::{Missed, Resume};
 use crate::pubsub::relay::SubscriberKey;
 use crate::pubsub::topic::{Message, TopicName};
 use crate::sync::lock;
 
 impl Hub {
     /// Registers the calling thread as a subscriber to `topics`, resuming after
-    /// `last_event_id` (the browser's `Last-Event-ID`) or, without one, starting with
-    /// the next message published. From this call on, nothing published to those
+    /// the browser's `Last-Event-ID` or, without one, starting with the next message
+    /// published (see [`Resume`]). From this call on, nothing published to those
     /// topics can be missed: register before telling the client the stream is open.
     pub fn subscribe(
         &self,
         topics: Vec<TopicName>,
-        last_event_id: Option<EventId>,
+        resume: impl Into<Resume>,
     ) -> Result<Subscription<'_>, HubError> {
         let mut state = lock(&self.state);
         state.make_room_for(&topics, self.limits.max_topics)?;
@@ -32,21 +33,15 @@ impl Hub {
             let topic = state.topics.entry(Arc::clone(name)).or_default();
             topic.followers.push(key);
         }
-        let last_sent_id = match (last_event_id, state.ids) {
-            (None, _) => state.last_id,
-            // A counted id from the future was issued by an earlier run of the server
-            // (counting restarts at 1): everything we hold is new to this client.
-            (Some(id), IdSource::Counted) if id > state.last_id => EventId::ZERO,
-            // With a shared log, another instance may simply be ahead of us: what
-            // comes after that id will reach us too.
-            (Some(id), _) => id,
-        };
+        let (last_sent_id, missed_at_start) =
+            state.start_after(&topics, resume.into(), self.limits.max_replay);
         Ok(Subscription {
             hub: self,
             key,
             topics,
             last_sent_id,
             gap_reported_through: EventId::ZERO,
+            missed_at_start,
             not_send: PhantomData,
         })
     }
@@ -56,13 +51,14 @@ impl Hub {
 #[derive(Debug)]
 pub enum Delivery {
     /// Messages after the last one sent, oldest first: all of them, or as many as fit
-    /// in [`MAX_BATCH_BYTES`](crate::pubsub::hub::MAX_BATCH_BYTES) (never empty).
-    /// `missed` says that messages between the last one sent and these had already
-    /// left the histories (said once per gap): on a reconnect with an old
-    /// `Last-Event-ID`, or by a subscriber that read too slowly.
+    /// in [`MAX_BATCH_BYTES`](crate::pubsub::hub::MAX_BATCH_BYTES). `missed` says
+    /// that messages between the last one sent and these will never be sent (said
+    /// once per gap, and then `messages` may be empty): on a reconnect with an old or
+    /// foreign `Last-Event-ID`, one cut by `--max-replay`, or by a subscriber that
+    /// read too slowly (see `missed.rs`).
     Messages {
         messages: Vec<Arc<Message>>,
-        missed: bool,
+        missed: Option<Missed>,
     },
     /// With a shared log (`--redis`): messages after `after`, up to and including
     /// `through`, may exist but are not held here. The caller reads them from the log,
@@ -87,6 +83,8 @@ pub struct Subscription<'hub> {
     last_sent_id: EventId,
     /// The newest dropped id already reported as missed, so a gap is reported once.
     gap_reported_through: EventId,
+    /// What the first delivery is to report (see [`Resume`]).
+    missed_at_start: Option<Missed>,
     /// `PhantomData<*const ()>` is neither `Send` nor `Sync`.
     not_send: PhantomData<*const ()>,
 }
@@ -101,6 +99,7 @@ impl Subscription<'_> {
     /// the hub takes over from there.
     pub fn skip_to(&mut self, id: EventId) {
         self.last_sent_id = self.last_sent_id.max(id);
+        self.gap_reported_through = self.gap_reported_through.max(id);
     }
 
     /// Waits up to `timeout` for messages after the last one returned, and returns
@@ -147,13 +146,17 @@ impl Subscription<'_> {
                 through: dropped,
             });
         }
+        let mut missed = self.missed_at_start.take();
+        if dropped > self.last_sent_id && dropped > self.gap_reported_through {
+            self.gap_reported_through = dropped;
+            let since = state.missed_since(&self.topics, self.last_sent_id);
+            missed = since.map(|since| since.and(missed)).or(missed);
+        }
         let batch = state.pending(&self.topics, self.last_sent_id);
         if let Some(last) = batch.last() {
-            let missed = dropped > self.last_sent_id && dropped > self.gap_reported_through;
-            if missed {
-                self.gap_reported_through = dropped;
-            }
             self.last_sent_id = last.id;
+        }
+        if !batch.is_empty() || missed.is_some() {
             state.relay.start_sending(self.key, to_wake);
             return Some(Delivery::Messages {
                 messages: batch,

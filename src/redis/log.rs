@@ -18,10 +18,11 @@
 //! | `XADD key MAXLEN ~ N * f v ...` | publish; `~` trims the oldest entries cheaply, approximately to N |
 //! | `XREAD COUNT n BLOCK ms STREAMS key ID` | entries after ID, waiting up to ms for one (the tail, `tail.rs`) |
 //! | `XREVRANGE key + - COUNT n` | the newest n entries (filling the history at start) |
-//! | `XRANGE key (A B COUNT n` | entries after A up to B (replay older than what is in memory) |
+//! | `XREVRANGE key B (A COUNT n` | entries after A up to B, newest first (replay older than what is in memory, `replay.rs`) |
 //! | `XINFO STREAM key` | `max-deleted-entry-id`: the newest entry trimmed away |
 //!
-//! Connections for publishing and replay are kept in a small pool; the tail has its
+//! Connections for publishing and replay are kept in a small pool (replays are capped
+//! at `--max-log-replays` at once, so they hold at most that many); the tail has its
 //! own, because it spends its life blocked in `XREAD`.
 
 use std::io;
@@ -34,6 +35,7 @@ use log::warn;
 use crate::pubsub::event_id::EventId;
 use crate::pubsub::topic::{LogEntry, TopicName, check_topic_name};
 use crate::redis::connection::RedisConnection;
+use crate::redis::replay::ReplaySlots;
 use crate::redis::resp::Value;
 use crate::redis::url::RedisUrl;
 use crate::sse::event::{Event, check_event_type};
@@ -57,6 +59,8 @@ pub struct LogSettings {
     pub key: String,
     /// About how many entries the stream keeps (`--redis-max-len`).
     pub max_len: usize,
+    /// Replays from the log that may run at once (`--max-log-replays`).
+    pub max_log_replays: usize,
 }
 
 /// What `/stats` says about the log.
@@ -92,6 +96,8 @@ pub struct Page {
     pub entries: Vec<LogEntry>,
     /// The id of the last entry read, well-formed or not: where the next read starts.
     pub last_id: Option<EventId>,
+    /// How many entries were read, well-formed or not.
+    pub read: usize,
 }
 
 /// The shared log, and the connections to it.
@@ -99,11 +105,14 @@ pub struct RedisLog {
     pub settings: LogSettings,
     idle: Mutex<Vec<RedisConnection>>,
     pub status: LogStatus,
+    /// The cap on replays running at once (`replay.rs`).
+    pub replays: ReplaySlots,
 }
 
 impl RedisLog {
     pub fn new(settings: LogSettings) -> RedisLog {
         RedisLog {
+            replays: ReplaySlots::new(settings.max_log_replays),
             settings,
             idle: Mutex::new(Vec::new()),
             status: LogStatus::default(),
@@ -200,6 +209,7 @@ impl RedisLog {
             Value::Array(None) => Ok(Page {
                 entries: Vec::new(),
                 last_id: None,
+                read: 0,
             }),
             Value::Array(Some(streams)) => match streams.as_slice() {
                 [Value::Array(Some(stream))] if stream.len() == 2 => parse_page(&stream[1]),
@@ -221,17 +231,27 @@ impl RedisLog {
         Ok(page)
     }
 
-    /// Up to `count` entries after `after`, up to and including `through`.
-    pub fn range(&self, after: EventId, through: EventId, count: usize) -> io::Result<Page> {
-        let start = format!("({}", stream_id(after));
-        let (end, count) = (stream_id(through), count.to_string());
+    /// Up to `count` entries after `after` and up to `upper` (`(id, true)`: including
+    /// that id; `(id, false)`: below it), newest first; `last_id` is the oldest read.
+    pub fn range_back(
+        &self,
+        after: EventId,
+        upper: (EventId, bool),
+        count: usize,
+    ) -> io::Result<Page> {
+        // `(` makes a bound exclusive (Redis 6.2 and later).
+        let end = match upper {
+            (id, true) => stream_id(id),
+            (id, false) => format!("({}", stream_id(id)),
+        };
+        let (start, count) = (format!("({}", stream_id(after)), count.to_string());
         let key = self.settings.key.as_bytes();
         let reply = self.with_connection(|connection| {
             connection.command(&[
-                b"XRANGE",
+                b"XREVRANGE",
                 key,
-                start.as_bytes(),
                 end.as_bytes(),
+                start.as_bytes(),
                 b"COUNT",
                 count.as_bytes(),
             ])
@@ -301,6 +321,7 @@ fn parse_page(reply: &Value) -> io::Result<Page> {
     let mut page = Page {
         entries: Vec::with_capacity(items.len()),
         last_id: None,
+        read: items.len(),
     };
     for item in items {
         let Value::Array(Some(pair)) = item else {
