@@ -139,6 +139,16 @@ impl HubState {
         })
     }
 
+    /// How many held messages of `topics` come after `after` (a message held in two
+    /// of them counted twice: an upper bound, cheap to take).
+    pub(super) fn count_held_after(&self, topics: &[TopicName], after: EventId) -> usize {
+        topics
+            .iter()
+            .filter_map(|name| self.topics.get(name))
+            .map(|topic| pending_in(&topic.history, after))
+            .sum()
+    }
+
     /// Whether the history of one of `topics` holds the message `id`.
     fn is_held_in(&self, topics: &[TopicName], id: EventId) -> bool {
         topics
@@ -169,15 +179,7 @@ impl HubState {
             .collect();
         // Counted with repeats (a message in two topics twice): if even that fits,
         // nothing is cut, and the common case costs one binary search per topic.
-        let pending = |history: &VecDeque<Arc<Message>>| {
-            history.len() - history.partition_point(|message| message.id <= after)
-        };
-        if histories
-            .iter()
-            .map(|history| pending(history))
-            .sum::<usize>()
-            <= max_replay
-        {
+        if self.count_held_after(topics, after) <= max_replay {
             return None;
         }
         // How many of each history's newest messages the walk has passed.
@@ -201,6 +203,11 @@ impl HubState {
             }
         }
     }
+}
+
+/// How many messages of `history` come after `after`.
+fn pending_in(history: &VecDeque<Arc<Message>>, after: EventId) -> usize {
+    history.len() - history.partition_point(|message| message.id <= after)
 }
 
 #[cfg(test)]

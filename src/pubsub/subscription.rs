@@ -102,6 +102,12 @@ impl Subscription<'_> {
         self.gap_reported_through = self.gap_reported_through.max(id);
     }
 
+    /// About how many held messages the hub will send after `id` (an upper bound):
+    /// a replay from the log leaves room for them within `--max-replay`.
+    pub fn held_after(&self, id: EventId) -> usize {
+        lock(&self.hub.state).count_held_after(&self.topics, id)
+    }
+
     /// Waits up to `timeout` for messages after the last one returned, and returns
     /// all of them at once (up to a batch): a subscriber that wakes late sends its
     /// backlog in one write. Returns early with [`Delivery::CheckClient`] when `alarm`

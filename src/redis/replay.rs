@@ -12,9 +12,11 @@
 //! - **Never past what it could not read.** If Redis cannot be read, nothing is sent
 //!   and nothing is skipped: the stream ends, the browser comes back after `retry:`
 //!   with the same `Last-Event-ID`, and once Redis is back it gets every message.
-//! - **Few at once.** At most `--max-log-replays` replays run at a time (each holds one
-//!   Redis connection); a stream that finds them all busy waits up to [`SLOT_WAIT`],
-//!   then ends the same way, the kind refusal: its `200` and `retry:` already went out.
+//! - **Few at once.** At most `--max-log-replays` replays read the log at a time (each
+//!   holds one Redis connection); a stream that finds them all busy waits up to
+//!   [`SLOT_WAIT`], then ends the same way, the kind refusal: its `200` and `retry:`
+//!   already went out. The slot is given back before the events are written, so a
+//!   client that reads slowly keeps no other replay waiting.
 //!
 //! A replay stops within one page of its client leaving: between pages it looks
 //! whether the client is still there.
@@ -50,8 +52,9 @@ use crate::sync::{lock, wait_timeout};
 /// Log entries read per `XREVRANGE`.
 pub const PAGE: usize = 500;
 /// The most bytes of events one replay holds before sending them; entries older than
-/// what fits are left out as if the count bound had been reached.
-pub const MAX_REPLAY_BYTES: usize = 16 * 1024 * 1024;
+/// what fits are left out as if the count bound had been reached. About what the
+/// kernel may buffer for one socket: a replay costs no more than its connection does.
+pub const MAX_REPLAY_BYTES: usize = 4 * 1024 * 1024;
 /// How long a stream waits for a replay slot before it ends (its browser retries).
 pub const SLOT_WAIT: Duration = Duration::from_secs(5);
 /// How often a stream waiting for a slot looks whether its client is still there.
@@ -89,7 +92,7 @@ pub fn replay(
     request: &ReplayRequest,
     client: &str,
 ) -> io::Result<Replayed> {
-    let Some(_slot) = wait_for_slot(stream, &log.replays)? else {
+    let Some(slot) = wait_for_slot(stream, &log.replays)? else {
         info!("{client} GET /subscribe: every log replay slot is busy; the stream ends");
         return Ok(Replayed::Unavailable);
     };
@@ -118,6 +121,8 @@ pub fn replay(
             }
         },
     };
+    // Sending needs no Redis: a client that reads slowly holds no slot.
+    drop(slot);
     if let Some(missed) = missed {
         info!(
             "{client} GET /subscribe missed messages no longer in the log (or beyond --max-replay)"

@@ -258,7 +258,11 @@ fn serve_subscription(
                         after,
                         through,
                         client_last_id: client_last_id.as_deref(),
-                        max_replay: source.max_replay,
+                        // One reconnect replays at most --max-replay messages, and
+                        // the hub sends those it holds after `through` itself.
+                        max_replay: source
+                            .max_replay
+                            .saturating_sub(subscription.held_after(through)),
                     };
                     match replay::replay(stream, log, &request, client)? {
                         Replayed::Done { last_sent } => {
