@@ -28,6 +28,10 @@ use crate::pubsub::event_id::EventId;
 use crate::pubsub::hub::{HubState, IdSource};
 use crate::pubsub::topic::{Message, TopicName};
 
+/// The event type of the notice (`sse/missed.rs` writes it). Reserved: a publish may
+/// not use it, so a page can trust that only the server says it.
+pub const MISSED_EVENT: &str = "missed";
+
 /// The default of `--max-replay`: the most messages one reconnect replays.
 pub const DEFAULT_MAX_REPLAY: usize = 10_000;
 

@@ -21,11 +21,8 @@
 
 use crate::auth::json::quote;
 use crate::pubsub::event_id::EventId;
-use crate::pubsub::missed::Missed;
+use crate::pubsub::missed::{MISSED_EVENT, Missed};
 use crate::sse::event::Event;
-
-/// The event type a page listens for.
-pub const MISSED_EVENT: &str = "missed";
 
 /// The `missed` event for a client whose last id was `after`.
 pub fn missed_event(after: Option<&str>, missed: Missed) -> Event {
