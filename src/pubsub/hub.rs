@@ -45,6 +45,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::Thread;
 
 use crate::pubsub::event_id::EventId;
+use crate::pubsub::forgotten::Forgotten;
 use crate::pubsub::relay::{Relay, SubscriberKey};
 use crate::pubsub::topic::{LogEntry, Message, Topic, TopicName, encode_with_id};
 use crate::sse::event::Event;
@@ -127,6 +128,8 @@ pub(super) struct HubState {
     /// What `held` is charged, in bytes.
     held_bytes: usize,
     pub(super) relay: Relay,
+    /// Notes of removed topics' gaps (`forgotten.rs`).
+    pub(super) forgotten: Forgotten,
     /// Set at shutdown: every subscriber returns [`Delivery::Closed`].
     pub(super) closed: bool,
 }
@@ -149,6 +152,7 @@ impl Hub {
                 held: VecDeque::new(),
                 held_bytes: 0,
                 relay: Relay::new(limits.relay_width),
+                forgotten: Forgotten::default(),
                 closed: false,
             }),
             limits,
@@ -287,7 +291,7 @@ impl HubState {
             if !self.topics.contains_key(name) && self.topics.len() >= limits.max_topics {
                 continue;
             }
-            let topic = self.topics.entry(Arc::clone(name)).or_default();
+            let topic = self.topic_entry(name);
             topic.history.push_back(Arc::clone(message));
             if topic.history.len() > limits.history_per_topic {
                 let oldest = topic.history[0].id;
@@ -315,7 +319,7 @@ impl HubState {
                 if let Some(topic) = self.topics.get_mut(name) {
                     topic.drop_oldest_if(oldest.id);
                     if topic.is_unused() {
-                        self.topics.remove(name);
+                        self.remove_topic(name);
                     }
                 }
             }

@@ -166,3 +166,22 @@ fn a_reconnect_replays_at_most_max_replay_messages_the_newest() {
         .unwrap();
     assert_eq!(next(&mut near), (None, vec![7, 8, 9, 10]));
 }
+
+#[test]
+fn a_topic_removed_after_losing_its_history_still_tells_a_resuming_client() {
+    let hub = Hub::new(HubLimits {
+        history_per_topic: 10,
+        // Room for about one message: publishing to `busy` evicts `quiet`'s only one,
+        // and `quiet`, with no follower and nothing held, is removed.
+        history_bytes: 150,
+        max_topics: 100,
+        relay_width: 2,
+        max_replay: 100,
+    });
+    publish(&hub, &["quiet"], 1);
+    publish(&hub, &["busy"], 1);
+    assert_eq!(hub.snapshot().topics, 1, "quiet was removed");
+    let resume = |id| hub.subscribe(topics(&["quiet"]), Resume::After(EventId::counted(id)));
+    assert_eq!(next(&mut resume(0).unwrap()), (through(1), vec![]));
+    assert_eq!(next(&mut resume(1).unwrap()), (None, vec![]));
+}

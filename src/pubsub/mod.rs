@@ -9,12 +9,14 @@
 //! 1. [`topic`]: topic names and one topic's recent history; [`event_id`], the ids
 //!    that order messages.
 //! 2. [`hub`]: publishing, subscribing, replay after `Last-Event-ID`; [`missed`],
-//!    what a subscriber is told it missed, and how far back one reconnect replays.
+//!    what a subscriber is told it missed, and how far back one reconnect replays;
+//!    [`forgotten`], what a removed topic leaves behind so that stays true.
 //! 3. [`relay`]: the wake-up relay, how ten thousand sleeping threads are woken a
 //!    few at a time.
 //! 4. [`publish`]: `POST /publish`.
 
 pub mod event_id;
+pub mod forgotten;
 pub mod hub;
 pub mod missed;
 pub mod publish;

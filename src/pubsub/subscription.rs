@@ -30,8 +30,7 @@ impl Hub {
         state.make_room_for(&topics, self.limits.max_topics)?;
         let key = state.relay.register(thread::current());
         for name in &topics {
-            let topic = state.topics.entry(Arc::clone(name)).or_default();
-            topic.followers.push(key);
+            state.topic_entry(name).followers.push(key);
         }
         let (last_sent_id, missed_at_start) =
             state.start_after(&topics, resume.into(), self.limits.max_replay);
@@ -185,7 +184,7 @@ impl Drop for Subscription<'_> {
                         topic.followers.swap_remove(index);
                     }
                     if topic.is_unused() {
-                        state.topics.remove(name);
+                        state.remove_topic(name);
                     }
                 }
             }
