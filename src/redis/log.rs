@@ -259,10 +259,17 @@ impl RedisLog {
         parse_page(&reply)
     }
 
-    /// Whether the log has lost entries newer than `after`: trimmed by `MAXLEN` (then
-    /// everything before its first entry is gone) or deleted. Trimming does not move
-    /// `max-deleted-entry-id` (seen on Redis 7.0), so both are looked at. The one
-    /// false alarm: `after` is exactly the newest entry trimmed.
+    /// Whether the log may have lost entries newer than `after`: trimmed by `MAXLEN`
+    /// (then everything before its first entry is gone) or deleted. Trimming does not
+    /// move `max-deleted-entry-id` (seen on Redis 7.0.15), so both are looked at.
+    ///
+    /// "May": a trimmed entry leaves nothing behind, neither its id nor its topics. So
+    /// when `after` is itself gone, Redis cannot tell whether it was the newest entry
+    /// trimmed (nothing lost) or an older one, nor whether what went after it was for
+    /// the caller's topics. The answer is then `true`, and the client is told `missed`
+    /// with `through` unknown: a page that reloads once too often loses nothing, one
+    /// that is never told shows stale state. When `after` is still in the log (or
+    /// older than nothing trimmed) the answer is exact.
     pub fn lost_after(&self, after: EventId) -> io::Result<bool> {
         let key = self.settings.key.as_bytes();
         let reply = self.with_connection(|connection| {
