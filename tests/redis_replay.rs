@@ -287,3 +287,70 @@ fn a_replay_that_cannot_read_the_log_skips_nothing_and_the_client_gets_all_once_
         "each once, in order, no missed"
     );
 }
+
+#[test]
+fn a_reader_overtaken_by_memory_and_the_log_is_told_mid_stream_and_never_silently() {
+    let redis = RedisServer::start(&[]);
+    // Each 60 KB entry is a node of its own, so `MAXLEN ~ 10` keeps about ten.
+    let server = instance(&redis, "slow", |config| config.redis_max_len = 10);
+    let mut reader = StreamReader::open(&server, "/subscribe?topic=t", "");
+    let body = "x".repeat(60_000);
+    // The reader reads nothing while 18 MB are published: the server's writes block.
+    let published: Vec<String> = (0..300)
+        .map(|_| {
+            let response = server.exchange(&format!(
+                "POST /publish?topic=t HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{body}",
+                body.len()
+            ));
+            assert_eq!(response.status, 202);
+            let text = response.body_text();
+            text.split("\"id\": \"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let last = format!("id: {}\n", published.last().unwrap());
+    reader.read_until(|reader| {
+        let tail = &reader.body[reader.body.len().saturating_sub(70_000)..];
+        tail.windows(last.len())
+            .any(|window| window == last.as_bytes())
+    });
+    let events = reader.parsed().events;
+    let notices = events.iter().filter(|e| e.event_type == "missed").count();
+    assert!(notices > 0, "18 MB cannot all wait in socket buffers");
+    // Walk the published ids: every one not received lies behind a `missed` event that
+    // names the last id the page had.
+    let mut next = 0;
+    let mut told = false;
+    let mut had: Option<&str> = None;
+    for event in &events {
+        if event.event_type == "missed" {
+            let after = had.map_or("null".to_string(), |id| format!("\"{id}\""));
+            assert!(
+                event.data.starts_with(&format!("{{\"after\":{after},")),
+                "{}",
+                event.data
+            );
+            told = true;
+            continue;
+        }
+        let at = published[next..]
+            .iter()
+            .position(|id| *id == event.last_event_id)
+            .expect("received in order, each once");
+        assert!(
+            at == 0 || told,
+            "a silent gap before {}",
+            event.last_event_id
+        );
+        next += at + 1;
+        told = false;
+        had = Some(&event.last_event_id);
+    }
+    assert_eq!(next, published.len());
+}
