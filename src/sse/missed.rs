@@ -12,9 +12,12 @@
 //! this stream sent it; `null` if it had none), `through` the id of the newest
 //! message it will not get (`null` when nobody can tell: an id from another run or
 //! another log, or entries trimmed from Redis whose ids are gone with them). The
-//! event has **no `id:` line**: the browser's `lastEventId` stays at the last message
-//! the page really received (WHATWG HTML 9.2.6, an event without an `id` field leaves
-//! the last event ID buffer as it was), so a reconnect resumes from there.
+//! event has **no `id:` line**: only an `id` field sets the last event ID (WHATWG
+//! HTML, "Interpreting an event stream"), so the id the browser sends back on its
+//! next reconnect is still that of the last message the page really received.
+//! (Chromium also reports it as the `missed` event's `lastEventId`; the npm
+//! `eventsource` client reports `""` there but resumes from the same id:
+//! `tests/e2e/missed.test.mjs`.)
 //!
 //! A page listens with `es.addEventListener('missed', ...)` and reloads whatever
 //! state it built from the messages (see the README).
