@@ -185,3 +185,52 @@ fn a_topic_removed_after_losing_its_history_still_tells_a_resuming_client() {
     assert_eq!(next(&mut resume(0).unwrap()), (through(1), vec![]));
     assert_eq!(next(&mut resume(1).unwrap()), (None, vec![]));
 }
+
+#[test]
+fn with_a_log_the_start_notice_comes_before_the_log_is_asked() {
+    use crate::pubsub::hub::IdSource;
+    use crate::pubsub::topic::LogEntry;
+    let hub = Hub::with_ids(
+        HubLimits {
+            history_per_topic: 2,
+            history_bytes: 1 << 20,
+            max_topics: 100,
+            relay_width: 2,
+            max_replay: 2,
+        },
+        IdSource::Log,
+    );
+    let entry = |ms, name: &str| LogEntry {
+        id: EventId { ms, seq: 0 },
+        topics: topics(&[name]),
+        event: Event::new("x"),
+    };
+    // `b` holds 3 and 4, `a` holds 11 and 12 and has dropped 10.
+    let entries = [
+        (1, "b"),
+        (2, "b"),
+        (3, "b"),
+        (4, "b"),
+        (10, "a"),
+        (11, "a"),
+        (12, "a"),
+    ];
+    hub.append(entries.iter().map(|&(ms, name)| entry(ms, name)).collect());
+    let mut subscription = hub
+        .subscribe(topics(&["a", "b"]), Resume::After(EventId::ZERO))
+        .unwrap();
+    let cut = Some(Missed {
+        through: Some(EventId { ms: 4, seq: 0 }),
+    });
+    match subscription.next_delivery(Duration::ZERO, &QUIET) {
+        Delivery::Messages { messages, missed } => {
+            assert!(messages.is_empty());
+            assert_eq!(missed, cut, "the newest two held are 11 and 12");
+        }
+        other => panic!("expected the notice first, got {other:?}"),
+    }
+    assert!(matches!(
+        subscription.next_delivery(Duration::ZERO, &QUIET),
+        Delivery::Gap { .. }
+    ));
+}

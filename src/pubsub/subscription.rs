@@ -146,6 +146,13 @@ impl Subscription<'_> {
             // The log still has them (or knows that it does not): ask it first. Reading
             // it takes round trips to Redis, so the relay's turn passes on now.
             state.relay.start_sending(self.key, to_wake);
+            // What the start had to tell goes first, before anything the log sends.
+            if let Some(missed) = self.missed_at_start.take() {
+                return Some(Delivery::Messages {
+                    messages: Vec::new(),
+                    missed: Some(missed),
+                });
+            }
             return Some(Delivery::Gap {
                 after: self.last_sent_id,
                 through: dropped,

@@ -45,6 +45,7 @@ use crate::pubsub::hub::MAX_BATCH_BYTES;
 use crate::pubsub::missed::Missed;
 use crate::pubsub::topic::{TopicName, encode_with_id};
 use crate::redis::log::RedisLog;
+use crate::shutdown::ShutdownSignal;
 use crate::sse::missed::missed_event;
 use crate::sse::stream::EventStream;
 use crate::sync::{lock, wait_timeout};
@@ -69,8 +70,10 @@ pub struct ReplayRequest<'a> {
     pub through: EventId,
     /// What the client itself last had, for the `missed` event.
     pub client_last_id: Option<&'a str>,
-    /// `--max-replay`.
+    /// The most entries to read: `--max-replay`, less what the hub sends after.
     pub max_replay: usize,
+    /// At shutdown a replay stops where it is, as if the log could not be read.
+    pub shutdown: &'a ShutdownSignal,
 }
 
 /// How a replay ended, when the client is still there.
@@ -92,7 +95,7 @@ pub fn replay(
     request: &ReplayRequest,
     client: &str,
 ) -> io::Result<Replayed> {
-    let Some(slot) = wait_for_slot(stream, &log.replays)? else {
+    let Some(slot) = wait_for_slot(stream, &log.replays, request.shutdown)? else {
         info!("{client} GET /subscribe: every log replay slot is busy; the stream ends");
         return Ok(Replayed::Unavailable);
     };
@@ -124,9 +127,8 @@ pub fn replay(
     // Sending needs no Redis: a client that reads slowly holds no slot.
     drop(slot);
     if let Some(missed) = missed {
-        info!(
-            "{client} GET /subscribe missed messages no longer in the log (or beyond --max-replay)"
-        );
+        let through = missed.through.map_or("unknown".into(), |id| id.to_string());
+        info!("{client} GET /subscribe told it missed messages through {through} (the log's)");
         stream.send(&missed_event(request.client_last_id, missed))?;
     }
     let last_sent = collected.events.first().map(|(id, _)| *id);
@@ -195,6 +197,9 @@ fn read_newest(
         upper = (oldest, false);
         // Between pages: a client that has left stops the replay here.
         stream.keep_alive(true)?;
+        if request.shutdown.is_triggered() {
+            return Ok(Err(io::Error::other("the server is shutting down")));
+        }
     }
 }
 
@@ -221,13 +226,17 @@ fn send_oldest_first(
 }
 
 /// Waits up to [`SLOT_WAIT`] for a replay slot, looking meanwhile whether the client
-/// is still there. `Ok(None)`: none came free.
+/// is still there. `Ok(None)`: none came free (or the server is shutting down).
 fn wait_for_slot<'s>(
     stream: &mut EventStream,
     slots: &'s ReplaySlots,
+    shutdown: &ShutdownSignal,
 ) -> io::Result<Option<ReplaySlot<'s>>> {
     let deadline = Instant::now() + SLOT_WAIT;
     loop {
+        if shutdown.is_triggered() {
+            return Ok(None);
+        }
         let now = Instant::now();
         if let Some(slot) = slots.take(SLOT_CHECK.min(deadline.saturating_duration_since(now))) {
             return Ok(Some(slot));

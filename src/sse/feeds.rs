@@ -37,6 +37,7 @@ use crate::pubsub::subscription::{Delivery, Subscription};
 use crate::redis::log::RedisLog;
 use crate::redis::replay::{self, ReplayRequest, Replayed};
 use crate::shared::Shared;
+use crate::shutdown::ShutdownSignal;
 use crate::sse::event::{EVENT_STREAM, Event};
 use crate::sse::missed::missed_event;
 use crate::sse::stream::{EventStream, Pause};
@@ -138,6 +139,7 @@ pub fn serve(
             let source = Source {
                 log: shared.log.as_ref(),
                 max_replay: shared.config.max_replay,
+                shutdown: &shared.shutdown,
                 client,
             };
             serve_subscription(
@@ -202,6 +204,7 @@ fn serve_clock(stream: &mut EventStream, shared: &Shared) -> io::Result<StreamEn
 struct Source<'a> {
     log: Option<&'a RedisLog>,
     max_replay: usize,
+    shutdown: &'a ShutdownSignal,
     client: &'a str,
 }
 
@@ -238,7 +241,8 @@ fn serve_subscription(
             Delivery::Messages { messages, missed } => {
                 // The `missed` event goes first, in the same write as what follows.
                 let notice = missed.map(|missed| {
-                    info!("{client} GET /subscribe missed messages no longer in the history");
+                    let through = missed.through.map_or("unknown".into(), |id| id.to_string());
+                    info!("{client} GET /subscribe told it missed messages through {through}");
                     missed_event(client_last_id.as_deref(), missed).encode()
                 });
                 let events: Vec<&[u8]> = notice
@@ -263,6 +267,7 @@ fn serve_subscription(
                         max_replay: source
                             .max_replay
                             .saturating_sub(subscription.held_after(through)),
+                        shutdown: source.shutdown,
                     };
                     match replay::replay(stream, log, &request, client)? {
                         Replayed::Done { last_sent } => {
