@@ -354,3 +354,29 @@ fn a_reader_overtaken_by_memory_and_the_log_is_told_mid_stream_and_never_silentl
     }
     assert_eq!(next, published.len());
 }
+
+#[test]
+fn replays_beyond_the_cap_wait_their_turn_and_get_everything() {
+    let redis = RedisServer::start(&[]);
+    let log = log_of(&redis, "turns", 100_000);
+    let ids = fill(&log, "t", 2000, 1000);
+    let server = instance(&redis, "turns", |config| config.max_log_replays = 1);
+    let expected: Vec<String> = ids[1..].iter().map(EventId::to_string).collect();
+    let connections = redis_info(&log, "stats", "total_connections_received", "");
+    std::thread::scope(|scope| {
+        let readers: Vec<_> = (0..3)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut reader = resume(&server, "t", ids[0]);
+                    ids_of(&reader.events(expected.len()))
+                })
+            })
+            .collect();
+        for reader in readers {
+            assert_eq!(reader.join().unwrap(), expected);
+        }
+    });
+    // One connection served the three replays in turn (and one is our INFO call).
+    let opened = redis_info(&log, "stats", "total_connections_received", "") - connections;
+    assert!(opened <= 2, "{opened} connections opened");
+}
