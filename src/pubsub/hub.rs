@@ -33,8 +33,8 @@
 //! Each topic keeps at most `history_per_topic` messages, and all histories together
 //! at most `history_bytes` (the oldest message anywhere goes first). A subscriber that
 //! falls so far behind that its next messages were dropped gets what is still held and
-//! is told it missed some (`missed.rs`). Nothing is queued per subscriber, so the memory a lagging
-//! subscriber can pin is bounded by the histories, however far it lags. A topic with
+//! is told it missed some (`missed.rs`). Nothing is queued per subscriber, so the
+//! memory a lagging subscriber can pin is bounded by the histories, however far it lags. A topic with
 //! no follower and nothing held is removed: it costs nothing.
 //!
 //! Who is woken, and when, is the relay's job (`relay.rs`); a subscriber's side of all
