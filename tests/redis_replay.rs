@@ -380,3 +380,21 @@ fn replays_beyond_the_cap_wait_their_turn_and_get_everything() {
     let opened = redis_info(&log, "stats", "total_connections_received", "") - connections;
     assert!(opened <= 2, "{opened} connections opened");
 }
+
+#[test]
+fn an_id_older_than_a_log_that_never_lost_an_entry_is_not_ours_and_is_told() {
+    let redis = RedisServer::start(&[]);
+    let log = log_of(&redis, "foreign", 100_000);
+    let ids = fill(&log, "t", 10, 10);
+    let server = instance(&redis, "foreign", |_| {});
+    // An id of another log, from before this one began.
+    let foreign = EventId { ms: 1, seq: 0 };
+    let mut reader = resume(&server, "t", foreign);
+    let events = reader.events(11);
+    assert_eq!(events[0].data, missed(foreign, None));
+    let expected: Vec<String> = ids.iter().map(EventId::to_string).collect();
+    assert_eq!(ids_of(&events[1..]), expected);
+    // From the very start ("0-0") is placed: everything, and nothing to tell.
+    let mut from_start = resume(&server, "t", EventId::ZERO);
+    assert_eq!(ids_of(&from_start.events(10)), expected);
+}

@@ -268,8 +268,12 @@ impl RedisLog {
     /// trimmed (nothing lost) or an older one, nor whether what went after it was for
     /// the caller's topics. The answer is then `true`, and the client is told `missed`
     /// with `through` unknown: a page that reloads once too often loses nothing, one
-    /// that is never told shows stale state. When `after` is still in the log (or
-    /// older than nothing trimmed) the answer is exact.
+    /// that is never told shows stale state. When `after` is still in the log the
+    /// answer is exact.
+    ///
+    /// An `after` older than the first entry of a log that never lost one was never
+    /// an entry of this log (another log's, or another key's): it cannot be placed,
+    /// and that too is `true`. (`ZERO`, "from the very start", is always placed.)
     pub fn lost_after(&self, after: EventId) -> io::Result<bool> {
         let key = self.settings.key.as_bytes();
         let reply = self.with_connection(|connection| {
@@ -302,7 +306,9 @@ impl RedisLog {
         ) else {
             return Err(unexpected("XINFO STREAM (Redis 7 or later is needed)"));
         };
-        Ok(deleted > after || (added > length && first > after))
+        let trimmed = added > length;
+        let foreign = after != EventId::ZERO;
+        Ok(deleted > after || (first > after && (trimmed || foreign)))
     }
 
     /// Records that the tail handed `id` over now, for `/stats`.
