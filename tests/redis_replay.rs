@@ -398,3 +398,31 @@ fn an_id_older_than_a_log_that_never_lost_an_entry_is_not_ours_and_is_told() {
     let mut from_start = resume(&server, "t", EventId::ZERO);
     assert_eq!(ids_of(&from_start.events(10)), expected);
 }
+
+#[test]
+fn a_client_whose_id_is_the_newest_entry_trimmed_missed_nothing_and_is_told_nothing() {
+    let redis = RedisServer::start(&[]);
+    let server = instance(&redis, "edge", |_| {});
+    let log = log_of(&redis, "edge", 100_000);
+    let ids = fill(&log, "t", 100, 10);
+    // The instance's tail has read them all; then the log is trimmed to exactly 50.
+    let caught_up = wait_for(Duration::from_secs(5), || {
+        server
+            .stats()
+            .contains(&format!("\"last_id\": \"{}\"", ids[99]))
+    });
+    assert!(caught_up.is_some(), "{}", server.stats());
+    let mut connection = log.connect().unwrap();
+    connection
+        .command(&[b"XTRIM", b"edge", b"MAXLEN", b"50"])
+        .unwrap();
+    let expected: Vec<String> = ids[50..].iter().map(EventId::to_string).collect();
+    // ids[49] is the newest entry trimmed: nothing after it is gone.
+    let mut at_edge = resume(&server, "t", ids[49]);
+    assert_eq!(ids_of(&at_edge.events(50)), expected);
+    // ids[48]: ids[49] is gone for good, and the client is told.
+    let mut before = resume(&server, "t", ids[48]);
+    let events = before.events(51);
+    assert_eq!(events[0].data, missed(ids[48], None));
+    assert_eq!(ids_of(&events[1..]), expected);
+}

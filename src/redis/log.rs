@@ -37,6 +37,7 @@ use crate::pubsub::topic::{LogEntry, TopicName, check_topic_name};
 use crate::redis::connection::RedisConnection;
 use crate::redis::replay::ReplaySlots;
 use crate::redis::resp::Value;
+use crate::redis::seen::SeenIds;
 use crate::redis::url::RedisUrl;
 use crate::sse::event::{Event, check_event_type};
 use crate::sync::lock;
@@ -107,12 +108,15 @@ pub struct RedisLog {
     pub status: LogStatus,
     /// The cap on replays running at once (`replay.rs`).
     pub replays: ReplaySlots,
+    /// The ids the tail has read, to place a trimmed client id (`seen.rs`).
+    pub seen: SeenIds,
 }
 
 impl RedisLog {
     pub fn new(settings: LogSettings) -> RedisLog {
         RedisLog {
             replays: ReplaySlots::new(settings.max_log_replays),
+            seen: SeenIds::new(settings.max_len.saturating_mul(2)),
             settings,
             idle: Mutex::new(Vec::new()),
             status: LogStatus::default(),
@@ -265,11 +269,12 @@ impl RedisLog {
     ///
     /// "May": a trimmed entry leaves nothing behind, neither its id nor its topics. So
     /// when `after` is itself gone, Redis cannot tell whether it was the newest entry
-    /// trimmed (nothing lost) or an older one, nor whether what went after it was for
-    /// the caller's topics. The answer is then `true`, and the client is told `missed`
-    /// with `through` unknown: a page that reloads once too often loses nothing, one
-    /// that is never told shows stale state. When `after` is still in the log the
-    /// answer is exact.
+    /// trimmed (nothing lost) or an older one; this instance can if its tail read
+    /// both `after` and the log's first entry (`seen.rs`). Otherwise the answer is
+    /// `true`, and the client is told `missed` with `through` unknown: a page that
+    /// reloads once too often loses nothing, one that is never told shows stale
+    /// state. Nor can anyone tell whether trimmed entries were for the caller's
+    /// topics. When `after` is still in the log the answer is exact.
     ///
     /// An `after` older than the first entry of a log that never lost one was never
     /// an entry of this log (another log's, or another key's): it cannot be placed,
@@ -308,7 +313,8 @@ impl RedisLog {
         };
         let trimmed = added > length;
         let foreign = after != EventId::ZERO;
-        Ok(deleted > after || (first > after && (trimmed || foreign)))
+        let lost_before_first = first > after && (trimmed || foreign);
+        Ok(deleted > after || (lost_before_first && !self.seen.adjacent(after, first)))
     }
 
     /// Records that the tail handed `id` over now, for `/stats`.
