@@ -96,7 +96,7 @@ pub fn replay(
     client: &str,
 ) -> io::Result<Replayed> {
     let Some(slot) = wait_for_slot(stream, &log.replays, request.shutdown)? else {
-        info!("{client} GET /subscribe: every log replay slot is busy; the stream ends");
+        info!("{client} GET /subscribe: no log replay slot came free; the stream ends");
         return Ok(Replayed::Unavailable);
     };
     let collected = match read_newest(stream, log, request)? {
