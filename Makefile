@@ -6,15 +6,17 @@ run:
 	cargo run --release -- $(ARGS)
 
 # The whole test suite: unit tests, integration tests against a live server, the binary,
-# the abuse suite, instances sharing a log in a real Redis (Debian's redis-server is
-# installed when missing). (The load benchmark is `make bench`, not part of this.)
+# the abuse suite, instances sharing a log in a real Redis, clients made to vanish by a
+# real packet filter (Debian's redis-server and nftables are installed when missing; the
+# packet filter needs root). (The load benchmark is `make bench`, not part of this.)
 test:
-	tests/install-system-packages.sh redis-server
+	tests/install-system-packages.sh redis-server nft
 	cargo test
 
-# Formatting and lints, as CI runs them.
+# Formatting and lints, as CI runs them; tests/imports.rs checks that no modules of src/
+# import each other.
 lint:
-	cargo fmt --check && cargo clippy --all-targets -- -D warnings
+	cargo fmt --check && cargo clippy --all-targets -- -D warnings && cargo test --test imports
 
 fmt:
 	cargo fmt

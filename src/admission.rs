@@ -1,34 +1,53 @@
-//! What happens to a connection that arrives when every slot is taken.
+//! What happens to a connection when the server is full.
 //!
-//! # Wait a moment, then refuse kindly
+//! # Two caps, two waits
+//!
+//! Streams and requests are counted apart (see `shared.rs`): streams against
+//! `--max-clients`, everything else against `--max-requests`. So a server full of
+//! streams still takes publishes, answers `/stats`, and serves the demo page.
 //!
 //! A full server is often full of clients that have already left: after a network
 //! blip or a proxy restart, thousands of clients reconnect while their old streams
 //! are still ending (the client watch sees each departure at once, but ten thousand
-//! threads take a moment to wake and finish). So a connection that finds no free slot
-//! is not refused at once. It goes to the *waiting room*. If a slot frees up within
-//! `--admission-wait-ms`, the connection is served as if nothing happened.
+//! threads take a moment to wake and finish). So neither cap refuses at once:
 //!
-//! If none does, it is refused, in a way its client will act on:
+//! - A **stream** that finds every stream slot taken waits on its own thread, for at
+//!   most `--admission-wait-ms` ([`admit_stream`]). Only half the request budget may
+//!   wait like this at once; past that, a stream is refused without waiting, so that a
+//!   reconnect wave never takes the places publishes need.
+//! - A **connection** that finds every request slot taken goes to the *waiting room*
+//!   ([`WaitingRoom`]), for at most `--admission-wait-ms` too.
+//!
+//! # Refuse kindly
+//!
+//! A refused client is told in a way it will act on ([`refusal`]):
 //!
 //! - An `EventSource` (its request says `Accept: text/event-stream`) gets
 //!   `200 text/event-stream` with a `retry:` field and no events, and the stream ends.
 //!   A browser treats the end of a 200 stream as a dropped connection and reconnects
 //!   by itself after `retry` milliseconds. A `503` would be worse than useless: the
-//!   WHATWG spec has an EventSource *fail for good* on any status but 200, so the page
-//!   would stay disconnected until reloaded.
+//!   WHATWG spec has an EventSource *fail for good* on any status but 200 (HTML
+//!   9.2.3), so the page would stay disconnected until reloaded. This holds for every
+//!   `503` a stream could get: the stream cap, the topic cap, a shared log that is down.
 //! - Everything else gets `503 Service Unavailable` with `Retry-After`.
 //!
 //! Both delays are drawn from a range (`jitter.rs`), so that clients refused together
-//! do not come back together.
+//! do not come back together. A refusal carries the same CORS headers the stream
+//! would have had: a credentialed EventSource on a listed origin would otherwise see a
+//! CORS failure, and never the `retry:` the refusal exists to deliver.
 //!
-//! # One thread for all of them
+//! # The waiting room: one thread for all of them
 //!
 //! A flood of connections must not cost a thread each, nor slow the accept loop. The
 //! accept loop only hands the socket over a bounded channel; one thread keeps every
 //! waiting socket in non-blocking mode and visits them all every few milliseconds:
-//! is there a slot now? has the head arrived? is the time up? Past
-//! [`MAX_WAITING`] sockets, new arrivals are refused at once with a plain `503`.
+//! is there a slot now? has the client left? is the time up? Past [`MAX_WAITING`]
+//! sockets, new arrivals are refused at once with a plain `503`.
+//!
+//! The waiting room never *reads* a waiting socket: it only peeks (`MSG_PEEK`) at what
+//! has arrived, which leaves every byte in the kernel for whoever serves the
+//! connection. A request that waited is then read exactly as if it had not: a large
+//! publish body, or two pipelined requests, arrive whole and in order.
 
 use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -39,21 +58,48 @@ use std::time::{Duration, Instant};
 
 use log::{debug, warn};
 
-use crate::client;
+use crate::http::cors;
 use crate::http::error::HttpError;
 use crate::http::head::{HeadScanner, parse_head};
+use crate::http::request::Request;
 use crate::http::response::{self, Persistence, Response, Status};
 use crate::jitter;
-use crate::shared::{ClientSlot, Shared};
+use crate::shared::{RequestSlot, Shared, StreamSlot};
 use crate::sse::event::{self, EVENT_STREAM};
 
 /// Connections that may wait for a slot at once.
 pub const MAX_WAITING: usize = 1024;
-/// How often the waiting room looks at its sockets.
+/// How often the waiting room looks at its sockets, and a waiting stream at the cap.
 const VISIT_INTERVAL: Duration = Duration::from_millis(5);
 /// How long a refused connection is drained before it is closed (see
 /// `response::linger_close` for why).
 const LINGER_TIME: Duration = Duration::from_millis(500);
+
+/// Waits, when every stream slot is taken, for one to free up: at most
+/// `--admission-wait-ms`, and only while fewer than half the request budget waits.
+/// The caller holds a request slot meanwhile. An `Err` is answered with [`refusal`].
+pub fn admit_stream(shared: &Shared) -> Result<StreamSlot<'_>, HttpError> {
+    if let Some(slot) = shared.streams.claim() {
+        return Ok(slot);
+    }
+    let full = || {
+        let streams = shared.config.max_clients;
+        HttpError::ServiceUnavailable(format!("the server is full ({streams} streams)"))
+    };
+    let _waiting = shared.stream_waiters.claim().ok_or_else(full)?;
+    let deadline = Instant::now() + shared.config.admission_wait;
+    while Instant::now() < deadline && !shared.shutdown.is_triggered() {
+        shared.shutdown.wait_timeout(VISIT_INTERVAL);
+        if let Some(slot) = shared.streams.claim() {
+            return Ok(slot);
+        }
+    }
+    Err(full())
+}
+
+/// How an admitted connection is served: `client::spawn`, handed in by the server, so
+/// that this module does not import `client.rs` (which imports this one).
+pub type Serve = fn(TcpStream, SocketAddr, RequestSlot);
 
 /// The accept loop's side of the waiting room.
 pub struct WaitingRoom {
@@ -61,12 +107,12 @@ pub struct WaitingRoom {
 }
 
 impl WaitingRoom {
-    /// Starts the waiting room's thread.
-    pub fn open(shared: Arc<Shared>) -> io::Result<WaitingRoom> {
+    /// Starts the waiting room's thread; an admitted connection goes to `serve`.
+    pub fn open(shared: Arc<Shared>, serve: Serve) -> io::Result<WaitingRoom> {
         let (arrivals, receiver) = mpsc::sync_channel(MAX_WAITING);
         thread::Builder::new()
             .name("waiting room".into())
-            .spawn(move || run(&shared, &receiver))?;
+            .spawn(move || run(&shared, &receiver, serve))?;
         Ok(WaitingRoom { arrivals })
     }
 
@@ -91,18 +137,15 @@ impl WaitingRoom {
     }
 }
 
-/// A connection waiting for a slot.
+/// A connection waiting for a request slot.
 struct Waiting {
     socket: TcpStream,
     peer: SocketAddr,
     arrived: Instant,
-    /// What the client has sent so far: handed on with the socket, or read to decide
-    /// how to refuse it.
-    received: Vec<u8>,
 }
 
 /// The waiting room's loop: runs until shutdown.
-fn run(shared: &Arc<Shared>, arrivals: &Receiver<(TcpStream, SocketAddr)>) {
+fn run(shared: &Arc<Shared>, arrivals: &Receiver<(TcpStream, SocketAddr)>, serve: Serve) {
     let mut waiting: Vec<Waiting> = Vec::new();
     let mut closing: Vec<(TcpStream, Instant)> = Vec::new();
     while !shared.shutdown.is_triggered() {
@@ -121,7 +164,7 @@ fn run(shared: &Arc<Shared>, arrivals: &Receiver<(TcpStream, SocketAddr)>) {
         while let Ok(arrival) = arrivals.try_recv() {
             wait(arrival, &mut waiting);
         }
-        waiting.retain_mut(|guest| visit(shared, guest, &mut closing));
+        waiting.retain(|guest| visit(shared, guest, serve, &mut closing));
         closing.retain_mut(|(socket, since)| !drained(socket, *since));
     }
 }
@@ -137,17 +180,17 @@ fn wait((socket, peer): (TcpStream, SocketAddr), waiting: &mut Vec<Waiting>) {
         socket,
         peer,
         arrived: Instant::now(),
-        received: Vec::new(),
     });
 }
 
 /// One visit to a waiting connection. Returns whether it still waits.
 fn visit(
     shared: &Arc<Shared>,
-    guest: &mut Waiting,
+    guest: &Waiting,
+    serve: Serve,
     closing: &mut Vec<(TcpStream, Instant)>,
 ) -> bool {
-    if let Some(slot) = ClientSlot::claim(shared) {
+    if let Some(slot) = RequestSlot::claim(shared) {
         let socket = guest.socket.try_clone();
         match socket.and_then(|socket| socket.set_nonblocking(false).map(|()| socket)) {
             Ok(socket) => {
@@ -156,24 +199,15 @@ fn visit(
                     guest.peer,
                     guest.arrived.elapsed()
                 );
-                client::spawn(
-                    socket,
-                    guest.peer,
-                    slot,
-                    std::mem::take(&mut guest.received),
-                );
+                serve(socket, guest.peer, slot);
             }
             Err(error) => debug!("{} dropped while waiting: {error}", guest.peer),
         }
         return false;
     }
-    // Keep reading the head, to know how to refuse it if it comes to that.
-    let mut chunk = [0u8; 1024];
-    match (&guest.socket).read(&mut chunk) {
+    // Has the client left? A peek at one byte says, and consumes nothing.
+    match guest.socket.peek(&mut [0u8; 1]) {
         Ok(0) => return false,
-        Ok(n) if guest.received.len() + n <= shared.config.max_head_bytes => {
-            guest.received.extend_from_slice(&chunk[..n]);
-        }
         Ok(_) => {}
         Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
         Err(_) => return false,
@@ -181,12 +215,18 @@ fn visit(
     if guest.arrived.elapsed() < shared.config.admission_wait {
         return true;
     }
-    let refusal = refusal_for(&guest.received, shared);
+    // Time is up: peek at the head that has arrived, to refuse it in a way its client
+    // acts on. The bytes stay unread; `drained` discards them after the answer.
+    let mut head = vec![0u8; shared.config.max_head_bytes];
+    let length = guest.socket.peek(&mut head).unwrap_or(0);
+    let request = parsed_head(&head[..length], shared);
+    let full = HttpError::ServiceUnavailable("the server is full, retry later".into());
+    let refused = refusal(request.as_ref(), &full, shared);
     warn!(
-        "{} refused: the server is full ({} clients); answered {}",
-        guest.peer, shared.config.max_clients, refusal.status
+        "{} refused: the server is full ({} requests); answered {}",
+        guest.peer, shared.config.max_requests, refused.status
     );
-    if response::write_response(&guest.socket, &refusal, Persistence::Close, false).is_ok() {
+    if response::write_response(&guest.socket, &refused, Persistence::Close, false).is_ok() {
         let _ = guest.socket.shutdown(Shutdown::Write);
         if let Ok(socket) = guest.socket.try_clone() {
             closing.push((socket, Instant::now()));
@@ -195,35 +235,47 @@ fn visit(
     false
 }
 
-/// The refusal a client will act on: a reconnect hint for an EventSource, a `503`
-/// with `Retry-After` for anything else (see the module docs).
-pub fn refusal_for(received: &[u8], shared: &Shared) -> Response {
+/// The request in `received`, if its whole head is there.
+fn parsed_head(received: &[u8], shared: &Shared) -> Option<Request> {
     let mut scanner = HeadScanner::default();
-    let request = match scanner.scan(received, &shared.config) {
+    match scanner.scan(received, &shared.config) {
         Ok(Some(length)) => parse_head(&received[..length]).ok(),
         _ => None,
-    };
-    let wants_event_stream = request.is_some_and(|request| {
-        request.method == "GET"
-            && request
-                .header("accept")
-                .is_some_and(|accept| accept.contains(EVENT_STREAM))
+    }
+}
+
+/// Whether `request` comes from an `EventSource` (or a client that reads like one).
+pub fn wants_event_stream(request: &Request) -> bool {
+    request.method == "GET"
+        && request
+            .header("accept")
+            .is_some_and(|accept| accept.contains(EVENT_STREAM))
+}
+
+/// The answer to a request refused with `error`, one its client will act on: for a
+/// `503` to an EventSource, a reconnect hint; for anything else, the error's own
+/// response (see the module docs). It carries the CORS headers `request` would get.
+pub fn refusal(request: Option<&Request>, error: &HttpError, shared: &Shared) -> Response {
+    let cors = request.map_or_else(Vec::new, |request| {
+        cors::headers_for(request, &shared.config.allowed_origins)
     });
-    if !wants_event_stream {
-        return HttpError::ServiceUnavailable("the server is full, retry later".into())
-            .to_response();
+    let unavailable = error.status() == Status::ServiceUnavailable;
+    if !unavailable || !request.is_some_and(wants_event_stream) {
+        return error.to_response().with_headers(cors);
     }
     let base = shared.config.retry.as_millis() as u64;
     let retry = Duration::from_millis(jitter::spread(base.max(100), base.max(100) * 3));
     let mut body = event::encode_retry(retry);
     body.pop();
-    body.extend_from_slice(&event::encode_comment("the server is full; retrying later"));
+    let note = format!("{}; retrying later", error.detail());
+    body.extend_from_slice(&event::encode_comment(&note));
     Response::new(
         Status::Ok,
         EVENT_STREAM,
         String::from_utf8(body).expect("the encoder writes UTF-8"),
     )
     .with_header("Cache-Control", "no-cache")
+    .with_headers(cors)
 }
 
 /// Reads and discards what a refused client still sends; `true` once it is done.

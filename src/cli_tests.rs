@@ -246,3 +246,16 @@ fn every_flag_has_a_help_line_and_a_distinct_name() {
         );
     }
 }
+
+#[test]
+fn the_vanish_timeout_is_seconds_and_zero_turns_it_off() {
+    let default = config(&[], &[]).vanish_timeout;
+    assert_eq!(default, Some(Duration::from_secs(20)));
+    let set = config(&["--vanish-timeout-s", "5"], &[]).vanish_timeout;
+    assert_eq!(set, Some(Duration::from_secs(5)));
+    assert_eq!(
+        config(&["--vanish-timeout-s", "0"], &[]).vanish_timeout,
+        None
+    );
+    assert!(parse(&["--vanish-timeout-s", "-1"], &[]).is_err());
+}

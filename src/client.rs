@@ -20,28 +20,30 @@
 
 use std::io;
 use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
 use std::thread;
 use std::time::Instant;
 
 use log::{debug, error, info, warn};
 
+use crate::admission;
 use crate::http::connection::{Connection, ReadError};
 use crate::http::cors;
 use crate::http::forwarded::ClientView;
 use crate::http::request::Request;
-use crate::http::response::{self, Framing, Persistence, Response};
+use crate::http::response::{self, Framing, Persistence, Response, Status};
 use crate::routes::{self, Reply};
-use crate::shared::{ClientSlot, Shared};
+use crate::shared::{RequestSlot, Shared};
 use crate::sse::feeds::{self, StreamEnd};
+use crate::vanish;
 
-/// Starts the thread that serves `socket`. `received` holds bytes already read from it
-/// (by the waiting room, `admission.rs`); usually none.
-pub fn spawn(socket: TcpStream, peer: SocketAddr, slot: ClientSlot, received: Vec<u8>) {
+/// Starts the thread that serves `socket`, holding a request slot.
+pub fn spawn(socket: TcpStream, peer: SocketAddr, slot: RequestSlot) {
     let stack_bytes = slot.shared().config.thread_stack_bytes;
     let spawned = thread::Builder::new()
         .name(format!("client {peer}"))
         .stack_size(stack_bytes)
-        .spawn(move || serve(socket, peer, slot, received));
+        .spawn(move || serve(socket, peer, slot));
     if let Err(error) = spawned {
         // The closure, with the socket and the slot, was dropped: the client sees
         // the connection close and the slot is free again.
@@ -50,19 +52,23 @@ pub fn spawn(socket: TcpStream, peer: SocketAddr, slot: ClientSlot, received: Ve
 }
 
 /// Serves one connection from its first byte to its close, then logs one line.
-fn serve(socket: TcpStream, peer: SocketAddr, slot: ClientSlot, received: Vec<u8>) {
-    let shared = slot.shared();
+fn serve(socket: TcpStream, peer: SocketAddr, slot: RequestSlot) {
+    let shared: &Shared = &Arc::clone(slot.shared());
+    // Held while requests are read and answered; a stream trades it for a stream slot.
+    let mut request_slot = Some(slot);
     let started = Instant::now();
     // Small writes (one event) must leave at once, not wait for Nagle's algorithm to
-    // batch them. The write timeout is how we notice a client that stopped reading.
+    // batch them. The write timeout is how we notice a client that stopped reading;
+    // the vanish timeout, one that is gone without a word (`vanish.rs`).
     let setup = socket
         .set_nodelay(true)
-        .and_then(|()| socket.set_write_timeout(Some(shared.config.write_timeout)));
+        .and_then(|()| socket.set_write_timeout(Some(shared.config.write_timeout)))
+        .and_then(|()| vanish::limit_unacknowledged(&socket, shared.config.vanish_timeout));
     if let Err(error) = setup {
         debug!("{peer} could not configure socket: {error}");
         return;
     }
-    let mut connection = Connection::with_received(socket, received);
+    let mut connection = Connection::new(socket);
     let mut target = String::from("-");
     // Who the client is, for the log: the peer, or the client behind a trusted proxy
     // (then each request says who it is for).
@@ -89,9 +95,12 @@ fn serve(socket: TcpStream, peer: SocketAddr, slot: ClientSlot, received: Vec<u8
         let who = &client.label;
         let head_only = request.method == "HEAD";
         let cors = cors::headers_for(&request, &shared.config.allowed_origins);
-        let response = match routes::route(&request, &client, &mut connection, shared) {
-            Ok(Reply::Stream(feed)) => {
+        let (response, may_stay) = match routes::route(&request, &client, &mut connection, shared) {
+            Ok(Reply::Stream(feed, _stream_slot)) => {
                 debug!("{who} {target} stream opened: {feed:?}");
+                // The stream slot, held until this arm ends, now counts this
+                // connection; its request slot is free for someone else.
+                drop(request_slot.take());
                 connection.release_buffer();
                 let framing = Framing::for_version(request.version);
                 let socket = connection.socket();
@@ -107,14 +116,30 @@ fn serve(socket: TcpStream, peer: SocketAddr, slot: ClientSlot, received: Vec<u8
                     Err(error) => describe_io_error(&error),
                 };
             }
-            Ok(Reply::Response(response)) => response,
+            Ok(Reply::Response(response)) => (response.with_headers(cors), true),
+            Err(error) if error.status() == Status::ServiceUnavailable => {
+                // Told to come back later (to an EventSource, kindly: see admission.rs),
+                // and it comes back on a new connection.
+                let refusal = admission::refusal(Some(&request), &error, shared);
+                warn!(
+                    "{who} {target} refused: {error}; answered {}",
+                    refusal.status
+                );
+                (refusal, false)
+            }
             Err(error) => {
                 warn!("{who} {target} rejected: {error}");
-                error.to_response()
+                (error.to_response().with_headers(cors), true)
             }
         };
-        let response = response.with_headers(cors);
-        match respond(&connection, &request, &response, head_only, shared) {
+        match respond(
+            &connection,
+            &request,
+            &response,
+            head_only,
+            may_stay,
+            shared,
+        ) {
             Ok(Persistence::KeepAlive) => continue,
             Ok(Persistence::Close) => break format!("answered {}", response.status),
             Err(error) => break describe_io_error(&error),
@@ -127,23 +152,26 @@ fn serve(socket: TcpStream, peer: SocketAddr, slot: ClientSlot, received: Vec<u8
     );
 }
 
-/// Writes an ordinary response, keeping the connection open only if the client wants
-/// that, the request's body was read (otherwise its bytes would be taken for the next
-/// request), and the server is not shutting down.
+/// Writes an ordinary response, keeping the connection open only if it `may_stay`,
+/// the client wants that, the request's body was read (otherwise its bytes would be
+/// taken for the next request), and the server is not shutting down.
 fn respond(
     connection: &Connection,
     request: &Request,
     response: &Response,
     head_only: bool,
+    may_stay: bool,
     shared: &Shared,
 ) -> io::Result<Persistence> {
-    let persistence =
-        if request.wants_keep_alive() && connection.is_in_sync() && !shared.shutdown.is_triggered()
-        {
-            Persistence::KeepAlive
-        } else {
-            Persistence::Close
-        };
+    let persistence = if may_stay
+        && request.wants_keep_alive()
+        && connection.is_in_sync()
+        && !shared.shutdown.is_triggered()
+    {
+        Persistence::KeepAlive
+    } else {
+        Persistence::Close
+    };
     response::write_response(&**connection.socket(), response, persistence, head_only)?;
     if persistence == Persistence::Close && !connection.is_in_sync() {
         response::linger_close(connection.socket());

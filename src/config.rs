@@ -3,19 +3,23 @@
 //! Every limit and interval lives here, so that tests can shrink them to milliseconds
 //! and `cli.rs` can change them from the command line.
 
-use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::auth::patterns::Pattern;
 use crate::redis::url::RedisUrl;
 
+// `Secret` has its own module so that `redis/url.rs` can use it without depending on
+// the whole configuration; settings that hold one are declared here, so it is
+// reachable from here too.
+pub use crate::secret::Secret;
+
 /// The address we listen on unless told otherwise: loopback, so a first `make run`
 /// is not reachable from the network.
 pub const DEFAULT_BIND: &str = "127.0.0.1";
 /// The port from the seed tutorial.
 pub const DEFAULT_PORT: u16 = 5000;
-/// Time between two events of the counter and clock streams.
+/// Time between two events of a demo stream (see `sse/feeds.rs`).
 pub const DEFAULT_INTERVAL_MS: u64 = 1000;
 /// How many events the counter stream sends before `event: close`.
 pub const DEFAULT_COUNT: u64 = 5;
@@ -34,14 +38,23 @@ pub const DEFAULT_HISTORY_BYTES: usize = 64 * 1024 * 1024;
 /// How many topics may exist at once (a topic exists while it has a follower or a
 /// held message).
 pub const DEFAULT_MAX_TOPICS: usize = 100_000;
-/// How often a counter or clock stream checks that its client is still connected (a
+/// How often a demo stream checks that its client is still connected (a
 /// subscription's client is watched by the kernel instead, see `sse/watch.rs`). The
 /// check is one non-blocking `read` (see `sse/stream.rs`); a departed client's slot is
 /// free again within about this time.
 pub const DEFAULT_CLIENT_CHECK_MS: u64 = 1000;
-/// How long a connection that arrives when every slot is taken waits for one to free
-/// up before it is refused.
+/// How long data sent to a client may stay unacknowledged before the kernel gives up
+/// on the connection (`TCP_USER_TIMEOUT`, see `vanish.rs`). With the heartbeat, a
+/// client that vanishes without a word is freed within 15 + 20 = 35 s.
+pub const DEFAULT_VANISH_TIMEOUT_S: u64 = 20;
+/// How long a stream that finds every stream slot taken (or a connection that finds
+/// every request slot taken) waits for one to free up before it is refused.
 pub const DEFAULT_ADMISSION_WAIT_MS: u64 = 500;
+/// Connections reading or answering requests at once, apart from streams (see
+/// `shared.rs`). An ordinary request holds its slot for a millisecond; a slow or idle
+/// one for up to `--head-timeout-s`, so this is also how many slow heads (slowloris)
+/// the server absorbs before newcomers wait. A flood costs at most this many threads.
+pub const DEFAULT_MAX_REQUESTS: usize = 1024;
 /// How many subscribers the wake-up relay keeps woken at once (see `pubsub/relay.rs`).
 pub const DEFAULT_RELAY_WIDTH: usize = 4;
 /// The largest body `POST /publish` accepts.
@@ -74,7 +87,7 @@ pub struct Config {
     pub bind: IpAddr,
     /// The TCP port; 0 asks the OS for a free one.
     pub port: u16,
-    /// Time between events of the counter and clock streams.
+    /// Time between events of a demo stream.
     pub interval: Duration,
     /// Events in the counter stream before it closes.
     pub count: u64,
@@ -92,9 +105,12 @@ pub struct Config {
     pub history_bytes: usize,
     /// Topics that may exist at once.
     pub max_topics: usize,
-    /// How often a counter or clock stream checks whether its client has left.
+    /// How often a demo stream checks whether its client has left.
     pub client_check: Duration,
-    /// How long a connection waits for a slot when the server is full.
+    /// How long sent data may stay unacknowledged before the connection is aborted;
+    /// `None` leaves the kernel's default (about 15 minutes).
+    pub vanish_timeout: Option<Duration>,
+    /// How long a stream (or a connection) waits for a slot when the server is full.
     pub admission_wait: Duration,
     /// Subscribers woken at once by the relay.
     pub relay_width: usize,
@@ -104,8 +120,12 @@ pub struct Config {
     pub max_head_bytes: usize,
     /// Most header lines in a request head (431 beyond).
     pub max_header_lines: usize,
-    /// Most connections served at once; the next one gets 503.
+    /// Most streams at once; the next one waits `admission_wait` for a slot, then is
+    /// refused (see `admission.rs`).
     pub max_clients: usize,
+    /// Most connections reading or answering requests at once, apart from streams;
+    /// the next one waits in the waiting room (see `admission.rs`).
+    pub max_requests: usize,
     /// When set, publishing needs `Authorization: Bearer <token>`.
     pub token: Option<Secret>,
     /// When set, tokens signed with it say who may follow and publish which topics
@@ -132,6 +152,10 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Stack size of each client thread.
     pub thread_stack_bytes: usize,
+    /// Host names, besides loopback names and IP addresses, that requests may name in
+    /// `Host` (lower case, no port). An open server, or any server given one, answers
+    /// no other (see `http/host.rs`).
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for Config {
@@ -151,12 +175,14 @@ impl Default for Config {
             history_bytes: DEFAULT_HISTORY_BYTES,
             max_topics: DEFAULT_MAX_TOPICS,
             client_check: Duration::from_millis(DEFAULT_CLIENT_CHECK_MS),
+            vanish_timeout: Some(Duration::from_secs(DEFAULT_VANISH_TIMEOUT_S)),
             admission_wait: Duration::from_millis(DEFAULT_ADMISSION_WAIT_MS),
             relay_width: DEFAULT_RELAY_WIDTH,
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             max_head_bytes: DEFAULT_MAX_HEAD_BYTES,
             max_header_lines: DEFAULT_MAX_HEADER_LINES,
             max_clients: crate::limits::default_max_clients(),
+            max_requests: DEFAULT_MAX_REQUESTS,
             token: None,
             auth_secret: None,
             public_topics: Vec::new(),
@@ -169,28 +195,7 @@ impl Default for Config {
             max_log_replays: DEFAULT_MAX_LOG_REPLAYS,
             shutdown_grace: Duration::from_millis(DEFAULT_SHUTDOWN_GRACE_MS),
             thread_stack_bytes: DEFAULT_THREAD_STACK_BYTES,
+            allowed_hosts: Vec::new(),
         }
-    }
-}
-
-/// A password or signing key. Its `Debug` shows no more than that it is set, so a
-/// configuration printed for debugging never leaks it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(secret: impl Into<String>) -> Secret {
-        Secret(secret.into())
-    }
-
-    /// The secret itself, for the one place that compares or signs with it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Secret(redacted, {} bytes)", self.0.len())
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::auth::jwt::check_secret;
 use crate::auth::patterns::{Pattern, SUBJECT};
 use crate::config::{self, Config, Secret};
+use crate::http::host::parse_allowed_host;
 use crate::redis::url::RedisUrl;
 
 /// One flag that takes a value.
@@ -46,7 +47,7 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         name: "--interval-ms",
         value: "N",
-        help: "time between counter/clock events",
+        help: "time between events of a demo stream",
         default: || config::DEFAULT_INTERVAL_MS.to_string(),
         set: |config, value| set_millis(&mut config.interval, value),
     },
@@ -67,7 +68,7 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         name: "--client-check-ms",
         value: "N",
-        help: "how often a counter or clock stream checks its client is there",
+        help: "how often a demo stream checks its client is there",
         default: || config::DEFAULT_CLIENT_CHECK_MS.to_string(),
         set: |config, value| set_positive_millis(&mut config.client_check, value),
     },
@@ -107,6 +108,18 @@ pub const FLAGS: &[Flag] = &[
         set: |config, value| set_secs(&mut config.write_timeout, value),
     },
     Flag {
+        name: "--vanish-timeout-s",
+        value: "N",
+        help: "drop a client that vanished: nothing acknowledged for N s (0: off)",
+        default: || config::DEFAULT_VANISH_TIMEOUT_S.to_string(),
+        set: |config, value| {
+            let mut secs = 0u64;
+            set_number(&mut secs, value)?;
+            config.vanish_timeout = (secs > 0).then(|| Duration::from_secs(secs));
+            Ok(())
+        },
+    },
+    Flag {
         name: "--history",
         value: "N",
         help: "messages each topic keeps for replay",
@@ -137,14 +150,21 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         name: "--max-clients",
         value: "N",
-        help: "connections at once (then refused)",
+        help: "streams at once (then refused kindly)",
         default: || format!("{}, from OS limits", crate::limits::default_max_clients()),
         set: |config, value| set_positive(&mut config.max_clients, value),
     },
     Flag {
+        name: "--max-requests",
+        value: "N",
+        help: "other requests at once, served even when streams are at the cap",
+        default: || config::DEFAULT_MAX_REQUESTS.to_string(),
+        set: |config, value| set_positive(&mut config.max_requests, value),
+    },
+    Flag {
         name: "--admission-wait-ms",
         value: "N",
-        help: "when full, how long a new client waits for a slot",
+        help: "when full, how long a new stream waits for a slot",
         default: || config::DEFAULT_ADMISSION_WAIT_MS.to_string(),
         set: |config, value| set_millis(&mut config.admission_wait, value),
     },
@@ -238,6 +258,18 @@ pub const FLAGS: &[Flag] = &[
         help: "about how many messages the Redis log keeps",
         default: || config::DEFAULT_REDIS_MAX_LEN.to_string(),
         set: |config, value| set_positive(&mut config.redis_max_len, value),
+    },
+    Flag {
+        name: "--allowed-host",
+        value: "NAME",
+        help: "also answer requests whose Host names NAME (repeat)",
+        default: String::new,
+        set: |config, value| {
+            for name in value.split(',').map(str::trim) {
+                config.allowed_hosts.push(parse_allowed_host(name)?);
+            }
+            Ok(())
+        },
     },
     Flag {
         name: "--max-replay",

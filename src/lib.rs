@@ -21,10 +21,12 @@
 //!   wire protocol up.
 //! - Support: [`stats`], [`slab`] (entries that keep their key), [`limits`] (what the
 //!   OS allows), [`futex_table`] (room for ten thousand sleeping threads), [`jitter`]
-//!   (spread retries), [`sync`] (the one place lock poisoning is handled).
+//!   (spread retries), [`sync`] (the one place lock poisoning is handled), [`secret`]
+//!   (passwords kept out of logs), [`vanish`] (clients that disappear without a word).
 
-// Two files call into the C library for what std lacks, and allow themselves `unsafe`
-// for it: `futex_table` (one `prctl`) and `sse::hangups` (epoll); see there.
+// Three files call into the C library for what std lacks, and allow themselves `unsafe`
+// for it: `futex_table` (one `prctl`), `sse::hangups` (epoll) and `vanish` (one
+// `setsockopt`); see there.
 #![deny(unsafe_code)]
 
 pub mod admission;
@@ -41,6 +43,7 @@ pub mod mint;
 pub mod pubsub;
 pub mod redis;
 pub mod routes;
+pub mod secret;
 pub mod server;
 pub mod shared;
 pub mod shutdown;
@@ -48,6 +51,7 @@ pub mod slab;
 pub mod sse;
 pub mod stats;
 pub mod sync;
+pub mod vanish;
 
 pub use config::Config;
 pub use server::{Server, ServerHandle};

@@ -9,8 +9,8 @@
 //!   Past it the process *aborts* - and `thread::spawn` still returns `Ok` just before,
 //!   so the only safe answer is to stop well short of it.
 //!
-//! The default client cap is the smaller of the two budgets, minus headroom, so a
-//! crowd gets `503` instead of crashing the server. Raise the limits with
+//! The default stream cap is the smaller of the two budgets, minus headroom, so a
+//! crowd is refused (see `admission.rs`) instead of crashing the server. Raise the limits with
 //! `ulimit -n 65536` and `sysctl vm.max_map_count=262144`, then pass `--max-clients`.
 
 use std::fs;

@@ -9,15 +9,17 @@
 //! wrong method, 501 for a method HTTP does not define. `OPTIONS` on any route (or
 //! `OPTIONS *`) gets the preflight answer.
 
+use crate::admission;
 use crate::auth::gate;
 use crate::http::connection::Connection;
 use crate::http::error::HttpError;
 use crate::http::forwarded::ClientView;
+use crate::http::host;
 use crate::http::request::Request;
 use crate::http::response::{Response, Status};
 use crate::pubsub::missed::Resume;
 use crate::pubsub::publish;
-use crate::shared::Shared;
+use crate::shared::{Shared, StreamSlot};
 use crate::sse::feeds::Feed;
 
 /// The demo page, compiled into the binary so the server needs no files at run time.
@@ -53,13 +55,13 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/",
         methods: READ,
-        summary: "counter stream (a browser gets the demo page)",
+        summary: "demo stream: a counter (a browser gets the demo page)",
         handler: Handler::Counter,
     },
     Route {
         path: "/events",
         methods: READ,
-        summary: "clock stream, never ends",
+        summary: "demo stream: the clock, never ends",
         handler: Handler::Clock,
     },
     Route {
@@ -86,8 +88,9 @@ pub const ROUTES: &[Route] = &[
 pub enum Reply<'hub> {
     /// An ordinary response with a length; the connection may carry another request.
     Response(Response),
-    /// An event stream; the connection closes when it ends.
-    Stream(Feed<'hub>),
+    /// An event stream, and the stream slot it holds until it ends; the connection
+    /// closes when it ends.
+    Stream(Feed<'hub>, StreamSlot<'hub>),
 }
 
 /// Answers `request`: with a response, or with the stream to run.
@@ -97,6 +100,8 @@ pub fn route<'s>(
     connection: &mut Connection,
     shared: &'s Shared,
 ) -> Result<Reply<'s>, HttpError> {
+    // Before anything is answered: a DNS-rebinding page names its own host.
+    host::check_host(request, &shared.config)?;
     let method = request.method.as_str();
     if !STANDARD_METHODS.contains(&method) {
         return Err(HttpError::NotImplemented(format!(
@@ -126,21 +131,28 @@ pub fn route<'s>(
             Response::html(DEMO_PAGE).with_header("Vary", "Accept"),
         )),
         Handler::Counter => counter(request, shared),
-        Handler::Clock => Ok(Reply::Stream(Feed::Clock)),
+        Handler::Clock => Ok(Reply::Stream(Feed::Clock, admission::admit_stream(shared)?)),
         Handler::Subscribe => {
             let topics = publish::requested_topics(request)?;
             let valid_until = gate::check_subscribe(request, &topics, &shared.config)?;
+            // A place first: a subscriber that waits for one must not be in the hub yet.
+            let slot = admission::admit_stream(shared)?;
             // Registered now, before the stream's head is written (see sse/feeds.rs).
             let last_event_id = last_event_id(request).filter(|id| !id.is_empty());
             let resume = Resume::from_header(last_event_id.as_deref());
             let subscription = shared.hub.subscribe(topics, resume)?;
-            Ok(Reply::Stream(Feed::Subscription {
-                subscription,
-                valid_until,
-                last_event_id,
-            }))
+            Ok(Reply::Stream(
+                Feed::Subscription {
+                    subscription,
+                    valid_until,
+                    last_event_id,
+                },
+                slot,
+            ))
         }
-        Handler::Publish => publish::handle(request, client, connection, shared),
+        Handler::Publish => {
+            publish::handle(request, client, connection, shared).map(Reply::Response)
+        }
         Handler::Stats => {
             let redis = shared.log.as_ref().map(|log| log.status.to_json());
             let json = shared.stats.to_json(shared.hub.snapshot(), redis);
@@ -161,14 +173,15 @@ fn allow_header(methods: &[&str]) -> String {
 /// The counter stream, resumed after `Last-Event-ID`. When nothing is left to send we
 /// answer 204: the spec says a browser then stops reconnecting for good (WHATWG HTML
 /// 9.2.3, "fail the connection" on any status other than 200).
-fn counter<'s>(request: &Request, shared: &Shared) -> Result<Reply<'s>, HttpError> {
+fn counter<'s>(request: &Request, shared: &'s Shared) -> Result<Reply<'s>, HttpError> {
     let resume_after = last_event_id(request)
         .and_then(|id| id.parse().ok())
         .unwrap_or(0);
     if resume_after >= shared.config.count {
         return Ok(Reply::Response(Response::empty(Status::NoContent)));
     }
-    Ok(Reply::Stream(Feed::Counter { resume_after }))
+    let slot = admission::admit_stream(shared)?;
+    Ok(Reply::Stream(Feed::Counter { resume_after }, slot))
 }
 
 /// The `Last-Event-ID` a reconnecting browser sends back. A page opening a *new*

@@ -3,9 +3,9 @@
 //! ```text
 //! main thread
 //! ───────────
-//! accept() ──► claim a client slot ──► spawn the client's thread (client.rs)
+//! accept() ──► claim a request slot ──► spawn the client's thread (client.rs)
 //!      ▲            │ none free
-//!      │            └──────────────► the waiting room (admission.rs)
+//!      │            └───────────────► the waiting room (admission.rs)
 //!      └──── next connection
 //! ```
 //!
@@ -26,7 +26,7 @@ use crate::client;
 use crate::config::Config;
 use crate::futex_table;
 use crate::redis::tail;
-use crate::shared::{ClientSlot, Shared};
+use crate::shared::{RequestSlot, Shared};
 
 /// How long the accept loop pauses when the process is out of file descriptors.
 /// Without a pause it would spin: the pending connection stays queued, and every
@@ -103,7 +103,7 @@ impl Server {
         if let Err(error) = watching {
             warn!("cannot start the client watch: {error}; departed clients are noticed at writes");
         }
-        let waiting_room = match WaitingRoom::open(Arc::clone(&self.shared)) {
+        let waiting_room = match WaitingRoom::open(Arc::clone(&self.shared), client::spawn) {
             Ok(room) => Some(room),
             Err(error) => {
                 // Still served: at capacity, connections are then simply closed.
@@ -139,10 +139,11 @@ impl Server {
     }
 
     /// Hands a new connection to its own thread, or to the waiting room when every
-    /// slot is taken.
+    /// request slot is taken. (Whether it may stream is decided once its request is
+    /// read: `admission::admit_stream`.)
     fn dispatch(&self, socket: TcpStream, peer: SocketAddr, waiting_room: Option<&WaitingRoom>) {
-        match ClientSlot::claim(&self.shared) {
-            Some(slot) => client::spawn(socket, peer, slot, Vec::new()),
+        match RequestSlot::claim(&self.shared) {
+            Some(slot) => client::spawn(socket, peer, slot),
             None => match waiting_room {
                 Some(room) => room.enter(socket, peer),
                 None => warn!("{peer} dropped: the server is full"),
@@ -164,8 +165,8 @@ impl Server {
 }
 
 impl ServerHandle {
-    /// Stops accepting and ends every stream: counter and clock streams wake from the
-    /// shutdown signal, subscribers from the closed hub.
+    /// Stops accepting and ends every stream: the demo streams wake from the shutdown
+    /// signal, subscribers from the closed hub.
     pub fn shutdown(&self) {
         info!(
             "shutting down: {} streams open",

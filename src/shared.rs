@@ -1,10 +1,23 @@
 //! The state every client thread shares, and the slot each one holds.
 //!
 //! There is exactly one [`Shared`], created when the server binds and handed to each
-//! client thread inside its [`ClientSlot`] (an `Arc`, so it lives as long as the last
+//! client thread inside its [`RequestSlot`] (an `Arc`, so it lives as long as the last
 //! thread that uses it). Nothing else is global: no `static`, no hidden singletons.
 //! It lives in its own module so that the server, the routes and the handlers can all
 //! use it without importing each other.
+//!
+//! # Two budgets
+//!
+//! A connection holds one of two kinds of place, each counted in a [`Budget`]:
+//!
+//! - a **request slot** (`--max-requests`) while its requests are read and answered:
+//!   a publish, `/stats`, the demo page, or the first request of a stream;
+//! - a **stream slot** (`--max-clients`) once it streams, traded for its request slot.
+//!
+//! Streams hold their place for hours, so they alone count against the stream cap. If
+//! requests shared it, a server full of streams could not take one publish, and the
+//! clients that are connected would receive nothing. Requests get a budget of their
+//! own, also bounded: a flood of short requests cannot take every thread either.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -26,8 +39,13 @@ pub struct Shared {
     pub shutdown: ShutdownSignal,
     /// Notices when the clients of idle subscriptions leave.
     pub watch: ClientWatch,
-    /// Connections being served now; never above `config.max_clients`.
-    connections_open: AtomicUsize,
+    /// Connections reading or answering requests; at most `config.max_requests`.
+    pub requests: Budget,
+    /// Connections streaming; at most `config.max_clients`.
+    pub streams: Budget,
+    /// Requests waiting for a stream slot; at most half of `config.max_requests`, so
+    /// that a reconnect wave at the stream cap leaves room for publishes.
+    pub stream_waiters: Budget,
 }
 
 impl Shared {
@@ -59,50 +77,97 @@ impl Shared {
             stats: Stats::default(),
             shutdown: ShutdownSignal::new(),
             watch: ClientWatch::default(),
-            connections_open: AtomicUsize::new(0),
+            requests: Budget::new(config.max_requests),
+            streams: Budget::new(config.max_clients),
+            stream_waiters: Budget::new((config.max_requests / 2).max(1)),
             config,
         })
     }
+}
 
-    /// Connections being served now.
-    pub fn connections_open(&self) -> usize {
-        self.connections_open.load(Ordering::Acquire)
+/// At most `max` places taken at once, counted without a lock.
+pub struct Budget {
+    taken: AtomicUsize,
+    max: usize,
+}
+
+impl Budget {
+    pub fn new(max: usize) -> Budget {
+        Budget {
+            taken: AtomicUsize::new(0),
+            max,
+        }
+    }
+
+    /// Takes a place if one is free; the place is given back when the claim drops.
+    pub fn claim(&self) -> Option<Claim<'_>> {
+        self.try_take().then(|| Claim { budget: self })
+    }
+
+    fn try_take(&self) -> bool {
+        self.taken
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |taken| {
+                (taken < self.max).then_some(taken + 1)
+            })
+            .is_ok()
+    }
+
+    fn give_back(&self) {
+        self.taken.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Places taken now.
+    pub fn taken(&self) -> usize {
+        self.taken.load(Ordering::Acquire)
+    }
+
+    /// Whether every place is taken.
+    pub fn is_full(&self) -> bool {
+        self.taken() >= self.max
     }
 }
 
-/// One client's claim on a connection slot. It carries the shared state into the
+/// A connection's claim on a request slot. It carries the shared state into the
 /// client's thread and gives the slot back when dropped, on every exit path
 /// (including a panic).
-pub struct ClientSlot {
+pub struct RequestSlot {
     shared: Arc<Shared>,
 }
 
-impl ClientSlot {
-    /// Takes a slot if fewer than `max_clients` connections are open.
-    pub fn claim(shared: &Arc<Shared>) -> Option<ClientSlot> {
-        let max = shared.config.max_clients;
-        shared
-            .connections_open
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
-                (open < max).then_some(open + 1)
-            })
-            .ok()?;
-        Some(ClientSlot {
+impl RequestSlot {
+    /// Takes a request slot if one is free.
+    pub fn claim(shared: &Arc<Shared>) -> Option<RequestSlot> {
+        shared.requests.try_take().then(|| RequestSlot {
             shared: Arc::clone(shared),
         })
     }
 
     /// The shared state this slot belongs to.
-    pub fn shared(&self) -> &Shared {
+    pub fn shared(&self) -> &Arc<Shared> {
         &self.shared
     }
 }
 
-impl Drop for ClientSlot {
+impl Drop for RequestSlot {
     fn drop(&mut self) {
-        self.shared.connections_open.fetch_sub(1, Ordering::AcqRel);
+        self.shared.requests.give_back();
     }
 }
+
+/// A place taken in a [`Budget`], given back when dropped.
+pub struct Claim<'b> {
+    budget: &'b Budget,
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        self.budget.give_back();
+    }
+}
+
+/// A stream's place among `--max-clients`, held until the stream ends (see
+/// `admission::admit_stream`, which waits for one).
+pub type StreamSlot<'s> = Claim<'s>;
 
 #[cfg(test)]
 mod tests {
@@ -111,13 +176,13 @@ mod tests {
     #[test]
     fn a_panicking_client_thread_gives_its_slot_back() {
         let shared = Shared::new(Config {
-            max_clients: 1,
+            max_requests: 1,
             ..Config::default()
         });
-        let slot = ClientSlot::claim(&shared).expect("one slot is free");
+        let slot = RequestSlot::claim(&shared).expect("one slot is free");
         assert!(
-            ClientSlot::claim(&shared).is_none(),
-            "the cap is one client"
+            RequestSlot::claim(&shared).is_none(),
+            "the budget is one request"
         );
         // Unwinding runs the slot's Drop, exactly as a normal return does.
         let client = std::thread::spawn(move || {
@@ -126,8 +191,30 @@ mod tests {
         });
         assert!(client.join().is_err());
         assert!(
-            ClientSlot::claim(&shared).is_some(),
+            RequestSlot::claim(&shared).is_some(),
             "the slot was not given back"
         );
+    }
+
+    #[test]
+    fn streams_and_requests_are_counted_apart() {
+        let shared = Shared::new(Config {
+            max_clients: 1,
+            max_requests: 1,
+            ..Config::default()
+        });
+        let stream = shared.streams.claim().expect("one stream slot is free");
+        assert!(shared.streams.claim().is_none(), "the cap is one stream");
+        assert_eq!(
+            shared.streams.taken(),
+            1,
+            "a refused claim gives back nothing"
+        );
+        assert!(
+            RequestSlot::claim(&shared).is_some(),
+            "a full stream cap leaves requests their own budget"
+        );
+        drop(stream);
+        assert!(shared.streams.claim().is_some());
     }
 }

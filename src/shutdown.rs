@@ -1,13 +1,20 @@
 //! The Ctrl-C signal, as something every thread can wait on.
 //!
-//! Stream loops never call `thread::sleep`: a sleeping thread cannot be woken, so a
-//! server with thousands of streams would take as long as the longest sleep to exit.
-//! They wait on this signal's condition variable instead, with a timeout equal to the
-//! time until their next event. `trigger` wakes all of them at once.
+//! Streams never wait for their next event in `thread::sleep`: a sleeping thread cannot
+//! be woken, so a server with thousands of streams would take as long as the longest
+//! sleep to exit. The demo streams wait on this signal's condition variable instead,
+//! with a timeout equal to the time until their next event or heartbeat
+//! (`sse/stream.rs`, `pause_until`). `trigger` wakes all of them at once.
 //!
-//! Subscribers of the broadcast hub wait on the hub's own condition variable; the
-//! server closes the hub at the same moment it triggers this signal (see
+//! Subscribers of the broadcast hub wait in `thread::park`, which an `unpark` ends at
+//! once (`pubsub/relay.rs` says why they park); the server closes the hub at the same
+//! moment it triggers this signal, and closing it unparks every subscriber (see
 //! `server::ServerHandle::shutdown`).
+//!
+//! The one `thread::sleep` on a stream's thread is in `write_patiently`
+//! (`sse/stream.rs`): pauses of 1 to 50 ms between tries of a write that its client is
+//! not reading. Such a stream notices the shutdown once that write is done, or ends when
+//! `--write-timeout-s` has passed.
 
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;

@@ -60,7 +60,9 @@ impl Target {
             None => Command::new(BINARY),
         };
         command
+            // The scenarios' requests say `Host: t` (see http/host.rs).
             .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--allowed-host", "t"])
             .args(args)
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
@@ -505,7 +507,7 @@ fn past_max_clients_new_connections_wait_briefly_then_get_a_refusal_they_act_on(
         .unwrap_or_else(|| panic!("no retry: in {answer}"));
     assert!((3000..=9000).contains(&retry_ms), "{answer}");
     // Five clients leave; a newcomer right behind them is served, not refused: the
-    // server asks its streams to check their clients when it is full.
+    // client watch frees their slots at once, and a stream at the cap waits for one.
     streams.truncate(15);
     let started = Instant::now();
     let mut newcomer = target.send(b"GET /subscribe HTTP/1.1\r\nHost: t\r\n\r\n");

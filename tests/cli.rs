@@ -115,7 +115,7 @@ fn port_zero_logs_the_real_port_and_ctrl_c_exits_cleanly() {
         .set_read_timeout(Some(Duration::from_secs(5)))
         .unwrap();
     stream
-        .write_all(b"GET /events HTTP/1.1\r\nHost: t\r\n\r\n")
+        .write_all(b"GET /events HTTP/1.1\r\nHost: localhost\r\n\r\n")
         .unwrap();
     let mut head = [0u8; 12];
     stream.read_exact(&mut head).unwrap();

@@ -1,16 +1,25 @@
 #!/usr/bin/env bash
 # The Debian packages the tests need, installed when missing. With no arguments, all of
 # them: Chromium for the browser tests, nginx and openssl for the tests behind a TLS
-# proxy, redis-server for the tests of instances sharing a log. With arguments, only
-# those (`make test` asks for redis-server alone). Each package is named after the
-# command it provides. The packages are told not to start their own servers
-# (policy-rc.d): the tests start theirs, on loopback.
+# proxy, redis-server for the tests of instances sharing a log, nft (package nftables)
+# for the tests of clients that vanish. With arguments, only those (`make test` asks
+# for redis-server and nft). Each is named by the command it provides, which is also
+# its package's name unless `package_of` says otherwise. The packages are told not to
+# start their own servers (policy-rc.d): the tests start theirs, on loopback.
 set -euo pipefail
 wanted=("$@")
-[ ${#wanted[@]} -eq 0 ] && wanted=(chromium nginx openssl redis-server)
+[ ${#wanted[@]} -eq 0 ] && wanted=(chromium nginx openssl redis-server nft)
+package_of() {
+  case "$1" in
+    nft) echo nftables ;;
+    *) echo "$1" ;;
+  esac
+}
 missing=()
 for command in "${wanted[@]}"; do
-  command -v "$command" >/dev/null || missing+=("$command")
+  # nft lives in /usr/sbin, which a user's PATH may lack.
+  command -v "$command" >/dev/null || [ -x "/usr/sbin/$command" ] \
+    || missing+=("$(package_of "$command")")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "installing Debian packages the tests need: ${missing[*]}" >&2

@@ -37,6 +37,8 @@ impl ServerProcess {
             .args(["-c", &core.to_string()])
             .arg(binary)
             .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            // The load generator's requests say `Host: bench` (see src/http/host.rs).
+            .args(["--allowed-host", "bench"])
             .args(extra_args)
             .env("RUST_LOG", "error")
             .stdout(Stdio::null())

@@ -8,12 +8,20 @@
 //! | `GET /subscribe` to topics that all match `--public` | nothing |
 //! | `GET /subscribe` to any other topic | a token whose `subscribe` matches it |
 //! | `POST /publish` | a token whose `publish` matches every named topic |
-//! | the counter, the clock, `/stats`, the demo page | nothing |
+//! | the demo streams, `/stats`, the demo page | nothing |
 //!
 //! The token is looked for where each kind of client can put it: the
 //! `Authorization: Bearer` header (apps, curl), then a cookie named `sse_token` (a page:
 //! `EventSource` cannot send headers, but the browser sends the app's cookie), then
 //! the query parameter `token` (a page on another site, the npm `eventsource` client).
+//!
+//! The cookie is the one place a browser fills in by itself: it goes with every request
+//! to our site, whichever page sends it, and a plain form post from any site needs no
+//! preflight. So for a publish the cookie counts only when the page is our own or one
+//! `--allow-origin` names ([`CookieUse`], decided in `pubsub/publish.rs`); from any
+//! other page, even under `--allow-origin '*'`, it is refused with `403`, while a token
+//! the page itself sends (the header, the query) still works: a page that holds a
+//! token is its own credential, a cookie is the visitor's.
 //!
 //! No token, or one that fails any check of `jwt.rs`: `401` with `WWW-Authenticate`. A
 //! good token that does not cover a topic: `403`, naming the topic. The reasons go
@@ -30,11 +38,21 @@ use crate::pubsub::topic::TopicName;
 
 /// The cookie a page's app sets for the server to find.
 pub const TOKEN_COOKIE: &str = "sse_token";
-/// The query parameter a token may come in.
-pub const TOKEN_PARAMETER: &str = "token";
+/// The query parameter a token may come in (named in `http/request.rs`, whose log
+/// redaction hides it).
+pub use crate::http::request::TOKEN_PARAMETER;
 
 /// When an admitted subscription must end: at its token's expiry, or never.
 pub type ValidUntil = Option<SystemTime>;
+
+/// Whether the `sse_token` cookie may authorize a publish (module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CookieUse {
+    /// The page is our own, or listed by name, or there is no page (no `Origin`).
+    Honoured,
+    /// A page on another origin, let in only by `--allow-origin '*'`.
+    Refused,
+}
 
 /// Whether `request` may follow `topics`; if so, until when.
 pub fn check_subscribe(
@@ -52,7 +70,9 @@ pub fn check_subscribe(
     let Some(first_private) = private.first() else {
         return Ok(None);
     };
-    let claims = bearer_claims(request, secret, || {
+    // Reading needs no cookie rule: another site's page cannot read the answer unless
+    // CORS lets it, and `http/cors.rs` lets it only for origins listed by name.
+    let claims = bearer_claims(request, secret, CookieUse::Honoured, || {
         format!("following topic {first_private:?} needs a token")
     })?;
     for topic in private {
@@ -65,14 +85,18 @@ pub fn check_subscribe(
 }
 
 /// Whether `request` may publish to `topics`. With `--auth-secret`, a token must cover
-/// every one of them; with `--token`, the bearer must be that token.
+/// every one of them (from the cookie only if `cookie` is honoured); with `--token`,
+/// the bearer must be that token.
 pub fn check_publish(
     request: &Request,
     topics: &[TopicName],
     config: &Config,
+    cookie: CookieUse,
 ) -> Result<(), HttpError> {
     if let Some(secret) = &config.auth_secret {
-        let claims = bearer_claims(request, secret, || "publishing needs a token".into())?;
+        let claims = bearer_claims(request, secret, cookie, || {
+            "publishing needs a token".into()
+        })?;
         for topic in topics {
             check_grant(&claims.publish, topic, &claims, "publish to")?;
         }
@@ -82,12 +106,15 @@ pub fn check_publish(
     Ok(())
 }
 
-/// The token a request carries, from the first place that has one (module docs).
-pub fn find_token(request: &Request) -> Option<String> {
+/// The token a request carries, from the first place that has one (module docs),
+/// skipping the cookie when it is refused.
+pub fn find_token(request: &Request, cookie: CookieUse) -> Option<String> {
     if let Some(token) = bearer_header(request) {
         return Some(token.to_string());
     }
-    if let Some(token) = request.cookie(TOKEN_COOKIE) {
+    if cookie == CookieUse::Honoured
+        && let Some(token) = request.cookie(TOKEN_COOKIE)
+    {
         return Some(token.to_string());
     }
     request.query_param(TOKEN_PARAMETER).ok().flatten()
@@ -100,13 +127,24 @@ pub fn unix_now() -> i64 {
         .map_or(0, |elapsed| elapsed.as_secs() as i64)
 }
 
-/// The verified claims of the request's token, or the `401` to answer.
+/// The verified claims of the request's token, or the `401` (`403` for a refused
+/// cookie) to answer.
 fn bearer_claims(
     request: &Request,
     secret: &Secret,
+    cookie: CookieUse,
     why_needed: impl FnOnce() -> String,
 ) -> Result<Claims, HttpError> {
-    let Some(token) = find_token(request) else {
+    let Some(token) = find_token(request, cookie) else {
+        if request.cookie(TOKEN_COOKIE).is_some() {
+            // Not 401: the visitor may well hold a good token. This page may not
+            // spend it.
+            return Err(HttpError::Forbidden(format!(
+                "the {TOKEN_COOKIE} cookie does not authorize a publish from origin {}; \
+                 a page on another origin sends its token in Authorization: Bearer",
+                request.header("origin").unwrap_or("(none)")
+            )));
+        }
         return Err(HttpError::Unauthorized {
             reason: why_needed(),
             token_sent: false,

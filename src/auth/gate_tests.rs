@@ -50,7 +50,7 @@ fn without_a_secret_everything_is_open() {
         Ok(None)
     );
     assert_eq!(
-        check_publish(&request, &topics(&["anything"]), &open),
+        check_publish(&request, &topics(&["anything"]), &open, CookieUse::Honoured),
         Ok(())
     );
 }
@@ -94,7 +94,12 @@ fn public_topics_need_no_token_and_private_ones_do() {
     );
     // Publishing always needs a token, even to a public topic.
     assert_eq!(
-        status(check_publish(&anonymous, &topics(&["lobby"]), &config)),
+        status(check_publish(
+            &anonymous,
+            &topics(&["lobby"]),
+            &config,
+            CookieUse::Honoured
+        )),
         401
     );
 }
@@ -139,12 +144,18 @@ fn a_bad_token_is_401_with_invalid_token_and_a_narrow_one_403() {
         status(check_publish(
             &alice,
             &topics(&["chat/a", "chat/b"]),
-            &config
+            &config,
+            CookieUse::Honoured
         )),
         200
     );
     assert_eq!(
-        status(check_publish(&alice, &topics(&["chat/a", "news"]), &config)),
+        status(check_publish(
+            &alice,
+            &topics(&["chat/a", "news"]),
+            &config,
+            CookieUse::Honoured
+        )),
         403
     );
 }
@@ -155,8 +166,14 @@ fn the_shared_publish_token_still_works_without_a_secret() {
         token: Some(Secret::new("s3cret")),
         ..Config::default()
     };
-    let publish =
-        |headers: &str| check_publish(&request("/publish", headers), &topics(&["a"]), &config);
+    let publish = |headers: &str| {
+        check_publish(
+            &request("/publish", headers),
+            &topics(&["a"]),
+            &config,
+            CookieUse::Honoured,
+        )
+    };
     assert_eq!(publish("Authorization: Bearer s3cret\r\n"), Ok(()));
     assert_eq!(publish("Authorization: bearer s3cret\r\n"), Ok(()));
     let wrong = publish("Authorization: Bearer s3cre\r\n").unwrap_err();
@@ -169,4 +186,61 @@ fn the_shared_publish_token_still_works_without_a_secret() {
     );
     assert_eq!(status(publish("Authorization: Basic s3cret\r\n")), 401);
     assert_eq!(status(publish("")), 401);
+}
+
+#[test]
+fn a_subject_with_a_slash_is_refused_for_sub_patterns() {
+    // The README's pattern, and a subject that reaches one level further down.
+    let config = config(&[]);
+    let bob = |subject: &str| {
+        token(&format!(
+            r#"{{"sub":"{subject}","exp":{},"subscribe":["users/{{sub}}/*"]}}"#,
+            unix_now() + 60
+        ))
+    };
+    let follow = |token: String, topic: &str| {
+        let request = request("/subscribe", &format!("Authorization: Bearer {token}\r\n"));
+        status(check_subscribe(&request, &topics(&[topic]), &config))
+    };
+    assert_eq!(follow(bob("bob"), "users/bob/private/feed"), 200);
+    assert_eq!(follow(bob("bob/private"), "users/bob/private/feed"), 403);
+    assert_eq!(follow(bob("bob/private"), "users/bob/private/x"), 403);
+    assert_eq!(follow(bob("bob*"), "users/bob/feed"), 403);
+}
+
+#[test]
+fn a_refused_cookie_never_authorizes_a_publish() {
+    // A page on another origin under `--allow-origin '*'`: the visitor's cookie is
+    // refused (403), a token the page sends itself is not.
+    let config = config(&[]);
+    let wanted = topics(&["users/alice/inbox"]);
+    let token = alice_publisher();
+    let publish = |headers: &str, cookie: CookieUse| {
+        status(check_publish(
+            &request("/publish", headers),
+            &wanted,
+            &config,
+            cookie,
+        ))
+    };
+    let cookie = format!("Cookie: sse_token={token}\r\n");
+    assert_eq!(publish(&cookie, CookieUse::Honoured), 200);
+    assert_eq!(publish(&cookie, CookieUse::Refused), 403);
+    let header = format!("Authorization: Bearer {token}\r\n");
+    assert_eq!(publish(&header, CookieUse::Refused), 200);
+    assert_eq!(
+        publish(&format!("{header}{cookie}"), CookieUse::Refused),
+        200
+    );
+    assert_eq!(publish("", CookieUse::Refused), 401);
+    // Reading with the cookie is another matter: CORS decides who may read.
+    let follow = request("/subscribe", &cookie);
+    assert!(check_subscribe(&follow, &wanted, &config).is_ok());
+}
+
+fn alice_publisher() -> String {
+    token(&format!(
+        r#"{{"sub":"alice","exp":{},"subscribe":["users/{{sub}}/*"],"publish":["users/{{sub}}/*"]}}"#,
+        unix_now() + 60
+    ))
 }

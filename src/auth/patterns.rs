@@ -5,10 +5,12 @@
 //! topic). `{sub}` in a pattern stands for the token's subject, so one pattern can give
 //! every user their own space: `users/{sub}/*`.
 //!
-//! A `*` anywhere but at the end is refused, and so is a subject that is not itself
-//! valid in a topic name: a token for the subject `x*` must not turn `users/{sub}` into
-//! the prefix pattern `users/x*`. Matching never interprets anything the subject
-//! brings in.
+//! A `*` anywhere but at the end is refused. `{sub}` is filled by one path segment
+//! only: a subject that is not a valid topic name, or that holds a `/`, fills nothing,
+//! and the pattern then matches no topic. Otherwise a token for the subject `x*` would
+//! turn `users/{sub}` into the prefix pattern `users/x*`, and one for `bob/private`
+//! would open `users/bob/private/feed` inside Bob's `users/bob/*`. Matching never
+//! interprets anything the subject brings in.
 
 use std::fmt;
 
@@ -53,12 +55,12 @@ impl Pattern {
 
     /// Whether `topic` matches, with `{sub}` standing for `subject`. A pattern that
     /// names `{sub}` matches nothing when there is no subject, or when the subject
-    /// could not be part of a topic name.
+    /// is not one path segment of a topic name (module docs).
     pub fn matches(&self, topic: &str, subject: Option<&str>) -> bool {
         let expanded;
         let text = if self.text.contains(SUBJECT) {
             match subject {
-                Some(subject) if check_topic_name(subject).is_ok() => {
+                Some(subject) if is_one_segment(subject) => {
                     expanded = self.text.replace(SUBJECT, subject);
                     expanded.as_str()
                 }
@@ -73,6 +75,12 @@ impl Pattern {
             topic == text
         }
     }
+}
+
+/// Whether `subject` can stand for `{sub}`: a valid topic name (so no `*`, space or
+/// brace) without a `/`, so that it names one segment of the path and no more.
+fn is_one_segment(subject: &str) -> bool {
+    !subject.contains('/') && check_topic_name(subject).is_ok()
 }
 
 /// Whether any of `patterns` matches `topic`.
@@ -111,6 +119,25 @@ mod tests {
         assert!(!matches("users/{sub}", "users/x", Some("*")));
         assert!(!matches("users/{sub}", "users/alice", Some("al*")));
         assert!(!matches("users/{sub}/*", "users/a b/x", Some("a b")));
+    }
+
+    #[test]
+    fn the_subject_fills_one_path_segment_only() {
+        // `bob/private` would otherwise open a space inside Bob's `users/bob/*`.
+        for (topic, subject) in [
+            ("users/bob/private/feed", "bob/private"),
+            ("users/bob/feed", "bob/"),
+            ("users/bob/x", "/bob"),
+            ("users/bob", "bob/*"),
+        ] {
+            assert!(!matches("users/{sub}/*", topic, Some(subject)), "{subject}");
+            assert!(!matches("users/{sub}", topic, Some(subject)), "{subject}");
+        }
+        assert!(matches(
+            "users/{sub}/*",
+            "users/bob.smith@example.org/feed",
+            Some("bob.smith@example.org")
+        ));
     }
 
     #[test]

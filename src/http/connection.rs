@@ -67,14 +67,9 @@ pub struct Connection {
 impl Connection {
     /// Wraps an accepted socket.
     pub fn new(socket: TcpStream) -> Connection {
-        Connection::with_received(socket, Vec::new())
-    }
-
-    /// Wraps a socket from which `received` was already read (by the waiting room).
-    pub fn with_received(socket: TcpStream, received: Vec<u8>) -> Connection {
         Connection {
             socket: Arc::new(socket),
-            received,
+            received: Vec::new(),
             unread_body: 0,
             read_timeout: None,
         }

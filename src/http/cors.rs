@@ -4,8 +4,8 @@
 //! A browser lets a page read a response from another origin only if the response
 //! says so. Two cases:
 //!
-//! - **Anyone, without credentials**: `Access-Control-Allow-Origin: *`. The counter,
-//!   the clock, public topics and `/stats` are for everyone, and the browser sends no
+//! - **Anyone, without credentials**: `Access-Control-Allow-Origin: *`. The demo
+//!   streams, public topics and `/stats` are for everyone, and the browser sends no
 //!   cookies with such requests.
 //! - **Listed origins, with credentials**: a page on an origin named by
 //!   `--allow-origin` may follow private topics with its user's `sse_token` cookie
@@ -13,9 +13,10 @@
 //!   exact origin echoed back, `Access-Control-Allow-Credentials: true`, and since the
 //!   answer now depends on `Origin`, caches are told so with `Vary: Origin`.
 //!
-//! `--allow-origin '*'` lets any page *publish* (see `pubsub/publish.rs`), but never
-//! read with credentials: echoing every origin with credentials would let any site
-//! read a visitor's private streams.
+//! `--allow-origin '*'` lets any page *publish* (see `pubsub/publish.rs`), with a token
+//! the page sends itself, never with the visitor's `sse_token` cookie (`auth/gate.rs`);
+//! and it never lets a page read with credentials: echoing every origin with
+//! credentials would let any site read a visitor's private streams.
 
 use crate::http::request::Request;
 

@@ -3,6 +3,10 @@
 //! Each [`HttpError`] variant maps to exactly one status, and knows the headers that
 //! status requires (`Allow` for 405, `WWW-Authenticate` for 401, `Retry-After` for
 //! 503), so no handler can forget them.
+//!
+//! The client reads [`HttpError::detail`]; our log line reads the `Display` form, which
+//! may say more: why Redis failed (`Connection refused (os error 111)`) describes our
+//! network, is nothing a client can act on, and stays in our log.
 
 use std::fmt;
 
@@ -33,12 +37,17 @@ pub enum HttpError {
     LengthRequired,
     /// 413: the body is larger than the limit.
     PayloadTooLarge { limit: usize },
+    /// 421: the `Host` names a host this server does not answer for (`host.rs`).
+    MisdirectedRequest(String),
     /// 431: the head is too long or has too many lines.
     HeaderFieldsTooLarge(String),
     /// 501: a method or transfer coding we do not implement.
     NotImplemented(String),
     /// 503: the server is full (of clients, or of topics); the text says which.
     ServiceUnavailable(String),
+    /// 503: a service we depend on (Redis) failed. `reason` is a plain sentence for the
+    /// client; `cause`, the OS or Redis error, goes into our log line only.
+    BackendFailed { reason: String, cause: String },
     /// 505: not HTTP/1.x.
     VersionNotSupported,
 }
@@ -55,9 +64,12 @@ impl HttpError {
             HttpError::RequestTimeout => Status::RequestTimeout,
             HttpError::LengthRequired => Status::LengthRequired,
             HttpError::PayloadTooLarge { .. } => Status::PayloadTooLarge,
+            HttpError::MisdirectedRequest(_) => Status::MisdirectedRequest,
             HttpError::HeaderFieldsTooLarge(_) => Status::HeaderFieldsTooLarge,
             HttpError::NotImplemented(_) => Status::NotImplemented,
-            HttpError::ServiceUnavailable(_) => Status::ServiceUnavailable,
+            HttpError::ServiceUnavailable(_) | HttpError::BackendFailed { .. } => {
+                Status::ServiceUnavailable
+            }
             HttpError::VersionNotSupported => Status::VersionNotSupported,
         }
     }
@@ -68,8 +80,10 @@ impl HttpError {
             HttpError::BadRequest(why)
             | HttpError::Forbidden(why)
             | HttpError::HeaderFieldsTooLarge(why)
+            | HttpError::MisdirectedRequest(why)
             | HttpError::NotImplemented(why)
             | HttpError::ServiceUnavailable(why)
+            | HttpError::BackendFailed { reason: why, .. }
             | HttpError::Unauthorized { reason: why, .. } => why.clone(),
             HttpError::NotFound => "no such route".into(),
             HttpError::MethodNotAllowed { allow } => format!("this route allows {allow}"),
@@ -99,7 +113,7 @@ impl HttpError {
             }
             // When to come back, spread so that clients refused together do not
             // return together (jitter.rs).
-            HttpError::ServiceUnavailable(_) => {
+            HttpError::ServiceUnavailable(_) | HttpError::BackendFailed { .. } => {
                 let seconds = jitter::spread(RETRY_AFTER_SECS.0, RETRY_AFTER_SECS.1);
                 response.with_header("Retry-After", seconds.to_string())
             }
@@ -108,9 +122,14 @@ impl HttpError {
     }
 }
 
+/// The log line's form: the status, the detail, and any cause kept from the client.
 impl fmt::Display for HttpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.status(), self.detail())
+        write!(f, "{}: {}", self.status(), self.detail())?;
+        if let HttpError::BackendFailed { cause, .. } = self {
+            write!(f, " ({cause})")?;
+        }
+        Ok(())
     }
 }
 
@@ -154,5 +173,31 @@ mod tests {
             "WWW-Authenticate",
             "Bearer error=\"invalid_token\"".to_string()
         )));
+    }
+
+    #[test]
+    fn why_redis_failed_goes_to_the_log_and_not_to_the_client() {
+        let failed = HttpError::BackendFailed {
+            reason: "the message was not published".into(),
+            cause: "Connection refused (os error 111)".into(),
+        };
+        let response = failed.to_response();
+        assert_eq!(response.status, Status::ServiceUnavailable);
+        assert!(
+            response
+                .headers
+                .iter()
+                .any(|(name, _)| *name == "Retry-After")
+        );
+        let body = &response.body;
+        assert!(
+            body.contains("not published") && !body.contains("os error"),
+            "{body}"
+        );
+        assert!(
+            failed
+                .to_string()
+                .contains("Connection refused (os error 111)")
+        );
     }
 }

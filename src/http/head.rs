@@ -11,7 +11,8 @@
 
 use crate::config::Config;
 use crate::http::error::HttpError;
-use crate::http::request::{Request, Version};
+use crate::http::request::Request;
+use crate::http::version::Version;
 
 /// Finds the end of a head in bytes that arrive piece by piece, enforcing the limits
 /// on the way. It remembers how far it has looked, so a head trickled in one byte at
@@ -182,7 +183,11 @@ fn parse_header_line(line: &[u8]) -> Result<(String, String), HttpError> {
     if !is_token(name) {
         return Err(bad("invalid header name"));
     }
-    let value = line[colon + 1..].trim_ascii();
+    // Only spaces and tabs may surround a value (RFC 9110 section 5.5, `OWS`).
+    // `trim_ascii` would also strip form feeds and vertical tabs, so that
+    // `Content-Length:\x0c5` read as 5 here while a proxy might read it otherwise;
+    // left in place, the control check below refuses them.
+    let value = trim_whitespace(&line[colon + 1..]);
     // Field values may hold visible characters, spaces, tabs and obs-text (bytes >= 0x80),
     // never other control characters (RFC 9110 section 5.5).
     if value
@@ -219,7 +224,7 @@ fn check_framing_headers(request: &mut Request) -> Result<(), HttpError> {
         .filter(|(name, _)| name.eq_ignore_ascii_case("content-length"))
     {
         // A list of identical values ("5, 5") is allowed; anything else is not.
-        for item in value.split(',').map(str::trim) {
+        for item in value.split(',').map(|item| item.trim_matches([' ', '\t'])) {
             if item.is_empty() || !item.bytes().all(|byte| byte.is_ascii_digit()) {
                 return Err(bad("invalid Content-Length"));
             }
@@ -240,6 +245,18 @@ fn check_framing_headers(request: &mut Request) -> Result<(), HttpError> {
     }
     request.content_length = content_length;
     Ok(())
+}
+
+/// `bytes` without the spaces and tabs around it: the optional whitespace of RFC 9110
+/// section 5.6.3, and nothing else.
+fn trim_whitespace(bytes: &[u8]) -> &[u8] {
+    let is_whitespace = |byte: &u8| *byte == b' ' || *byte == b'\t';
+    let start = bytes.iter().position(|byte| !is_whitespace(byte));
+    let end = bytes.iter().rposition(|byte| !is_whitespace(byte));
+    match (start, end) {
+        (Some(start), Some(end)) => &bytes[start..=end],
+        _ => &[],
+    }
 }
 
 /// Letters, digits and ``!#$%&'*+-.^_`|~`` (RFC 9110 section 5.6.2).

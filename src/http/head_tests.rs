@@ -1,5 +1,5 @@
 use super::*;
-use crate::http::request::Version;
+use crate::http::version::Version;
 
 fn parse(head: &str) -> Result<Request, HttpError> {
     parse_head(head.as_bytes())
@@ -181,4 +181,34 @@ fn smuggling_shapes_are_refused() {
             .content_length,
         Some(5)
     );
+}
+
+#[test]
+fn only_spaces_and_tabs_surround_a_value() {
+    // RFC 9110 section 5.5: optional whitespace is SP and HTAB. A form feed or a
+    // vertical tab around a Content-Length must not be read past, nor a no-break
+    // space (obs-text) beside a list item.
+    let cl = |value: &str| {
+        format!("POST /publish HTTP/1.1\r\nHost: a\r\nContent-Length:{value}\r\n\r\n")
+    };
+    for value in [
+        "\x0c5",
+        "5\x0c",
+        " \x0b5",
+        "\x0c 5",
+        " 5\u{a0}",
+        " 5,\u{a0}5",
+    ] {
+        assert_eq!(rejected(&cl(value)), 400, "{value:?}");
+    }
+    assert_eq!(rejected("GET / HTTP/1.1\r\nHost:\x0ca\r\n\r\n"), 400);
+    for value in ["5", " 5", "\t5\t", " \t5 \t", " 5 , 5"] {
+        assert_eq!(
+            parse(&cl(value)).unwrap().content_length,
+            Some(5),
+            "{value:?}"
+        );
+    }
+    let spaced = parse("GET / HTTP/1.1\r\nHost: \t a b \t\r\n\r\n").unwrap();
+    assert_eq!(spaced.header("host"), Some("a b"));
 }

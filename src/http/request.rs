@@ -12,13 +12,11 @@
 //! socket within limits is in `connection.rs`.
 
 use crate::http::error::HttpError;
+use crate::http::version::Version;
 
-/// The protocol versions we speak.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Version {
-    Http10,
-    Http11,
-}
+/// The query parameter a token may come in (`auth/gate.rs` looks for it), and so the
+/// one whose value a log line never shows.
+pub const TOKEN_PARAMETER: &str = "token";
 
 /// A parsed request head.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,15 +70,23 @@ impl Request {
 
     /// The target for a log line: the path and query, with the value of any `token`
     /// parameter replaced, so that a credential sent in the URL never reaches a log.
+    ///
+    /// A key is read exactly as [`Request::query_params`] reads it, percent-decoded:
+    /// `%74oken=` is a token to the lookup, so it is one here too. A key that does not
+    /// decode could be anything, so its value is hidden as well.
     pub fn redacted_target(&self) -> String {
         let Some(query) = &self.query else {
             return self.path.clone();
         };
-        let pairs: Vec<&str> = query
+        let pairs: Vec<String> = query
             .split('&')
             .map(|pair| match pair.split_once('=') {
-                Some((key, _)) if key.eq_ignore_ascii_case("token") => "token=REDACTED",
-                _ => pair,
+                Some((key, _))
+                    if percent_decode(key).map_or(true, |key| key == TOKEN_PARAMETER) =>
+                {
+                    format!("{key}=REDACTED")
+                }
+                _ => pair.to_string(),
             })
             .collect();
         format!("{}?{}", self.path, pairs.join("&"))
@@ -187,6 +193,24 @@ mod tests {
             request.redacted_target(),
             "/subscribe?topic=a&token=REDACTED&x"
         );
+        // Every spelling the lookup accepts is redacted: the key is percent-decoded
+        // first, as `query_param` does.
+        for key in ["%74oken", "%74%6F%6B%65%6E", "t%6fken", "toke%6E"] {
+            let request = parse(&format!(
+                "GET /subscribe?topic=a&{key}=eyJ.secret.sig HTTP/1.1\r\nHost: a\r\n\r\n"
+            ));
+            assert_eq!(
+                request.query_param("token").unwrap().as_deref(),
+                Some("eyJ.secret.sig")
+            );
+            assert_eq!(
+                request.redacted_target(),
+                format!("/subscribe?topic=a&{key}=REDACTED")
+            );
+        }
+        // A key that does not decode might have been anything.
+        let unreadable = parse("GET /s?%zz=eyJ.secret.sig&topic=a HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(unreadable.redacted_target(), "/s?%zz=REDACTED&topic=a");
         let broken = parse("POST /publish?event=%zz HTTP/1.1\r\nHost: a\r\n\r\n");
         assert!(broken.query_param("event").is_err());
     }

@@ -22,7 +22,7 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
 
-use crate::http::request::Version;
+use crate::http::version::Version;
 
 /// The line terminator of every HTTP head line.
 pub const CRLF: &str = "\r\n";
@@ -46,6 +46,7 @@ pub enum Status {
     RequestTimeout,
     LengthRequired,
     PayloadTooLarge,
+    MisdirectedRequest,
     HeaderFieldsTooLarge,
     NotImplemented,
     ServiceUnavailable,
@@ -67,6 +68,7 @@ impl Status {
             Status::RequestTimeout => 408,
             Status::LengthRequired => 411,
             Status::PayloadTooLarge => 413,
+            Status::MisdirectedRequest => 421,
             Status::HeaderFieldsTooLarge => 431,
             Status::NotImplemented => 501,
             Status::ServiceUnavailable => 503,
@@ -88,6 +90,7 @@ impl Status {
             Status::RequestTimeout => "Request Timeout",
             Status::LengthRequired => "Length Required",
             Status::PayloadTooLarge => "Content Too Large",
+            Status::MisdirectedRequest => "Misdirected Request",
             Status::HeaderFieldsTooLarge => "Request Header Fields Too Large",
             Status::NotImplemented => "Not Implemented",
             Status::ServiceUnavailable => "Service Unavailable",

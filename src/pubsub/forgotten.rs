@@ -14,7 +14,6 @@
 use std::collections::{HashMap, VecDeque};
 
 use crate::pubsub::event_id::EventId;
-use crate::pubsub::hub::HubState;
 use crate::pubsub::topic::{Topic, TopicName};
 
 /// The most removed topics remembered by name.
@@ -52,14 +51,16 @@ impl Forgotten {
     pub fn dropped_by(&self, name: &TopicName) -> EventId {
         self.by_name.get(name).copied().unwrap_or(EventId::ZERO)
     }
-}
 
-impl HubState {
-    /// The topic `name`, created if need be, knowing what it dropped before it was
-    /// last removed.
-    pub(super) fn topic_entry(&mut self, name: &TopicName) -> &mut Topic {
-        let dropped = self.forgotten.dropped_by(name);
-        self.topics
+    /// The topic `name` in `topics`, created if need be, knowing what it dropped
+    /// before it was last removed.
+    pub fn topic_entry<'t>(
+        &self,
+        topics: &'t mut HashMap<TopicName, Topic>,
+        name: &TopicName,
+    ) -> &'t mut Topic {
+        let dropped = self.dropped_by(name);
+        topics
             .entry(TopicName::clone(name))
             .or_insert_with(|| Topic {
                 dropped_through: dropped,
@@ -67,10 +68,10 @@ impl HubState {
             })
     }
 
-    /// Removes the topic `name` (unused by now), leaving a note of what it dropped.
-    pub(super) fn remove_topic(&mut self, name: &TopicName) {
-        if let Some(topic) = self.topics.remove(name) {
-            self.forgotten.note(name, topic.dropped_through);
+    /// Removes the topic `name` (unused by now) from `topics`, noting what it dropped.
+    pub fn remove_topic(&mut self, topics: &mut HashMap<TopicName, Topic>, name: &TopicName) {
+        if let Some(topic) = topics.remove(name) {
+            self.note(name, topic.dropped_through);
         }
     }
 }

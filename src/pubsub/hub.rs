@@ -291,7 +291,7 @@ impl HubState {
             if !self.topics.contains_key(name) && self.topics.len() >= limits.max_topics {
                 continue;
             }
-            let topic = self.topic_entry(name);
+            let topic = self.forgotten.topic_entry(&mut self.topics, name);
             topic.history.push_back(Arc::clone(message));
             if topic.history.len() > limits.history_per_topic {
                 let oldest = topic.history[0].id;
@@ -319,7 +319,7 @@ impl HubState {
                 if let Some(topic) = self.topics.get_mut(name) {
                     topic.drop_oldest_if(oldest.id);
                     if topic.is_unused() {
-                        self.remove_topic(name);
+                        self.forgotten.remove_topic(&mut self.topics, name);
                     }
                 }
             }

@@ -8,9 +8,11 @@
 //!
 //! 1. [`topic`]: topic names and one topic's recent history; [`event_id`], the ids
 //!    that order messages.
-//! 2. [`hub`]: publishing, subscribing, replay after `Last-Event-ID`; [`missed`],
-//!    what a subscriber is told it missed, and how far back one reconnect replays;
-//!    [`forgotten`], what a removed topic leaves behind so that stays true.
+//! 2. [`hub`]: publishing, subscribing, replay after `Last-Event-ID`; [`subscription`],
+//!    a subscriber's side: what is newer, taken in one look, then sleep until woken.
+//!    [`missed`], what a subscriber is told it missed, and how far back one
+//!    reconnect replays; [`forgotten`], what a removed topic leaves behind so that
+//!    stays true.
 //! 3. [`relay`]: the wake-up relay, how ten thousand sleeping threads are woken a
 //!    few at a time.
 //! 4. [`publish`]: `POST /publish`.

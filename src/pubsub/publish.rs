@@ -21,6 +21,7 @@
 //! | a `?topic=` that is not a valid name, or more than 32 of them | 400 |
 //! | with `--auth-secret`: no valid token (`auth/gate.rs`) | 401 with `WWW-Authenticate` |
 //! | with `--auth-secret`: a token whose `publish` misses a named topic | 403 |
+//! | with `--auth-secret`: the token is in the cookie, and the page is on another origin that `--allow-origin` does not name (`*` names none) | 403 |
 //! | with `--token`: no matching `Authorization: Bearer` | 401 with `WWW-Authenticate` |
 //! | an `Origin` that is neither ours nor allowed by `--allow-origin` | 403 |
 //! | `?event=` empty, with a line break, or over 64 bytes | 400 |
@@ -32,13 +33,16 @@
 //!
 //! The origin check stops cross-site request forgery: any web page can make a
 //! visitor's browser send a `POST` here (a plain form needs no preflight), but the
-//! browser always says which page sent it in `Origin`.
+//! browser always says which page sent it in `Origin`. `--allow-origin '*'` lets any
+//! page publish, but only with a token the page sends itself: the visitor's cookie,
+//! which the browser attaches to such a post unasked, counts only from our own origin
+//! or one listed by name (`auth/gate.rs`).
 
 use std::time::Instant;
 
 use log::debug;
 
-use crate::auth::gate;
+use crate::auth::gate::{self, CookieUse};
 use crate::http::connection::Connection;
 use crate::http::error::HttpError;
 use crate::http::forwarded::ClientView;
@@ -47,7 +51,6 @@ use crate::http::response::{Response, Status};
 use crate::pubsub::hub::{HubError, Published};
 use crate::pubsub::missed::MISSED_EVENT;
 use crate::pubsub::topic::{TopicName, topic_list};
-use crate::routes::Reply;
 use crate::shared::Shared;
 use crate::sse::event::{self, Event};
 
@@ -55,16 +58,25 @@ use crate::sse::event::{self, Event};
 pub const MAX_EVENT_TYPE_BYTES: usize = 64;
 
 /// Checks, reads and publishes one message.
-pub fn handle<'s>(
+pub fn handle(
     request: &Request,
     client: &ClientView,
     connection: &mut Connection,
-    shared: &'s Shared,
-) -> Result<Reply<'s>, HttpError> {
+    shared: &Shared,
+) -> Result<Response, HttpError> {
     let config = &shared.config;
     let topics = requested_topics(request)?;
-    gate::check_publish(request, &topics, config)?;
-    check_origin(request, client.scheme, &config.allowed_origins)?;
+    let page = page_origin(request, client.scheme, &config.allowed_origins);
+    let cookie = match page {
+        PageOrigin::Trusted => CookieUse::Honoured,
+        PageOrigin::AnyoneAllowed | PageOrigin::Refused(_) => CookieUse::Refused,
+    };
+    gate::check_publish(request, &topics, config, cookie)?;
+    if let PageOrigin::Refused(origin) = page {
+        return Err(HttpError::Forbidden(format!(
+            "origin {origin} may not publish (see --allow-origin)"
+        )));
+    }
     let event_type = request.query_param("event")?;
     if let Some(event_type) = &event_type {
         check_event_type(event_type)?;
@@ -86,10 +98,11 @@ pub fn handle<'s>(
         Some(log) => {
             let id = log
                 .append(&topics, event_type.as_deref(), &text)
-                .map_err(|error| {
-                    HttpError::ServiceUnavailable(format!(
-                        "the message was not published: Redis did not take it ({error})"
-                    ))
+                .map_err(|error| HttpError::BackendFailed {
+                    reason: "the message was not published: the shared log is not \
+                             available; try again shortly"
+                        .into(),
+                    cause: format!("Redis did not take it: {error}"),
                 })?;
             Published {
                 id,
@@ -114,33 +127,40 @@ pub fn handle<'s>(
         "{{\"id\": \"{}\", \"subscribers\": {}}}\n",
         published.id, published.subscribers
     );
-    Ok(Reply::Response(Response::json(Status::Accepted, json)))
+    Ok(Response::json(Status::Accepted, json))
 }
 
-/// Allows requests without `Origin` (curl, scripts), from our own origin (the demo
-/// page), and from origins listed with `--allow-origin`. Our own origin is `scheme`
-/// (`https` when a trusted proxy says so, see `http/forwarded.rs`) and the `Host`.
-fn check_origin(
-    request: &Request,
-    scheme: &str,
-    allowed_origins: &[String],
-) -> Result<(), HttpError> {
+/// Where a publish comes from, as far as cross-site forgery is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum PageOrigin {
+    /// No `Origin` (curl, scripts), our own origin (the demo page), or an origin
+    /// `--allow-origin` names.
+    Trusted,
+    /// Another origin, let in by `--allow-origin '*'` alone.
+    AnyoneAllowed,
+    /// Another origin, not allowed: 403.
+    Refused(String),
+}
+
+/// How the request's `Origin` stands. Our own origin is `scheme` (`https` when a
+/// trusted proxy says so, see `http/forwarded.rs`) and the `Host`.
+fn page_origin(request: &Request, scheme: &str, allowed_origins: &[String]) -> PageOrigin {
     let Some(origin) = request.header("origin") else {
-        return Ok(());
+        return PageOrigin::Trusted;
     };
     let own_origin = request
         .header("host")
         .map(|host| format!("{scheme}://{host}"));
-    let allowed = own_origin.as_deref() == Some(origin)
-        || allowed_origins
-            .iter()
-            .any(|allowed| allowed == "*" || allowed == origin);
-    if allowed {
-        Ok(())
+    // Listed by name: `*` is no name, even for a client that sends `Origin: *`.
+    let listed = allowed_origins
+        .iter()
+        .any(|allowed| allowed != "*" && allowed == origin);
+    if own_origin.as_deref() == Some(origin) || listed {
+        PageOrigin::Trusted
+    } else if allowed_origins.iter().any(|allowed| allowed == "*") {
+        PageOrigin::AnyoneAllowed
     } else {
-        Err(HttpError::Forbidden(format!(
-            "origin {origin} may not publish (see --allow-origin)"
-        )))
+        PageOrigin::Refused(origin.to_string())
     }
 }
 
@@ -188,30 +208,41 @@ mod tests {
         .unwrap()
     }
 
+    fn origin(headers: &str, scheme: &str, allowed: &[&str]) -> PageOrigin {
+        let allowed: Vec<String> = allowed.iter().map(|origin| origin.to_string()).collect();
+        page_origin(&request(headers), scheme, &allowed)
+    }
+
     #[test]
     fn only_our_own_or_allowed_origins_may_publish() {
-        let none: &[String] = &[];
-        assert!(check_origin(&request(""), "http", none).is_ok());
-        assert!(check_origin(&request("Origin: http://localhost:5000\r\n"), "http", none).is_ok());
-        assert!(check_origin(&request("Origin: http://evil.test\r\n"), "http", none).is_err());
-        assert!(check_origin(&request("Origin: null\r\n"), "http", none).is_err());
-        let allowed = ["http://app.test".to_string()];
-        assert!(check_origin(&request("Origin: http://app.test\r\n"), "http", &allowed).is_ok());
-        assert!(
-            check_origin(
-                &request("Origin: http://evil.test\r\n"),
-                "http",
-                &["*".to_string()]
-            )
-            .is_ok()
+        use PageOrigin::{AnyoneAllowed, Refused, Trusted};
+        assert_eq!(origin("", "http", &[]), Trusted);
+        assert_eq!(
+            origin("Origin: http://localhost:5000\r\n", "http", &[]),
+            Trusted
         );
+        let evil = "Origin: http://evil.test\r\n";
+        assert_eq!(
+            origin(evil, "http", &[]),
+            Refused("http://evil.test".into())
+        );
+        assert_eq!(
+            origin("Origin: null\r\n", "http", &[]),
+            Refused("null".into())
+        );
+        let app = "Origin: http://app.test\r\n";
+        assert_eq!(origin(app, "http", &["http://app.test"]), Trusted);
+        // `*` lets any page in, but not as one we trust with the visitor's cookie.
+        assert_eq!(origin(evil, "http", &["*"]), AnyoneAllowed);
+        assert_eq!(origin(app, "http", &["*", "http://app.test"]), Trusted);
+        assert_eq!(origin("Origin: *\r\n", "http", &["*"]), AnyoneAllowed);
     }
 
     #[test]
     fn behind_https_our_own_origin_is_https() {
-        let page = request("Origin: https://localhost:5000\r\n");
-        assert!(check_origin(&page, "https", &[]).is_ok());
-        assert!(check_origin(&page, "http", &[]).is_err());
+        let page = "Origin: https://localhost:5000\r\n";
+        assert_eq!(origin(page, "https", &[]), PageOrigin::Trusted);
+        assert!(matches!(origin(page, "http", &[]), PageOrigin::Refused(_)));
     }
 
     #[test]

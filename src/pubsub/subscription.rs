@@ -30,7 +30,9 @@ impl Hub {
         state.make_room_for(&topics, self.limits.max_topics)?;
         let key = state.relay.register(thread::current());
         for name in &topics {
-            state.topic_entry(name).followers.push(key);
+            let state = &mut *state;
+            let topic = state.forgotten.topic_entry(&mut state.topics, name);
+            topic.followers.push(key);
         }
         let (last_sent_id, missed_at_start) =
             state.start_after(&topics, resume.into(), self.limits.max_replay);
@@ -191,7 +193,8 @@ impl Drop for Subscription<'_> {
                         topic.followers.swap_remove(index);
                     }
                     if topic.is_unused() {
-                        state.remove_topic(name);
+                        let state = &mut *state;
+                        state.forgotten.remove_topic(&mut state.topics, name);
                     }
                 }
             }

@@ -35,7 +35,6 @@
 //! [`MAX_REPLAY_BYTES`]), then sent oldest first.
 
 use std::io;
-use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use log::{info, warn};
@@ -45,10 +44,10 @@ use crate::pubsub::hub::MAX_BATCH_BYTES;
 use crate::pubsub::missed::Missed;
 use crate::pubsub::topic::{TopicName, encode_with_id};
 use crate::redis::log::RedisLog;
+use crate::redis::slots::{ReplaySlot, ReplaySlots};
 use crate::shutdown::ShutdownSignal;
 use crate::sse::missed::missed_event;
 use crate::sse::stream::EventStream;
-use crate::sync::{lock, wait_timeout};
 
 /// Log entries read per `XREVRANGE`.
 pub const PAGE: usize = 500;
@@ -245,62 +244,5 @@ fn wait_for_slot<'s>(
             return Ok(None);
         }
         stream.keep_alive(true)?;
-    }
-}
-
-/// The cap on replays from the log running at once (`--max-log-replays`).
-pub struct ReplaySlots {
-    /// Slots free now.
-    free: Mutex<usize>,
-    freed: Condvar,
-}
-
-/// One running replay's slot, given back when dropped.
-pub struct ReplaySlot<'s> {
-    slots: &'s ReplaySlots,
-}
-
-impl ReplaySlots {
-    pub fn new(count: usize) -> ReplaySlots {
-        ReplaySlots {
-            free: Mutex::new(count),
-            freed: Condvar::new(),
-        }
-    }
-
-    /// Takes a slot, waiting up to `wait` for one.
-    pub fn take(&self, wait: Duration) -> Option<ReplaySlot<'_>> {
-        let deadline = Instant::now() + wait;
-        let mut free = lock(&self.free);
-        while *free == 0 {
-            let now = Instant::now();
-            if now >= deadline {
-                return None;
-            }
-            free = wait_timeout(&self.freed, free, deadline - now).0;
-        }
-        *free -= 1;
-        Some(ReplaySlot { slots: self })
-    }
-}
-
-impl Drop for ReplaySlot<'_> {
-    fn drop(&mut self) {
-        *lock(&self.slots.free) += 1;
-        self.slots.freed.notify_one();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn slots_are_capped_and_given_back() {
-        let slots = ReplaySlots::new(1);
-        let first = slots.take(Duration::ZERO).expect("one is free");
-        assert!(slots.take(Duration::from_millis(10)).is_none());
-        drop(first);
-        assert!(slots.take(Duration::ZERO).is_some());
     }
 }

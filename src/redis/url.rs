@@ -10,10 +10,15 @@
 //! A password with `@`, `:` or `/` in it is written percent-encoded (`%40`). The
 //! password is a [`Secret`]; the URL's `Display` leaves it out, so the URL can be
 //! logged.
+//!
+//! An error never quotes the URL, not even the part it is about: in a mistyped URL we
+//! cannot tell the password from the rest (`redis://app:pa/ss@host` puts `pa` where a
+//! port would be and `ss@host` where the database would be), so an error names the
+//! part that is wrong, and start-up errors go to logs and terminals.
 
 use std::fmt;
 
-use crate::config::Secret;
+use crate::secret::Secret;
 
 /// The port Redis listens on unless told otherwise.
 pub const DEFAULT_REDIS_PORT: u16 = 6379;
@@ -32,12 +37,21 @@ pub struct RedisUrl {
 }
 
 impl RedisUrl {
-    /// Parses a URL; the error says what is wrong without repeating the password.
+    /// Parses a URL; the error names the part that is wrong, and quotes none of it.
     pub fn parse(url: &str) -> Result<RedisUrl, String> {
         let rest = url
             .strip_prefix("redis://")
             .ok_or("must start with redis:// (TLS to Redis is not supported)")?;
+        // The authority ends at the first `/` (RFC 3986 section 3.2), so a `/` in a
+        // password ends it early and leaves the `@` in the path, the usual mistake.
         let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+        if path.contains('@') {
+            return Err(
+                "there is an @ after the first /: write a / in the user name or \
+                        password as %2F"
+                    .into(),
+            );
+        }
         let (userinfo, host_port) = match authority.rsplit_once('@') {
             Some((userinfo, host_port)) => (Some(userinfo), host_port),
             None => (None, authority),
@@ -59,7 +73,7 @@ impl RedisUrl {
             "" => 0,
             db => db
                 .parse()
-                .map_err(|_| format!("the database {db:?} is not a number"))?,
+                .map_err(|_| "the database (after the /) is not a number".to_string())?,
         };
         Ok(RedisUrl {
             host,
@@ -114,7 +128,7 @@ fn split_host_port(host_port: &str) -> Result<(String, u16), String> {
         None => DEFAULT_REDIS_PORT,
         Some(port) => port
             .parse()
-            .map_err(|_| format!("the port {port:?} is not a number from 0 to 65535"))?,
+            .map_err(|_| "the port (after the host's :) is not a number from 0 to 65535")?,
     };
     Ok((host.to_string(), port))
 }
@@ -188,5 +202,41 @@ mod tests {
                 .unwrap_err()
                 .contains("secret")
         );
+    }
+
+    #[test]
+    fn no_error_quotes_any_part_of_the_url() {
+        // Each of these is a password with a `/` that was not written %2F, or some
+        // other mistake; the error must name the part, and repeat none of the text.
+        for (bad, names) in [
+            (
+                "redis://app:Sup3rS3cret/Part2@h:6379",
+                "@ after the first /",
+            ),
+            (
+                "redis://app:12345/Tail0fPassw0rd@h:6379",
+                "@ after the first /",
+            ),
+            (
+                "redis://Sup3rS3cret:Part2@h:6379/Tail0fPassw0rd",
+                "database",
+            ),
+            ("redis://app:Sup3rS3cret", "port"),
+            ("redis://Sup3rS3cret:Tail0fPassw0rd", "port"),
+            ("redis://[::1]Sup3rS3cret", "IPv6"),
+        ] {
+            let error = RedisUrl::parse(bad).unwrap_err();
+            assert!(error.contains(names), "{bad}: {error}");
+            for part in [
+                "Sup3rS3cret",
+                "Part2",
+                "Tail0fPassw0rd",
+                "12345",
+                "app",
+                "6379",
+            ] {
+                assert!(!error.contains(part), "{bad}: {error} quotes {part}");
+            }
+        }
     }
 }

@@ -10,6 +10,11 @@
 //!   may publish the instant its EventSource reports `open`, and that message must
 //!   already be ours.
 //!
+//! The counter and the clock are the *demo streams*: they wake every `--interval-ms`
+//! whether or not there is news, and read their own socket to learn that their client
+//! has left. Flags and comments elsewhere say "demo stream" rather than naming them, so
+//! that this list stays the one place that does.
+//!
 //! ```text
 //! retry: 3000            sent first by every stream
 //!

@@ -9,7 +9,7 @@
 //!    client left, the end.
 //! 3. [`hangups`]: the kernel tells one thread which idle clients hung up (epoll).
 //! 4. [`watch`]: one thread that notices when the clients of idle streams leave.
-//! 5. [`feeds`]: the three streams this server offers (counter, clock, subscription).
+//! 5. [`feeds`]: the streams this server offers, each a loop on its client's thread.
 //! 6. [`missed`]: the event that tells a subscription's page what it will never get.
 
 pub mod event;

@@ -31,10 +31,16 @@
 //! means it reset. A subscription's socket is watched by one thread for all of them
 //! (`watch.rs`), which the kernel tells when a client closes or resets (epoll,
 //! `hangups.rs`), and which then wakes that stream's thread to read its socket and
-//! end; the counter and clock streams, awake every interval anyway, read their own
+//! end; the demo streams (`feeds.rs`), awake every interval anyway, read their own
 //! every `--client-check-ms` ([`EventStream::keep_alive`]).
 //!
-//! **Non-blocking, patiently.** From its first byte, a stream's socket is in
+//! **The kernel gives up.** A client that vanishes without a word (a phone out of
+//! signal) makes no write fail and nothing to read: its bytes wait, unacknowledged, in
+//! the send buffer. After `--vanish-timeout-s` the kernel aborts the connection
+//! (`vanish.rs`); the next write or read fails with `ETIMEDOUT`, and the client watch
+//! hears of it as of a reset.
+//!
+//! //! **Non-blocking, patiently.** From its first byte, a stream's socket is in
 //! non-blocking mode, so that a read (ours or the watch's) never waits. A write that
 //! finds the client's buffers full gets `WouldBlock`; the stream then waits a little
 //! and tries again, until `--write-timeout-s` has passed ([`write_patiently`]).
@@ -51,6 +57,7 @@ use crate::http::response::{self, Framing, LAST_CHUNK};
 use crate::shutdown::ShutdownSignal;
 use crate::sse::event::{self, EVENT_STREAM, Event};
 use crate::stats::Stats;
+use crate::vanish;
 
 /// The comment that keeps an idle stream alive.
 const HEARTBEAT_TEXT: &str = "keep-alive";
@@ -250,7 +257,7 @@ pub fn write_patiently(
                 thread::sleep(pause.min(deadline - now));
                 pause = (pause * 2).min(MAX_WRITE_PAUSE);
             }
-            Err(error) => return Err(error),
+            Err(error) => return Err(vanish::name_vanished(error)),
         }
     }
     Ok(())

@@ -34,8 +34,9 @@ export async function stopChild(child, signal = "SIGTERM") {
 }
 
 /// deploy/nginx.conf as committed, with its marked lines pointed at `instancePorts`,
-/// a free port and a throwaway certificate, inside a minimal main configuration.
-/// Returns `{ url, stop() }`; the URL is `https://localhost:PORT`.
+/// a free port and a throwaway certificate, and its access log in a temporary
+/// directory, inside a minimal main configuration. Returns `{ url, accessLog(), stop() }`;
+/// the URL is `https://localhost:PORT`, `accessLog()` the log's text so far.
 export async function startNginx(instancePorts) {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "sse-e2e-nginx-"));
   fs.chmodSync(workDir, 0o777);
@@ -49,8 +50,10 @@ export async function startNginx(instancePorts) {
     .replace("server 127.0.0.1:5000;", servers)
     .replace("listen 443 ssl http2;", `listen 127.0.0.1:${proxyPort} ssl http2;`)
     .replace("/etc/ssl/sse-server/cert.pem", path.join(workDir, "cert.pem"))
-    .replace("/etc/ssl/sse-server/key.pem", path.join(workDir, "key.pem"));
-  assert.ok(site.includes(servers) && site.includes(`127.0.0.1:${proxyPort}`),
+    .replace("/etc/ssl/sse-server/key.pem", path.join(workDir, "key.pem"))
+    .replace("/var/log/nginx/sse-server.access.log", path.join(workDir, "access.log"));
+  assert.ok(site.includes(servers) && site.includes(`127.0.0.1:${proxyPort}`) &&
+            site.includes(path.join(workDir, "access.log")),
             "deploy/nginx.conf no longer has the lines this test adapts");
   fs.writeFileSync(path.join(workDir, "site.conf"), site);
   const temp = (name) => `${name}_temp_path ${path.join(workDir, name)};`;
@@ -73,6 +76,7 @@ http {
   await waitFor(() => accepting(proxyPort), 10_000, `nginx to listen:\n${log}`);
   return {
     url: `https://localhost:${proxyPort}`,
+    accessLog: () => fs.readFileSync(path.join(workDir, "access.log"), "utf8"),
     async stop() {
       await stopChild(nginx, "SIGQUIT");
       fs.rmSync(workDir, { recursive: true, force: true });

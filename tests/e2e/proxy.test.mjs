@@ -2,10 +2,12 @@
 // to sse-server, which believes the proxy's X-Forwarded-* headers (--trusted-proxy).
 // Chromium loads the demo page over https on HTTP/2, opens eight EventSources on that one
 // origin (more than the six connections HTTP/1.1 would allow), and all of them receive;
-// the page's publish form passes the same-origin check through the proxy.
+// the page's publish form passes the same-origin check through the proxy. And nginx's
+// access log, in the format the file sets, holds no token sent as ?token=.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, launchChromium } from "./server.mjs";
+import https from "node:https";
+import { startServer, launchChromium, waitFor } from "./server.mjs";
 import { startNginx } from "./nginx.mjs";
 
 const STREAMS = 8;
@@ -75,4 +77,35 @@ test("through nginx on HTTP/2, eight streams on one origin all receive, and the 
   }
   // The server's log names the real client (behind the proxy), not just nginx.
   assert.match(server.log(), /\] 127\.0\.0\.1 via 127\.0\.0\.1:\d+ GET /);
+});
+
+/// GET `target` through nginx over HTTP/1.1 (the test's certificate is its own). With
+/// `abortAfterHead`, hangs up once the head arrives, as a page leaving a stream does.
+const getThroughProxy = (target, abortAfterHead = false) => new Promise((resolve, reject) => {
+  const request = https.get(`${proxyUrl}${target}`, { rejectUnauthorized: false }, (response) => {
+    if (abortAfterHead) {
+      request.destroy();
+      resolve(response.statusCode);
+      return;
+    }
+    response.resume();
+    response.on("end", () => resolve(response.statusCode));
+  });
+  request.on("error", reject);
+});
+
+test("nginx's access log, as deploy/nginx.conf sets it, holds no token from the query", async () => {
+  const secret = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LWluLXRoZS1xdWVyeQ.c2lnbmF0dXJl";
+  assert.equal(await getThroughProxy(`/stats?token=${secret}`), 200);
+  assert.equal(await getThroughProxy(`/subscribe?topic=proxy/log&token=${secret}`, true), 200);
+  // A stream's line is written when nginx sees the client go.
+  await waitFor(() => nginx.accessLog().includes("/subscribe"), 10_000,
+                `nginx to log the stream:\n${nginx.accessLog()}`);
+  const log = nginx.accessLog();
+  assert.match(log, /"GET \/stats HTTP\/1\.1" 200 /);
+  assert.ok(!log.includes(secret) && !log.includes("token="), `the access log keeps the token:\n${log}`);
+  // And the server's own line for the stream, once nginx has hung up on it, hides it too.
+  await waitFor(() => server.log().includes("/subscribe?topic=proxy/log&token=REDACTED"), 10_000,
+                `the server to log the stream:\n${server.log()}`);
+  assert.ok(!server.log().includes(secret), "the server's log keeps the token");
 });
