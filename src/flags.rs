@@ -271,6 +271,20 @@ pub const FLAGS: &[Flag] = &[
             Ok(())
         },
     },
+    Flag {
+        name: "--max-replay",
+        value: "N",
+        help: "most messages one reconnect replays (the newest; older: event missed)",
+        default: || config::DEFAULT_MAX_REPLAY.to_string(),
+        set: |config, value| set_positive(&mut config.max_replay, value),
+    },
+    Flag {
+        name: "--max-log-replays",
+        value: "N",
+        help: "replays from the Redis log running at once",
+        default: || config::DEFAULT_MAX_LOG_REPLAYS.to_string(),
+        set: |config, value| set_positive(&mut config.max_log_replays, value),
+    },
 ];
 
 fn check_public_pattern(pattern: &str) -> Result<Pattern, String> {

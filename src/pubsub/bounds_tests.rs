@@ -29,6 +29,7 @@ fn limits() -> HubLimits {
         history_bytes: 1 << 20,
         max_topics: 100,
         relay_width: 2,
+        max_replay: 10_000,
     }
 }
 
@@ -148,6 +149,7 @@ fn subscribers_blocked_in_a_heartbeat_write_hold_no_relay_turn() {
     let write_timeout = Duration::from_secs(3);
     let hub = Arc::new(Hub::new(HubLimits {
         relay_width: 2,
+        max_replay: 10_000,
         ..limits()
     }));
     let config = Arc::new(Config {
@@ -253,6 +255,7 @@ fn replaying_thirty_two_topics_costs_little_more_than_replaying_one() {
         history_bytes: 64 << 20,
         max_topics: 100,
         relay_width: 2,
+        max_replay: 10_000,
     });
     let names: Vec<String> = (0..32).map(|n| format!("shared/{n}")).collect();
     let all: Vec<&str> = names.iter().map(String::as_str).collect();

@@ -33,6 +33,7 @@ use std::sync::Arc;
 use std::collections::HashMap;
 
 use crate::pubsub::event_id::EventId;
+use crate::pubsub::forgotten::Forgotten;
 use crate::pubsub::topic::{Message, Topic, TopicName};
 
 /// What the histories hold, counted once per message, and which topic gives up a
@@ -97,6 +98,8 @@ pub struct HistoryLimits {
 pub struct Histories<'a> {
     pub topics: &'a mut HashMap<TopicName, Topic>,
     pub budget: &'a mut Budget,
+    /// Where a removed topic leaves a note of what it dropped (`forgotten.rs`).
+    pub forgotten: &'a mut Forgotten,
 }
 
 impl Histories<'_> {
@@ -110,7 +113,7 @@ impl Histories<'_> {
             if !self.topics.contains_key(name) && self.topics.len() >= limits.max_topics {
                 continue;
             }
-            let topic = self.topics.entry(Arc::clone(name)).or_default();
+            let topic = self.forgotten.topic_entry(self.topics, name);
             let before = rank_of(name, topic);
             topic.push(Arc::clone(message));
             if topic.history.len() > limits.per_topic {
@@ -143,7 +146,7 @@ impl Histories<'_> {
         let oldest = topic.pop_oldest();
         self.budget.rerank(before, rank_of(name, topic));
         if topic.is_unused() {
-            self.topics.remove(name);
+            self.forgotten.remove_topic(self.topics, name);
         }
         if let Some(oldest) = oldest {
             self.release_if_unheld(&oldest);
@@ -190,6 +193,7 @@ mod tests {
             history_bytes: 8 * 1024 * 1024,
             max_topics: 1000,
             relay_width: 2,
+            max_replay: 10_000,
         })
     }
 
@@ -265,6 +269,7 @@ mod tests {
             history_bytes: 3000,
             max_topics: 6,
             relay_width: 2,
+            max_replay: 10_000,
         };
         // Entries from a shared log: unlike a publish, they are never refused, and a
         // topic beyond `max_topics` is simply left out.

@@ -34,8 +34,8 @@
 //! at most `history_bytes` (the topic holding the most gives up its oldest message
 //! first, so a busy topic cannot evict the others: `budget.rs`). A subscriber that
 //! falls so far behind that its next messages were dropped gets what is still held and
-//! is told it missed some. Nothing is queued per subscriber, so the memory a lagging
-//! subscriber can pin is bounded by the histories, however far it lags. A topic with
+//! is told it missed some (`missed.rs`). Nothing is queued per subscriber, so the
+//! memory a lagging subscriber can pin is bounded by the histories, however far it lags. A topic with
 //! no follower and nothing held is removed: it costs nothing.
 //!
 //! Who is woken, and when, is the relay's job (`relay.rs`); a subscriber's side of all
@@ -47,6 +47,7 @@ use std::thread::Thread;
 
 use crate::pubsub::budget::{Budget, Histories, HistoryLimits};
 use crate::pubsub::event_id::EventId;
+use crate::pubsub::forgotten::Forgotten;
 use crate::pubsub::merge;
 use crate::pubsub::relay::{Relay, SubscriberKey};
 use crate::pubsub::topic::{LogEntry, Message, Topic, TopicName, encode_with_id};
@@ -68,6 +69,8 @@ pub struct HubLimits {
     pub max_topics: usize,
     /// Subscribers the relay keeps woken at once.
     pub relay_width: usize,
+    /// The most held messages one reconnect replays (`--max-replay`, see `missed.rs`).
+    pub max_replay: usize,
 }
 
 impl HubLimits {
@@ -155,6 +158,8 @@ pub(super) struct HubState {
     /// What the histories hold, and which topic gives up a message next (`budget.rs`).
     pub(super) budget: Budget,
     pub(super) relay: Relay,
+    /// Notes of removed topics' gaps (`forgotten.rs`).
+    pub(super) forgotten: Forgotten,
     /// Set at shutdown: every subscriber returns [`Delivery::Closed`].
     pub(super) closed: bool,
     /// Subscribers that have left, and how long they held the lock to do it.
@@ -179,6 +184,7 @@ impl Hub {
                 floor: EventId::ZERO,
                 budget: Budget::default(),
                 relay: Relay::new(limits.relay_width),
+                forgotten: Forgotten::default(),
                 closed: false,
                 subscribers_left: 0,
                 leave_lock_ns: 0,
@@ -312,6 +318,7 @@ impl HubState {
         let mut histories = Histories {
             topics: &mut self.topics,
             budget: &mut self.budget,
+            forgotten: &mut self.forgotten,
         };
         histories.hold(&message, limits.for_histories());
         self.schedule_followers(topics)

@@ -49,6 +49,7 @@ use crate::http::forwarded::ClientView;
 use crate::http::request::Request;
 use crate::http::response::{Response, Status};
 use crate::pubsub::hub::{HubError, Published};
+use crate::pubsub::missed::MISSED_EVENT;
 use crate::pubsub::topic::{TopicName, topic_list};
 use crate::shared::Shared;
 use crate::sse::event::{self, Event};
@@ -190,6 +191,12 @@ fn check_event_type(event_type: &str) -> Result<(), HttpError> {
             "event type longer than {MAX_EVENT_TYPE_BYTES} bytes"
         )));
     }
+    // Only the server says what a client missed (see missed.rs).
+    if event_type == MISSED_EVENT {
+        return Err(HttpError::BadRequest(format!(
+            "the event type {MISSED_EVENT:?} is the server's own"
+        )));
+    }
     Ok(())
 }
 
@@ -248,5 +255,9 @@ mod tests {
         assert!(check_event_type("").is_err());
         assert!(check_event_type("a\rb").is_err());
         assert!(check_event_type(&"x".repeat(MAX_EVENT_TYPE_BYTES + 1)).is_err());
+        assert!(
+            check_event_type("missed").is_err(),
+            "reserved for the server"
+        );
     }
 }

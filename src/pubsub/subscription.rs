@@ -11,21 +11,22 @@ use std::time::{Duration, Instant};
 
 use crate::pubsub::event_id::EventId;
 use crate::pubsub::hub::{Hub, HubError, IdSource};
+use crate::pubsub::missed::{Missed, Resume};
 use crate::pubsub::relay::SubscriberKey;
 use crate::pubsub::topic::{Message, TopicName};
 use crate::sync::lock;
 
 impl Hub {
     /// Registers the calling thread as a subscriber to `topics`, resuming after
-    /// `last_event_id` (the browser's `Last-Event-ID`) or, without one, starting with
-    /// the next message published. From this call on, nothing published to those
+    /// the browser's `Last-Event-ID` or, without one, starting with the next message
+    /// published (see [`Resume`]). From this call on, nothing published to those
     /// topics can be missed: register before telling the client the stream is open.
     pub fn subscribe(
         &self,
         topics: Vec<TopicName>,
-        last_event_id: Option<EventId>,
+        resume: impl Into<Resume>,
     ) -> Result<Subscription<'_>, HubError> {
-        self.subscribe_within(topics, last_event_id, self.limits.max_topics)
+        self.subscribe_within(topics, resume.into(), self.limits.max_topics)
     }
 
     /// [`Hub::subscribe`] for a client without a token (following `--public` topics):
@@ -37,10 +38,10 @@ impl Hub {
     pub fn subscribe_anonymously(
         &self,
         topics: Vec<TopicName>,
-        last_event_id: Option<EventId>,
+        resume: impl Into<Resume>,
     ) -> Result<Subscription<'_>, HubError> {
         let limit = self.limits.anonymous_topics();
-        self.subscribe_within(topics, last_event_id, limit)
+        self.subscribe_within(topics, resume.into(), limit)
             .map_err(|_| HubError::TooManyAnonymousTopics { limit })
     }
 
@@ -49,31 +50,26 @@ impl Hub {
     fn subscribe_within(
         &self,
         topics: Vec<TopicName>,
-        last_event_id: Option<EventId>,
+        resume: Resume,
         max_topics: usize,
     ) -> Result<Subscription<'_>, HubError> {
         let mut state = lock(&self.state);
         state.make_room_for(&topics, max_topics)?;
         let key = state.relay.register(thread::current());
         for name in &topics {
-            let topic = state.topics.entry(Arc::clone(name)).or_default();
+            let state = &mut *state;
+            let topic = state.forgotten.topic_entry(&mut state.topics, name);
             topic.followers.insert(key);
         }
-        let last_sent_id = match (last_event_id, state.ids) {
-            (None, _) => state.last_id,
-            // A counted id from the future was issued by an earlier run of the server
-            // (counting restarts at 1): everything we hold is new to this client.
-            (Some(id), IdSource::Counted) if id > state.last_id => EventId::ZERO,
-            // With a shared log, another instance may simply be ahead of us: what
-            // comes after that id will reach us too.
-            (Some(id), _) => id,
-        };
+        let (last_sent_id, missed_at_start) =
+            state.start_after(&topics, resume, self.limits.max_replay);
         Ok(Subscription {
             hub: self,
             key,
             topics,
             last_sent_id,
             gap_reported_through: EventId::ZERO,
+            missed_at_start,
             not_send: PhantomData,
         })
     }
@@ -83,13 +79,14 @@ impl Hub {
 #[derive(Debug)]
 pub enum Delivery {
     /// Messages after the last one sent, oldest first: all of them, or as many as fit
-    /// in [`MAX_BATCH_BYTES`](crate::pubsub::hub::MAX_BATCH_BYTES) (never empty).
-    /// `missed` says that messages between the last one sent and these had already
-    /// left the histories (said once per gap): on a reconnect with an old
-    /// `Last-Event-ID`, or by a subscriber that read too slowly.
+    /// in [`MAX_BATCH_BYTES`](crate::pubsub::hub::MAX_BATCH_BYTES). `missed` says
+    /// that messages between the last one sent and these will never be sent (said
+    /// once per gap, and then `messages` may be empty): on a reconnect with an old or
+    /// foreign `Last-Event-ID`, one cut by `--max-replay`, or by a subscriber that
+    /// read too slowly (see `missed.rs`).
     Messages {
         messages: Vec<Arc<Message>>,
-        missed: bool,
+        missed: Option<Missed>,
     },
     /// With a shared log (`--redis`): messages after `after`, up to and including
     /// `through`, may exist but are not held here. The caller reads them from the log,
@@ -114,6 +111,8 @@ pub struct Subscription<'hub> {
     last_sent_id: EventId,
     /// The newest dropped id already reported as missed, so a gap is reported once.
     gap_reported_through: EventId,
+    /// What the first delivery is to report (see [`Resume`]).
+    missed_at_start: Option<Missed>,
     /// `PhantomData<*const ()>` is neither `Send` nor `Sync`.
     not_send: PhantomData<*const ()>,
 }
@@ -128,6 +127,13 @@ impl Subscription<'_> {
     /// the hub takes over from there.
     pub fn skip_to(&mut self, id: EventId) {
         self.last_sent_id = self.last_sent_id.max(id);
+        self.gap_reported_through = self.gap_reported_through.max(id);
+    }
+
+    /// About how many held messages the hub will send after `id` (an upper bound):
+    /// a replay from the log leaves room for them within `--max-replay`.
+    pub fn held_after(&self, id: EventId) -> usize {
+        lock(&self.hub.state).count_held_after(&self.topics, id)
     }
 
     /// Waits up to `timeout` for messages after the last one returned, and returns
@@ -181,18 +187,29 @@ impl Subscription<'_> {
             // The log still has them (or knows that it does not): ask it first. Reading
             // it takes round trips to Redis, so the relay's turn passes on now.
             state.relay.start_sending(self.key, to_wake);
+            // What the start had to tell goes first, before anything the log sends.
+            if let Some(missed) = self.missed_at_start.take() {
+                return Some(Delivery::Messages {
+                    messages: Vec::new(),
+                    missed: Some(missed),
+                });
+            }
             return Some(Delivery::Gap {
                 after: self.last_sent_id,
                 through: dropped,
             });
         }
+        let mut missed = self.missed_at_start.take();
+        if dropped > self.last_sent_id && dropped > self.gap_reported_through {
+            self.gap_reported_through = dropped;
+            let since = state.missed_since(&self.topics, self.last_sent_id);
+            missed = since.map(|since| since.and(missed)).or(missed);
+        }
         let batch = state.pending(&self.topics, self.last_sent_id);
         if let Some(last) = batch.last() {
-            let missed = dropped > self.last_sent_id && dropped > self.gap_reported_through;
-            if missed {
-                self.gap_reported_through = dropped;
-            }
             self.last_sent_id = last.id;
+        }
+        if !batch.is_empty() || missed.is_some() {
             state.relay.start_sending(self.key, to_wake);
             return Some(Delivery::Messages {
                 messages: batch,
@@ -220,7 +237,8 @@ impl Drop for Subscription<'_> {
                 if let Some(topic) = state.topics.get_mut(name) {
                     topic.followers.remove(self.key);
                     if topic.is_unused() {
-                        state.topics.remove(name);
+                        let state = &mut *state;
+                        state.forgotten.remove_topic(&mut state.topics, name);
                     }
                 }
             }

@@ -40,9 +40,11 @@ use crate::auth::gate::ValidUntil;
 use crate::http::response::{self, Framing};
 use crate::pubsub::subscription::{Delivery, Subscription};
 use crate::redis::log::RedisLog;
-use crate::redis::replay;
+use crate::redis::replay::{self, ReplayRequest, Replayed};
 use crate::shared::Shared;
+use crate::shutdown::ShutdownSignal;
 use crate::sse::event::{EVENT_STREAM, Event};
+use crate::sse::missed::missed_event;
 use crate::sse::stream::{EventStream, Pause};
 use crate::sse::watch::Watching;
 
@@ -52,10 +54,12 @@ pub enum Feed<'hub> {
     Counter { resume_after: u64 },
     /// The clock.
     Clock,
-    /// A subscription already registered in the hub, and when its token expires.
+    /// A subscription already registered in the hub, when its token expires, and the
+    /// `Last-Event-ID` its client sent (for the `missed` event, `sse/missed.rs`).
     Subscription {
         subscription: Subscription<'hub>,
         valid_until: ValidUntil,
+        last_event_id: Option<String>,
     },
 }
 
@@ -80,6 +84,9 @@ pub enum StreamEnd {
     ShuttingDown,
     /// The token the subscription was opened with expired.
     TokenExpired,
+    /// A replay from the Redis log could not run (Redis unreachable, or every replay
+    /// slot busy): the browser resumes after `retry:` with the same `Last-Event-ID`.
+    LogUnavailable,
 }
 
 /// How a stream went: events sent, and how it ended (an `Err` means the client left
@@ -125,6 +132,7 @@ pub fn serve(
         Feed::Subscription {
             subscription,
             valid_until,
+            last_event_id,
         } => {
             // Idle subscribers sleep; the client watch notices for them when a client
             // leaves, and raises this stream's alarm.
@@ -133,14 +141,19 @@ pub fn serve(
                 stream.leave_client_checks_to_the_watch();
             }
             let ends_at = valid_until.map(instant_of);
-            let log = shared.log.as_ref();
+            let source = Source {
+                log: shared.log.as_ref(),
+                max_replay: shared.config.max_replay,
+                shutdown: &shared.shutdown,
+                client,
+            };
             serve_subscription(
                 &mut stream,
                 subscription,
+                last_event_id,
                 watching.as_ref(),
                 ends_at,
-                log,
-                client,
+                &source,
             )
         }
     };
@@ -192,15 +205,26 @@ fn serve_clock(stream: &mut EventStream, shared: &Shared) -> io::Result<StreamEn
     }
 }
 
+/// Where a subscription's messages come from besides the hub, and who it is for.
+struct Source<'a> {
+    log: Option<&'a RedisLog>,
+    max_replay: usize,
+    shutdown: &'a ShutdownSignal,
+    client: &'a str,
+}
+
 /// Replays what the client missed, then relays every new message until shutdown.
+/// `client_last_id` is the last id the client has: its `Last-Event-ID`, then the id of
+/// each message sent (a `missed` event names it as `after`).
 fn serve_subscription(
     stream: &mut EventStream,
     mut subscription: Subscription,
+    mut client_last_id: Option<String>,
     watching: Option<&Watching>,
     ends_at: Option<Instant>,
-    log: Option<&RedisLog>,
-    client: &str,
+    source: &Source,
 ) -> io::Result<StreamEnd> {
+    let client = source.client;
     // Without the watch, the stream checks its client itself and the alarm stays down.
     let no_alarm = AtomicBool::new(false);
     let alarm = watching.map_or(&no_alarm, Watching::alarm);
@@ -220,15 +244,45 @@ fn serve_subscription(
         // the write timeout, and only this subscriber waits for it.
         match subscription.next_delivery(wait, alarm) {
             Delivery::Messages { messages, missed } => {
-                if missed {
-                    info!("{client} GET /subscribe missed messages no longer in the history");
-                }
-                let events: Vec<&[u8]> = messages.iter().map(|message| &*message.encoded).collect();
+                // The `missed` event goes first, in the same write as what follows.
+                let notice = missed.map(|missed| {
+                    let through = missed.through.map_or("unknown".into(), |id| id.to_string());
+                    info!("{client} GET /subscribe told it missed messages through {through}");
+                    missed_event(client_last_id.as_deref(), missed).encode()
+                });
+                let events: Vec<&[u8]> = notice
+                    .as_deref()
+                    .into_iter()
+                    .chain(messages.iter().map(|message| &*message.encoded))
+                    .collect();
                 stream.send_encoded(&events)?;
+                if let Some(last) = messages.last() {
+                    client_last_id = Some(last.id.to_string());
+                }
             }
             Delivery::Gap { after, through } => {
-                if let Some(log) = log {
-                    replay::replay(stream, log, subscription.topics(), after, through, client)?;
+                if let Some(log) = source.log {
+                    let request = ReplayRequest {
+                        topics: subscription.topics(),
+                        after,
+                        through,
+                        client_last_id: client_last_id.as_deref(),
+                        // One reconnect replays at most --max-replay messages, and
+                        // the hub sends those it holds after `through` itself.
+                        max_replay: source
+                            .max_replay
+                            .saturating_sub(subscription.held_after(through)),
+                        shutdown: source.shutdown,
+                    };
+                    match replay::replay(stream, log, &request, client)? {
+                        Replayed::Done { last_sent } => {
+                            if let Some(last) = last_sent {
+                                client_last_id = Some(last.to_string());
+                            }
+                        }
+                        // Nothing after `after` is skipped: the browser asks again.
+                        Replayed::Unavailable => return Ok(StreamEnd::LogUnavailable),
+                    }
                 }
                 subscription.skip_to(through);
             }

@@ -10,9 +10,11 @@
 //! 3. [`hangups`]: the kernel tells one thread which idle clients hung up (epoll).
 //! 4. [`watch`]: one thread that notices when the clients of idle streams leave.
 //! 5. [`feeds`]: the streams this server offers, each a loop on its client's thread.
+//! 6. [`missed`]: the event that tells a subscription's page what it will never get.
 
 pub mod event;
 pub mod feeds;
 pub mod hangups;
+pub mod missed;
 pub mod stream;
 pub mod watch;
