@@ -63,9 +63,9 @@ use crate::http::error::HttpError;
 use crate::http::head::{HeadScanner, parse_head};
 use crate::http::request::Request;
 use crate::http::response::{self, Persistence, Response, Status};
-use crate::jitter;
 use crate::shared::{RequestSlot, Shared, StreamSlot};
-use crate::sse::event::{self, EVENT_STREAM};
+use crate::sse::event::EVENT_STREAM;
+use crate::sse::stream;
 use crate::stats::Refusal;
 
 /// Connections that may wait for a slot at once.
@@ -276,19 +276,8 @@ pub fn refusal(request: Option<&Request>, error: &HttpError, shared: &Shared) ->
     if !unavailable || !request.is_some_and(wants_event_stream) {
         return error.to_response().with_headers(cors);
     }
-    let base = shared.config.retry.as_millis() as u64;
-    let retry = Duration::from_millis(jitter::spread(base.max(100), base.max(100) * 3));
-    let mut body = event::encode_retry(retry);
-    body.pop();
-    let note = format!("{}; retrying later", error.detail());
-    body.extend_from_slice(&event::encode_comment(&note));
-    Response::new(
-        Status::Ok,
-        EVENT_STREAM,
-        String::from_utf8(body).expect("the encoder writes UTF-8"),
-    )
-    .with_header("Cache-Control", "no-cache")
-    .with_headers(cors)
+    let why = format!("{}; retrying later", error.detail());
+    stream::reconnect_later(shared.config.retry, &why).with_headers(cors)
 }
 
 /// Reads and discards what a refused client still sends; `true` once it is done.

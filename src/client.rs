@@ -110,6 +110,9 @@ fn serve(socket: TcpStream, peer: SocketAddr, slot: RequestSlot) {
                     Ok(StreamEnd::Finished) => "stream finished".to_string(),
                     Ok(StreamEnd::ShuttingDown) => "server shutting down".to_string(),
                     Ok(StreamEnd::TokenExpired) => "its token expired".to_string(),
+                    Ok(StreamEnd::LogUnavailable) => {
+                        "no replay from the Redis log now; the browser retries".to_string()
+                    }
                     Err(error) => describe_io_error(&error),
                 };
             }

@@ -76,6 +76,12 @@ pub const DEFAULT_THREAD_STACK_BYTES: usize = 128 * 1024;
 pub const DEFAULT_REDIS_KEY: &str = "sse:log";
 /// About how many messages the shared log keeps (Redis trims the oldest beyond it).
 pub const DEFAULT_REDIS_MAX_LEN: usize = 100_000;
+/// The most messages one reconnect replays (memory and log alike): a client that
+/// sends an old `Last-Event-ID` gets the newest ones, after a `missed` event.
+pub const DEFAULT_MAX_REPLAY: usize = crate::pubsub::missed::DEFAULT_MAX_REPLAY;
+/// Replays from the Redis log that may run at once; a stream that finds them all
+/// taken waits a little, then ends, and its browser comes back after `retry:`.
+pub const DEFAULT_MAX_LOG_REPLAYS: usize = 8;
 
 /// The settings of one server.
 #[derive(Clone, Debug)]
@@ -141,6 +147,10 @@ pub struct Config {
     pub redis_key: String,
     /// About how many messages the log keeps.
     pub redis_max_len: usize,
+    /// The most messages one reconnect replays.
+    pub max_replay: usize,
+    /// Replays from the Redis log that may run at once.
+    pub max_log_replays: usize,
     /// How long shutdown waits for open streams to end.
     pub shutdown_grace: Duration,
     /// Stack size of each client thread.
@@ -186,6 +196,8 @@ impl Default for Config {
             redis: None,
             redis_key: DEFAULT_REDIS_KEY.into(),
             redis_max_len: DEFAULT_REDIS_MAX_LEN,
+            max_replay: DEFAULT_MAX_REPLAY,
+            max_log_replays: DEFAULT_MAX_LOG_REPLAYS,
             shutdown_grace: Duration::from_millis(DEFAULT_SHUTDOWN_GRACE_MS),
             thread_stack_bytes: DEFAULT_THREAD_STACK_BYTES,
             allowed_hosts: Vec::new(),

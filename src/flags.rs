@@ -136,7 +136,7 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         name: "--max-topics",
         value: "N",
-        help: "topics at once (503 beyond)",
+        help: "topics at once, half of them for clients without a token (then refused; with --redis a publish still goes to the log)",
         default: || config::DEFAULT_MAX_TOPICS.to_string(),
         set: |config, value| set_positive(&mut config.max_topics, value),
     },
@@ -270,6 +270,20 @@ pub const FLAGS: &[Flag] = &[
             }
             Ok(())
         },
+    },
+    Flag {
+        name: "--max-replay",
+        value: "N",
+        help: "most messages one reconnect replays (the newest; older: event missed)",
+        default: || config::DEFAULT_MAX_REPLAY.to_string(),
+        set: |config, value| set_positive(&mut config.max_replay, value),
+    },
+    Flag {
+        name: "--max-log-replays",
+        value: "N",
+        help: "replays from the Redis log running at once",
+        default: || config::DEFAULT_MAX_LOG_REPLAYS.to_string(),
+        set: |config, value| set_positive(&mut config.max_log_replays, value),
     },
     Flag {
         name: "--drain-spread-s",

@@ -19,7 +19,7 @@ use crate::http::host;
 use crate::http::request::Request;
 use crate::http::response::{Response, Status};
 use crate::metrics;
-use crate::pubsub::event_id::EventId;
+use crate::pubsub::missed::Resume;
 use crate::pubsub::publish;
 use crate::shared::{Shared, StreamSlot};
 use crate::sse::feeds::Feed;
@@ -165,12 +165,22 @@ pub fn route<'s>(
             // A place first: a subscriber that waits for one must not be in the hub yet.
             let slot = admission::admit_stream(shared)?;
             // Registered now, before the stream's head is written (see sse/feeds.rs).
-            let resume_after = last_event_id(request).and_then(|id| EventId::parse(&id));
-            let subscription = shared.hub.subscribe(topics, resume_after)?;
+            let last_event_id = last_event_id(request).filter(|id| !id.is_empty());
+            let resume = Resume::from_header(last_event_id.as_deref());
+            // Without a token (only `--public` topics), a client may create topics in
+            // half of `--max-topics` only: the rest is kept for token holders. (A topic
+            // cap refused is a 503, which an EventSource gets as a reconnect hint.)
+            let anonymous = shared.config.auth_secret.is_some() && valid_until.is_none();
+            let subscription = if anonymous {
+                shared.hub.subscribe_anonymously(topics, resume)?
+            } else {
+                shared.hub.subscribe(topics, resume)?
+            };
             Ok(Reply::Stream(
                 Feed::Subscription {
                     subscription,
                     valid_until,
+                    last_event_id,
                 },
                 slot,
             ))
@@ -223,7 +233,8 @@ fn counter<'s>(request: &Request, shared: &'s Shared) -> Result<Reply<'s>, HttpE
 
 /// The `Last-Event-ID` a reconnecting browser sends back. A page opening a *new*
 /// EventSource cannot set that header, so `?last_event_id=K` is accepted too (the
-/// header wins). A value that is not one of our ids is ignored by the caller.
+/// header wins). A value that is not one of our ids is ignored by the counter, and
+/// told `missed` by a subscription (see `pubsub/missed.rs`).
 fn last_event_id(request: &Request) -> Option<String> {
     let from_query = || request.query_param("last_event_id").ok().flatten();
     match request.header("last-event-id") {

@@ -56,6 +56,7 @@ impl Shared {
             history_bytes: config.history_bytes,
             max_topics: config.max_topics,
             relay_width: config.relay_width,
+            max_replay: config.max_replay,
         };
         // With a shared log, message ids are the log's; alone, the hub counts them.
         let log = config.redis.clone().map(|url| {
@@ -63,6 +64,7 @@ impl Shared {
                 url,
                 key: config.redis_key.clone(),
                 max_len: config.redis_max_len,
+                max_log_replays: config.max_log_replays,
             })
         });
         let ids = match log {

@@ -76,18 +76,21 @@ pub enum Ending {
     Finished,
     /// The server shut down.
     Shutdown,
+    /// A replay from the Redis log could not run; the client resumes after `retry:`.
+    LogUnavailable,
     /// Any other I/O error.
     Error,
 }
 
 impl Ending {
-    pub const ALL: [Ending; 7] = [
+    pub const ALL: [Ending; 8] = [
         Ending::ClientLeft,
         Ending::Vanished,
         Ending::SlowClient,
         Ending::TokenExpired,
         Ending::Finished,
         Ending::Shutdown,
+        Ending::LogUnavailable,
         Ending::Error,
     ];
 
@@ -99,6 +102,7 @@ impl Ending {
             Ending::TokenExpired => "token_expired",
             Ending::Finished => "finished",
             Ending::Shutdown => "shutdown",
+            Ending::LogUnavailable => "log_unavailable",
             Ending::Error => "error",
         }
     }
@@ -133,7 +137,7 @@ pub struct Stats {
     open_by_kind: Labelled<3>,
     started_by_kind: Labelled<3>,
     refused: Labelled<3>,
-    ended: Labelled<7>,
+    ended: Labelled<8>,
     publishes_accepted: AtomicU64,
     publishes_rejected: Labelled<STATUS_CODES>,
 }
@@ -242,7 +246,8 @@ impl Stats {
         format!(
             "{{\"streams_open\": {}, \"streams_served\": {}, \"events_sent\": {}, \
              \"uptime_secs\": {}, \"subscribers\": {}, \"topics\": {}, \
-             \"messages_published\": {}, \"history_held\": {}, \"history_bytes\": {}{redis}}}\n",
+             \"messages_published\": {}, \"history_held\": {}, \"history_bytes\": {}, \
+             \"subscribers_left\": {}, \"leave_lock_ns\": {}{redis}}}\n",
             self.streams_open(),
             self.streams_served.load(Ordering::Relaxed),
             self.events_sent.load(Ordering::Relaxed),
@@ -252,6 +257,8 @@ impl Stats {
             hub.messages_published,
             hub.history_held,
             hub.history_bytes,
+            hub.subscribers_left,
+            hub.leave_lock_ns,
         )
     }
 }
@@ -291,11 +298,13 @@ mod tests {
             messages_published: 9,
             history_held: 4,
             history_bytes: 400,
+            subscribers_left: 5,
+            leave_lock_ns: 1234,
         };
         let json = stats.to_json(hub, None);
         let with_redis = stats.to_json(hub, Some("{\"connected\": false}".into()));
         assert!(
-            with_redis.ends_with("\"history_bytes\": 400, \"redis\": {\"connected\": false}}\n"),
+            with_redis.ends_with("\"leave_lock_ns\": 1234, \"redis\": {\"connected\": false}}\n"),
             "{with_redis}"
         );
         assert!(
@@ -305,7 +314,8 @@ mod tests {
         assert!(
             json.ends_with(
                 "\"subscribers\": 2, \"topics\": 1, \"messages_published\": 9, \
-                 \"history_held\": 4, \"history_bytes\": 400}\n"
+                 \"history_held\": 4, \"history_bytes\": 400, \
+                 \"subscribers_left\": 5, \"leave_lock_ns\": 1234}\n"
             ),
             "{json}"
         );

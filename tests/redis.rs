@@ -290,10 +290,11 @@ fn a_password_and_database_in_the_url_are_used_and_never_shown() {
         url: RedisUrl::parse(&url).unwrap(),
         key: "auth".into(),
         max_len: 100,
+        max_log_replays: 4,
     });
     let topics = vec![sse_server::pubsub::topic::check_topic_name("t").unwrap()];
     let id = log.append(&topics, Some("chat"), "hello").unwrap();
-    let page = log.range(EventId::ZERO, id, 10).unwrap();
+    let page = log.range_back(EventId::ZERO, (id, true), 10).unwrap();
     assert_eq!(page.entries.len(), 1);
     assert_eq!(
         page.entries[0].event.encode(),
@@ -304,6 +305,7 @@ fn a_password_and_database_in_the_url_are_used_and_never_shown() {
         url: RedisUrl::parse(&format!("redis://:wrong-pw@127.0.0.1:{}", redis.port)).unwrap(),
         key: "auth".into(),
         max_len: 100,
+        max_log_replays: 4,
     });
     let error = wrong.append(&topics, None, "x").unwrap_err().to_string();
     assert!(error.contains("WRONGPASS"), "{error}");
@@ -317,6 +319,7 @@ fn the_log_says_when_messages_after_an_id_were_trimmed_away() {
         url: RedisUrl::parse(&redis.url()).unwrap(),
         key: "trim".into(),
         max_len: 10,
+        max_log_replays: 4,
     });
     assert!(!log.lost_after(EventId::ZERO).unwrap(), "no stream yet");
     let topics = vec![sse_server::pubsub::topic::check_topic_name("t").unwrap()];

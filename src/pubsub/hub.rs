@@ -31,20 +31,24 @@
 //! # Memory
 //!
 //! Each topic keeps at most `history_per_topic` messages, and all histories together
-//! at most `history_bytes` (the oldest message anywhere goes first). A subscriber that
+//! at most `history_bytes` (the topic holding the most gives up its oldest message
+//! first, so a busy topic cannot evict the others: `budget.rs`). A subscriber that
 //! falls so far behind that its next messages were dropped gets what is still held and
-//! is told it missed some. Nothing is queued per subscriber, so the memory a lagging
-//! subscriber can pin is bounded by the histories, however far it lags. A topic with
+//! is told it missed some (`missed.rs`). Nothing is queued per subscriber, so the
+//! memory a lagging subscriber can pin is bounded by the histories, however far it lags. A topic with
 //! no follower and nothing held is removed: it costs nothing.
 //!
 //! Who is woken, and when, is the relay's job (`relay.rs`); a subscriber's side of all
 //! this is `subscription.rs`.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::thread::Thread;
 
+use crate::pubsub::budget::{Budget, Histories, HistoryLimits};
 use crate::pubsub::event_id::EventId;
+use crate::pubsub::forgotten::Forgotten;
+use crate::pubsub::merge;
 use crate::pubsub::relay::{Relay, SubscriberKey};
 use crate::pubsub::topic::{LogEntry, Message, Topic, TopicName, encode_with_id};
 use crate::sse::event::Event;
@@ -65,6 +69,19 @@ pub struct HubLimits {
     pub max_topics: usize,
     /// Subscribers the relay keeps woken at once.
     pub relay_width: usize,
+    /// The most held messages one reconnect replays (`--max-replay`, see `missed.rs`).
+    pub max_replay: usize,
+}
+
+impl HubLimits {
+    /// The limits that concern the histories (`budget.rs`).
+    fn for_histories(self) -> HistoryLimits {
+        HistoryLimits {
+            max_topics: self.max_topics,
+            per_topic: self.history_per_topic,
+            bytes: self.history_bytes,
+        }
+    }
 }
 
 /// Where a hub's message ids come from.
@@ -89,6 +106,20 @@ pub struct Published {
 pub enum HubError {
     /// The request would create topics beyond `max_topics`.
     TooManyTopics { limit: usize },
+    /// An anonymous subscription would create topics beyond its share of
+    /// `max_topics` ([`HubLimits::anonymous_topics`]).
+    TooManyAnonymousTopics { limit: usize },
+}
+
+impl HubLimits {
+    /// How many topics may exist once an anonymous subscription (no token, on
+    /// `--public` topics) has created its new ones: half of `max_topics`. The other
+    /// half is kept for the topics of token holders, so that idle anonymous
+    /// connections that follow made-up topic names cannot lock Bob out of his own
+    /// inbox. (A token holder may still use every topic that is free.)
+    pub fn anonymous_topics(&self) -> usize {
+        self.max_topics / 2
+    }
 }
 
 /// Counters for `/stats`.
@@ -100,6 +131,11 @@ pub struct HubSnapshot {
     pub messages_published: u64,
     pub history_held: usize,
     pub history_bytes: usize,
+    /// Subscribers that have left since the start, and the total time the hub's lock
+    /// was held to let them go: what leaving costs every publish that waits for the
+    /// lock (see `Followers` in topic.rs).
+    pub subscribers_left: u64,
+    pub leave_lock_ns: u64,
 }
 
 /// Topics, their histories and their subscribers.
@@ -119,14 +155,16 @@ pub(super) struct HubState {
     /// Messages at or before this id may be missing here although they exist (in the
     /// shared log, before what this hub was filled with). `ZERO` when counted.
     pub(super) floor: EventId,
-    /// Every message some history may still hold, oldest first: the order in which
-    /// the byte budget drops them.
-    held: VecDeque<Arc<Message>>,
-    /// What `held` is charged, in bytes.
-    held_bytes: usize,
+    /// What the histories hold, and which topic gives up a message next (`budget.rs`).
+    pub(super) budget: Budget,
     pub(super) relay: Relay,
+    /// Notes of removed topics' gaps (`forgotten.rs`).
+    pub(super) forgotten: Forgotten,
     /// Set at shutdown: every subscriber returns [`Delivery::Closed`].
     pub(super) closed: bool,
+    /// Subscribers that have left, and how long they held the lock to do it.
+    pub(super) subscribers_left: u64,
+    pub(super) leave_lock_ns: u64,
 }
 
 impl Hub {
@@ -144,10 +182,12 @@ impl Hub {
                 messages_added: 0,
                 ids,
                 floor: EventId::ZERO,
-                held: VecDeque::new(),
-                held_bytes: 0,
+                budget: Budget::default(),
                 relay: Relay::new(limits.relay_width),
+                forgotten: Forgotten::default(),
                 closed: false,
+                subscribers_left: 0,
+                leave_lock_ns: 0,
             }),
             limits,
         }
@@ -214,7 +254,7 @@ impl Hub {
         let mut followers: Vec<SubscriberKey> = topics
             .iter()
             .filter_map(|name| state.topics.get(name))
-            .flat_map(|topic| topic.followers.iter().copied())
+            .flat_map(|topic| topic.followers.iter())
             .collect();
         followers.sort_unstable();
         followers.dedup();
@@ -239,8 +279,10 @@ impl Hub {
             subscribers: state.relay.len(),
             topics: state.topics.len(),
             messages_published: state.messages_added,
-            history_held: state.held.len(),
-            history_bytes: state.held_bytes,
+            history_held: state.budget.held,
+            history_bytes: state.budget.bytes,
+            subscribers_left: state.subscribers_left,
+            leave_lock_ns: state.leave_lock_ns,
         }
     }
 }
@@ -256,7 +298,7 @@ impl HubState {
             .iter()
             .filter(|name| !self.topics.contains_key(*name))
             .count();
-        if self.topics.len() + new > max_topics {
+        if new > 0 && self.topics.len() + new > max_topics {
             return Err(HubError::TooManyTopics { limit: max_topics });
         }
         Ok(())
@@ -273,63 +315,13 @@ impl HubState {
         });
         self.last_id = id;
         self.messages_added += 1;
-        self.hold(&message, limits);
+        let mut histories = Histories {
+            topics: &mut self.topics,
+            budget: &mut self.budget,
+            forgotten: &mut self.forgotten,
+        };
+        histories.hold(&message, limits.for_histories());
         self.schedule_followers(topics)
-    }
-
-    /// Appends `message` to each of its topics (but creates none beyond `max_topics`),
-    /// then drops the oldest messages until every history and the byte budget are
-    /// within their limits.
-    fn hold(&mut self, message: &Arc<Message>, limits: HubLimits) {
-        for name in message.topics.iter() {
-            if !self.topics.contains_key(name) && self.topics.len() >= limits.max_topics {
-                continue;
-            }
-            let topic = self.topics.entry(Arc::clone(name)).or_default();
-            topic.history.push_back(Arc::clone(message));
-            if topic.history.len() > limits.history_per_topic {
-                let oldest = topic.history[0].id;
-                topic.drop_oldest_if(oldest);
-            }
-        }
-        if !self.is_in_a_history(message) {
-            return;
-        }
-        self.held.push_back(Arc::clone(message));
-        self.held_bytes += message.charged_bytes();
-        // Messages the per-topic limits have dropped from every history stop counting
-        // against the budget once they reach the front of `held`.
-        while let Some(oldest) = self.held.front()
-            && !self.is_in_a_history(oldest)
-        {
-            self.held_bytes -= oldest.charged_bytes();
-            self.held.pop_front();
-        }
-        // The newest message always stays, even if it alone is over the budget.
-        while self.held_bytes > limits.history_bytes && self.held.len() > 1 {
-            let oldest = self.held.pop_front().expect("held has more than one");
-            self.held_bytes -= oldest.charged_bytes();
-            for name in oldest.topics.iter() {
-                if let Some(topic) = self.topics.get_mut(name) {
-                    topic.drop_oldest_if(oldest.id);
-                    if topic.is_unused() {
-                        self.topics.remove(name);
-                    }
-                }
-            }
-        }
-    }
-
-    /// Whether some topic's history still holds `message`. Histories only ever lose
-    /// their oldest messages, so a topic still holds it exactly when its oldest held
-    /// message is not newer.
-    fn is_in_a_history(&self, message: &Message) -> bool {
-        message.topics.iter().any(|name| {
-            self.topics
-                .get(name)
-                .and_then(|topic| topic.history.front())
-                .is_some_and(|oldest| oldest.id <= message.id)
-        })
     }
 
     /// Queues the sleeping followers of `topics` in the relay; returns how many
@@ -340,7 +332,7 @@ impl HubState {
             let Some(topic) = self.topics.get(name) else {
                 continue;
             };
-            for &key in &topic.followers {
+            for key in topic.followers.iter() {
                 self.relay.schedule(key);
                 if topics.len() > 1 {
                     counted.insert(key);
@@ -359,26 +351,13 @@ impl HubState {
     /// The messages after `after_id` in `topics`, in id order, each once, up to
     /// [`MAX_BATCH_BYTES`] (always at least one if any is pending).
     pub(super) fn pending(&self, topics: &[TopicName], after_id: EventId) -> Vec<Arc<Message>> {
-        let mut pending: Vec<&Arc<Message>> = topics
+        // The histories are merged as they are read, and the merge stops at the
+        // budget: a batch costs what it sends (`merge.rs`).
+        let histories: Vec<&Topic> = topics
             .iter()
             .filter_map(|name| self.topics.get(name))
-            .flat_map(|topic| topic.messages_after(after_id))
             .collect();
-        if topics.len() > 1 {
-            // A message published to two followed topics sits in both histories.
-            pending.sort_unstable_by_key(|message| message.id);
-            pending.dedup_by_key(|message| message.id);
-        }
-        let mut batch = Vec::new();
-        let mut bytes = 0;
-        for message in pending {
-            if !batch.is_empty() && bytes + message.encoded.len() > MAX_BATCH_BYTES {
-                break;
-            }
-            bytes += message.encoded.len();
-            batch.push(Arc::clone(message));
-        }
-        batch
+        merge::batch_after(&histories, after_id, MAX_BATCH_BYTES)
     }
 
     /// The newest id that may be missing from the histories of `topics`: the newest

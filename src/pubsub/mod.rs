@@ -9,14 +9,25 @@
 //! 1. [`topic`]: topic names and one topic's recent history; [`event_id`], the ids
 //!    that order messages.
 //! 2. [`hub`]: publishing, subscribing, replay after `Last-Event-ID`; [`subscription`],
-//!    a subscriber's side: what is newer, taken in one look, then sleep until woken.
+//!    a subscriber's side: what is newer, taken in one look, then sleep until woken;
+//!    [`budget`], which message goes when the histories hold too much; [`merge`], one
+//!    batch from the histories of several topics; [`missed`], what a subscriber is
+//!    told it missed, and how far back one reconnect replays; [`forgotten`], what a
+//!    removed topic leaves behind so that stays true.
 //! 3. [`relay`]: the wake-up relay, how ten thousand sleeping threads are woken a
 //!    few at a time.
 //! 4. [`publish`]: `POST /publish`.
 
+pub mod budget;
 pub mod event_id;
+pub mod forgotten;
 pub mod hub;
+pub mod merge;
+pub mod missed;
 pub mod publish;
 pub mod relay;
 pub mod subscription;
 pub mod topic;
+
+#[cfg(test)]
+mod bounds_tests;

@@ -49,6 +49,7 @@ use crate::http::forwarded::ClientView;
 use crate::http::request::Request;
 use crate::http::response::{Response, Status};
 use crate::pubsub::hub::{HubError, Published};
+use crate::pubsub::missed::MISSED_EVENT;
 use crate::pubsub::topic::{TopicName, topic_list};
 use crate::shared::Shared;
 use crate::sse::event::{self, Event};
@@ -174,6 +175,10 @@ impl From<HubError> for HttpError {
             HubError::TooManyTopics { limit } => HttpError::ServiceUnavailable(format!(
                 "the server holds its maximum of {limit} topics (--max-topics)"
             )),
+            HubError::TooManyAnonymousTopics { limit } => HttpError::ServiceUnavailable(format!(
+                "without a token, new topics are created only up to {limit} in all \
+                 (half of --max-topics)"
+            )),
         }
     }
 }
@@ -184,6 +189,12 @@ fn check_event_type(event_type: &str) -> Result<(), HttpError> {
     if event_type.len() > MAX_EVENT_TYPE_BYTES {
         return Err(HttpError::BadRequest(format!(
             "event type longer than {MAX_EVENT_TYPE_BYTES} bytes"
+        )));
+    }
+    // Only the server says what a client missed (see missed.rs).
+    if event_type == MISSED_EVENT {
+        return Err(HttpError::BadRequest(format!(
+            "the event type {MISSED_EVENT:?} is the server's own"
         )));
     }
     Ok(())
@@ -244,5 +255,9 @@ mod tests {
         assert!(check_event_type("").is_err());
         assert!(check_event_type("a\rb").is_err());
         assert!(check_event_type(&"x".repeat(MAX_EVENT_TYPE_BYTES + 1)).is_err());
+        assert!(
+            check_event_type("missed").is_err(),
+            "reserved for the server"
+        );
     }
 }

@@ -28,18 +28,25 @@
 //! every subscriber that runs later: the later in the queue, the more messages one
 //! wake-up and one `write` carry. That batching is where the throughput comes from.
 //!
-//! A subscriber passes the baton *before* it writes, so a client that reads slowly
-//! (its write may block for up to `--write-timeout-s`) holds up nobody but itself.
+//! A subscriber passes the baton *before* it writes, and is never handed one while it
+//! writes: only a subscriber asleep in `next_delivery` (`subscription.rs`) is ever
+//! queued or woken, and every way out of it (messages, a replay from the log, a
+//! heartbeat, a look at the client) marks it busy first, under the lock. A publish that
+//! comes while it writes leaves it alone: it finds the message when it next looks. So
+//! a client that stops reading (its write of any kind may block for up to
+//! `--write-timeout-s`) holds up nobody but itself.
 //!
 //! # States
 //!
 //! ```text
 //!            publish to a followed topic          relay reaches it
 //!   Idle ─────────────────────────────► Queued ──────────────────► Woken
-//!    ▲                                    │                          │
-//!    │ nothing left to send               │ woke up by itself        │ takes its messages
-//!    │                                    ▼  (heartbeat), has news   ▼
-//!    └──────────────────────────────── Busy ◄────────────────────────┘
+//!    ▲ │                                  │                          │
+//!    │ │ its wait ends (heartbeat         │ woke up by itself        │ takes its messages
+//!    │ │ due, client to check)            ▼  (heartbeat, alarm)      ▼
+//!    │ └─────────────────────────────► Busy ◄────────────────────────┘
+//!    │ nothing left to send, and         │   writes: messages, replay, heartbeat;
+//!    └──── its wait goes on ─────────────┘   never queued, never woken
 //! ```
 //!
 //! All of this lives inside the hub's mutex: the relay is plain data, changed only by
@@ -157,8 +164,9 @@ impl Relay {
         }
     }
 
-    /// `key` has taken its messages and is about to write them: if the relay woke it,
-    /// it passes its turn to the next in the queue.
+    /// `key` is about to write (messages, a replay, a heartbeat) or otherwise leave
+    /// its sleep: if the relay woke it, it passes its turn to the next in the queue, and
+    /// until it goes idle again no publish queues it.
     pub fn start_sending(&mut self, key: SubscriberKey, to_wake: &mut Vec<Thread>) {
         self.set_state(key, WaitState::Busy, to_wake);
     }

@@ -11,42 +11,65 @@ use std::time::{Duration, Instant};
 
 use crate::pubsub::event_id::EventId;
 use crate::pubsub::hub::{Hub, HubError, IdSource};
+use crate::pubsub::missed::{Missed, Resume};
 use crate::pubsub::relay::SubscriberKey;
 use crate::pubsub::topic::{Message, TopicName};
 use crate::sync::lock;
 
 impl Hub {
     /// Registers the calling thread as a subscriber to `topics`, resuming after
-    /// `last_event_id` (the browser's `Last-Event-ID`) or, without one, starting with
-    /// the next message published. From this call on, nothing published to those
+    /// the browser's `Last-Event-ID` or, without one, starting with the next message
+    /// published (see [`Resume`]). From this call on, nothing published to those
     /// topics can be missed: register before telling the client the stream is open.
     pub fn subscribe(
         &self,
         topics: Vec<TopicName>,
-        last_event_id: Option<EventId>,
+        resume: impl Into<Resume>,
+    ) -> Result<Subscription<'_>, HubError> {
+        self.subscribe_within(topics, resume.into(), self.limits.max_topics)
+    }
+
+    /// [`Hub::subscribe`] for a client without a token (following `--public` topics):
+    /// it may create topics only as long as no more than
+    /// [`HubLimits::anonymous_topics`] then exist, so that the rest stays free for
+    /// token holders.
+    ///
+    /// [`HubLimits::anonymous_topics`]: crate::pubsub::hub::HubLimits::anonymous_topics
+    pub fn subscribe_anonymously(
+        &self,
+        topics: Vec<TopicName>,
+        resume: impl Into<Resume>,
+    ) -> Result<Subscription<'_>, HubError> {
+        let limit = self.limits.anonymous_topics();
+        self.subscribe_within(topics, resume.into(), limit)
+            .map_err(|_| HubError::TooManyAnonymousTopics { limit })
+    }
+
+    /// Subscribes if the topics it would create keep their number within `max_topics`
+    /// (and says [`HubError::TooManyTopics`] with that limit if not).
+    fn subscribe_within(
+        &self,
+        topics: Vec<TopicName>,
+        resume: Resume,
+        max_topics: usize,
     ) -> Result<Subscription<'_>, HubError> {
         let mut state = lock(&self.state);
-        state.make_room_for(&topics, self.limits.max_topics)?;
+        state.make_room_for(&topics, max_topics)?;
         let key = state.relay.register(thread::current());
         for name in &topics {
-            let topic = state.topics.entry(Arc::clone(name)).or_default();
-            topic.followers.push(key);
+            let state = &mut *state;
+            let topic = state.forgotten.topic_entry(&mut state.topics, name);
+            topic.followers.insert(key);
         }
-        let last_sent_id = match (last_event_id, state.ids) {
-            (None, _) => state.last_id,
-            // A counted id from the future was issued by an earlier run of the server
-            // (counting restarts at 1): everything we hold is new to this client.
-            (Some(id), IdSource::Counted) if id > state.last_id => EventId::ZERO,
-            // With a shared log, another instance may simply be ahead of us: what
-            // comes after that id will reach us too.
-            (Some(id), _) => id,
-        };
+        let (last_sent_id, missed_at_start) =
+            state.start_after(&topics, resume, self.limits.max_replay);
         Ok(Subscription {
             hub: self,
             key,
             topics,
             last_sent_id,
             gap_reported_through: EventId::ZERO,
+            missed_at_start,
             not_send: PhantomData,
         })
     }
@@ -56,13 +79,14 @@ impl Hub {
 #[derive(Debug)]
 pub enum Delivery {
     /// Messages after the last one sent, oldest first: all of them, or as many as fit
-    /// in [`MAX_BATCH_BYTES`](crate::pubsub::hub::MAX_BATCH_BYTES) (never empty).
-    /// `missed` says that messages between the last one sent and these had already
-    /// left the histories (said once per gap): on a reconnect with an old
-    /// `Last-Event-ID`, or by a subscriber that read too slowly.
+    /// in [`MAX_BATCH_BYTES`](crate::pubsub::hub::MAX_BATCH_BYTES). `missed` says
+    /// that messages between the last one sent and these will never be sent (said
+    /// once per gap, and then `messages` may be empty): on a reconnect with an old or
+    /// foreign `Last-Event-ID`, one cut by `--max-replay`, or by a subscriber that
+    /// read too slowly (see `missed.rs`).
     Messages {
         messages: Vec<Arc<Message>>,
-        missed: bool,
+        missed: Option<Missed>,
     },
     /// With a shared log (`--redis`): messages after `after`, up to and including
     /// `through`, may exist but are not held here. The caller reads them from the log,
@@ -87,6 +111,8 @@ pub struct Subscription<'hub> {
     last_sent_id: EventId,
     /// The newest dropped id already reported as missed, so a gap is reported once.
     gap_reported_through: EventId,
+    /// What the first delivery is to report (see [`Resume`]).
+    missed_at_start: Option<Missed>,
     /// `PhantomData<*const ()>` is neither `Send` nor `Sync`.
     not_send: PhantomData<*const ()>,
 }
@@ -101,40 +127,59 @@ impl Subscription<'_> {
     /// the hub takes over from there.
     pub fn skip_to(&mut self, id: EventId) {
         self.last_sent_id = self.last_sent_id.max(id);
+        self.gap_reported_through = self.gap_reported_through.max(id);
+    }
+
+    /// About how many held messages the hub will send after `id` (an upper bound):
+    /// a replay from the log leaves room for them within `--max-replay`.
+    pub fn held_after(&self, id: EventId) -> usize {
+        lock(&self.hub.state).count_held_after(&self.topics, id)
     }
 
     /// Waits up to `timeout` for messages after the last one returned, and returns
     /// all of them at once (up to a batch): a subscriber that wakes late sends its
     /// backlog in one write. Returns early with [`Delivery::CheckClient`] when `alarm`
     /// is raised (and lowers it); whoever raises it must then unpark this thread.
+    ///
+    /// Whatever it returns (but `Closed`), the caller is about to write (messages, a
+    /// replay, a heartbeat), so the relay counts this subscriber busy from then on: a
+    /// publish meanwhile never hands it one of the relay's turns, which it could not
+    /// use before its write ends (see relay.rs).
     pub fn next_delivery(&mut self, timeout: Duration, alarm: &AtomicBool) -> Delivery {
         let deadline = Instant::now() + timeout;
         loop {
-            if alarm.swap(false, Ordering::AcqRel) {
-                return Delivery::CheckClient;
-            }
+            let time_is_up = Instant::now() >= deadline;
             let mut to_wake = Vec::new();
-            let outcome = self.look(&mut to_wake);
+            let outcome = self.look(&mut to_wake, alarm, time_is_up);
             to_wake.iter().for_each(Thread::unpark);
             if let Some(delivery) = outcome {
                 return delivery;
             }
-            let now = Instant::now();
-            if now >= deadline {
-                return Delivery::Idle;
-            }
             // Wakes early when the relay unparks us; a wake-up that came between the
             // unlock in `look` and this call is not lost (see relay.rs).
-            thread::park_timeout(deadline - now);
+            thread::park_timeout(deadline.saturating_duration_since(Instant::now()));
         }
     }
 
     /// One look under the lock: messages to send, a reason to return, or `None` after
-    /// telling the relay we are going to sleep.
-    fn look(&mut self, to_wake: &mut Vec<Thread>) -> Option<Delivery> {
+    /// telling the relay we are going to sleep. Every `Some` tells the relay first that
+    /// this subscriber is busy, passing on its turn if it had one.
+    fn look(
+        &mut self,
+        to_wake: &mut Vec<Thread>,
+        alarm: &AtomicBool,
+        time_is_up: bool,
+    ) -> Option<Delivery> {
         let mut state = lock(&self.hub.state);
         if state.closed {
             return Some(Delivery::Closed);
+        }
+        // The alarm and the end of the wait send the caller to its socket (a read, or
+        // a heartbeat that may block for the write timeout on a client that stopped
+        // reading): it must not be woken for a turn while it is there.
+        if alarm.swap(false, Ordering::AcqRel) {
+            state.relay.start_sending(self.key, to_wake);
+            return Some(Delivery::CheckClient);
         }
         // A gap: the histories dropped messages newer than the last one sent.
         let dropped = state.dropped_through(&self.topics);
@@ -142,23 +187,38 @@ impl Subscription<'_> {
             // The log still has them (or knows that it does not): ask it first. Reading
             // it takes round trips to Redis, so the relay's turn passes on now.
             state.relay.start_sending(self.key, to_wake);
+            // What the start had to tell goes first, before anything the log sends.
+            if let Some(missed) = self.missed_at_start.take() {
+                return Some(Delivery::Messages {
+                    messages: Vec::new(),
+                    missed: Some(missed),
+                });
+            }
             return Some(Delivery::Gap {
                 after: self.last_sent_id,
                 through: dropped,
             });
         }
+        let mut missed = self.missed_at_start.take();
+        if dropped > self.last_sent_id && dropped > self.gap_reported_through {
+            self.gap_reported_through = dropped;
+            let since = state.missed_since(&self.topics, self.last_sent_id);
+            missed = since.map(|since| since.and(missed)).or(missed);
+        }
         let batch = state.pending(&self.topics, self.last_sent_id);
         if let Some(last) = batch.last() {
-            let missed = dropped > self.last_sent_id && dropped > self.gap_reported_through;
-            if missed {
-                self.gap_reported_through = dropped;
-            }
             self.last_sent_id = last.id;
+        }
+        if !batch.is_empty() || missed.is_some() {
             state.relay.start_sending(self.key, to_wake);
             return Some(Delivery::Messages {
                 messages: batch,
                 missed,
             });
+        }
+        if time_is_up {
+            state.relay.start_sending(self.key, to_wake);
+            return Some(Delivery::Idle);
         }
         state.relay.go_idle(self.key, to_wake);
         None
@@ -170,17 +230,21 @@ impl Drop for Subscription<'_> {
         let mut to_wake = Vec::new();
         {
             let mut state = lock(&self.hub.state);
+            // Timed from the moment the lock is ours: `/stats` reports the total, what
+            // leaving cost the publishes waiting for the lock.
+            let locked_at = Instant::now();
             for name in &self.topics {
                 if let Some(topic) = state.topics.get_mut(name) {
-                    if let Some(index) = topic.followers.iter().position(|&k| k == self.key) {
-                        topic.followers.swap_remove(index);
-                    }
+                    topic.followers.remove(self.key);
                     if topic.is_unused() {
-                        state.topics.remove(name);
+                        let state = &mut *state;
+                        state.forgotten.remove_topic(&mut state.topics, name);
                     }
                 }
             }
             state.relay.unregister(self.key, &mut to_wake);
+            state.subscribers_left += 1;
+            state.leave_lock_ns += locked_at.elapsed().as_nanos() as u64;
         }
         to_wake.iter().for_each(Thread::unpark);
     }

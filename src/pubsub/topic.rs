@@ -9,6 +9,7 @@
 //! several topics is stored once and shared (`Arc`) by the histories that hold it.
 
 use std::collections::VecDeque;
+use std::collections::hash_map::{self, HashMap};
 use std::fmt;
 use std::sync::Arc;
 
@@ -141,6 +142,57 @@ pub fn topic_list(names: &[String]) -> Result<Vec<TopicName>, String> {
     Ok(topics)
 }
 
+/// The subscribers that follow one topic.
+///
+/// A publish walks all of them, so they sit in a plain vector. A subscriber that leaves
+/// must find its own place in that vector under the hub's lock, which every publish
+/// needs too: a linear search there would make ten thousand followers leaving at once
+/// cost fifty million steps. So each follower's place is also kept in a map, and
+/// leaving is a lookup and a `swap_remove` (the last follower moves into the hole, and
+/// its place is updated): O(1), however many follow.
+#[derive(Default)]
+pub struct Followers {
+    /// Each follower once, in no particular order.
+    keys: Vec<SubscriberKey>,
+    /// Where each follower sits in `keys`.
+    places: HashMap<SubscriberKey, usize>,
+}
+
+impl Followers {
+    /// Adds `key` (once, however often it is added).
+    pub fn insert(&mut self, key: SubscriberKey) {
+        if let hash_map::Entry::Vacant(place) = self.places.entry(key) {
+            place.insert(self.keys.len());
+            self.keys.push(key);
+        }
+    }
+
+    /// Removes `key`, if it follows; O(1).
+    pub fn remove(&mut self, key: SubscriberKey) {
+        let Some(place) = self.places.remove(&key) else {
+            return;
+        };
+        self.keys.swap_remove(place);
+        // The follower that was last now fills the hole: it has a new place.
+        if let Some(&moved) = self.keys.get(place) {
+            self.places.insert(moved, place);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Every follower, once each.
+    pub fn iter(&self) -> impl Iterator<Item = SubscriberKey> + '_ {
+        self.keys.iter().copied()
+    }
+}
+
 /// One topic: its recent messages and who follows it. It exists only while it has a
 /// follower or holds a message; the hub removes it when both are gone.
 #[derive(Default)]
@@ -148,10 +200,14 @@ pub struct Topic {
     /// The newest messages, oldest first; ids increase along it.
     pub history: VecDeque<Arc<Message>>,
     /// The subscribers that follow this topic, each once.
-    pub followers: Vec<SubscriberKey>,
+    pub followers: Followers,
     /// The id of the newest message this topic has dropped from its history (`ZERO`
     /// if none). A subscriber whose last id is below it missed at least one message.
     pub dropped_through: EventId,
+    /// What the messages in `history` are charged, in bytes ([`Message::charged_bytes`]),
+    /// each in full, even when other topics hold it too: the memory budget takes from
+    /// the topic that holds the most (`budget.rs`).
+    pub bytes: usize,
 }
 
 impl Topic {
@@ -165,15 +221,18 @@ impl Topic {
         self.history.range(first..)
     }
 
-    /// Drops the oldest held message if it is `id`, remembering the gap it leaves.
-    /// Returns whether it did (the message may have left this history already).
-    pub fn drop_oldest_if(&mut self, id: EventId) -> bool {
-        if self.history.front().is_some_and(|oldest| oldest.id == id) {
-            self.history.pop_front();
-            self.dropped_through = id;
-            return true;
-        }
-        false
+    /// Holds `message`, the newest.
+    pub fn push(&mut self, message: Arc<Message>) {
+        self.bytes += message.charged_bytes();
+        self.history.push_back(message);
+    }
+
+    /// Drops the oldest held message, remembering the gap it leaves, and returns it.
+    pub fn pop_oldest(&mut self) -> Option<Arc<Message>> {
+        let oldest = self.history.pop_front()?;
+        self.bytes -= oldest.charged_bytes();
+        self.dropped_through = oldest.id;
+        Some(oldest)
     }
 
     /// Whether nothing needs this topic any more.
@@ -265,12 +324,37 @@ mod tests {
     }
 
     #[test]
-    fn dropping_remembers_the_gap_and_only_drops_the_named_message() {
+    fn followers_leave_in_any_order_and_each_is_kept_once() {
+        let mut followers = Followers::default();
+        for key in [7, 3, 9, 3, 12] {
+            followers.insert(key);
+        }
+        assert_eq!(followers.len(), 4, "3 was added twice, kept once");
+        followers.remove(7);
+        followers.remove(42);
+        followers.remove(12);
+        let mut left: Vec<_> = followers.iter().collect();
+        left.sort_unstable();
+        assert_eq!(left, [3, 9]);
+        followers.remove(3);
+        followers.remove(9);
+        assert!(followers.is_empty());
+        followers.insert(5);
+        assert_eq!(followers.iter().collect::<Vec<_>>(), [5]);
+    }
+
+    #[test]
+    fn dropping_remembers_the_gap_and_gives_back_the_bytes() {
         let mut topic = Topic::default();
-        topic.history.push_back(message(3));
-        assert!(!topic.drop_oldest_if(EventId::counted(2)));
-        assert!(topic.drop_oldest_if(EventId::counted(3)));
+        topic.push(message(3));
+        topic.push(message(4));
+        assert_eq!(topic.bytes, 2 * MESSAGE_OVERHEAD_BYTES);
+        assert_eq!(topic.pop_oldest().map(|message| message.id.seq), Some(3));
         assert_eq!(topic.dropped_through, EventId::counted(3));
+        assert_eq!(topic.bytes, MESSAGE_OVERHEAD_BYTES);
+        topic.pop_oldest();
+        assert!(topic.pop_oldest().is_none());
+        assert_eq!(topic.dropped_through, EventId::counted(4));
         assert!(topic.is_unused());
     }
 }

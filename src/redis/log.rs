@@ -18,10 +18,11 @@
 //! | `XADD key MAXLEN ~ N * f v ...` | publish; `~` trims the oldest entries cheaply, approximately to N |
 //! | `XREAD COUNT n BLOCK ms STREAMS key ID` | entries after ID, waiting up to ms for one (the tail, `tail.rs`) |
 //! | `XREVRANGE key + - COUNT n` | the newest n entries (filling the history at start) |
-//! | `XRANGE key (A B COUNT n` | entries after A up to B (replay older than what is in memory) |
+//! | `XREVRANGE key B (A COUNT n` | entries after A up to B, newest first (replay older than what is in memory, `replay.rs`) |
 //! | `XINFO STREAM key` | `max-deleted-entry-id`: the newest entry trimmed away |
 //!
-//! Connections for publishing and replay are kept in a small pool; the tail has its
+//! Connections for publishing and replay are kept in a small pool (replays are capped
+//! at `--max-log-replays` at once, so they hold at most that many); the tail has its
 //! own, because it spends its life blocked in `XREAD`.
 
 use std::io;
@@ -35,6 +36,8 @@ use crate::pubsub::event_id::EventId;
 use crate::pubsub::topic::{LogEntry, TopicName, check_topic_name};
 use crate::redis::connection::RedisConnection;
 use crate::redis::resp::Value;
+use crate::redis::seen::SeenIds;
+use crate::redis::slots::ReplaySlots;
 use crate::redis::url::RedisUrl;
 use crate::sse::event::{Event, check_event_type};
 use crate::sync::lock;
@@ -57,6 +60,8 @@ pub struct LogSettings {
     pub key: String,
     /// About how many entries the stream keeps (`--redis-max-len`).
     pub max_len: usize,
+    /// Replays from the log that may run at once (`--max-log-replays`).
+    pub max_log_replays: usize,
 }
 
 /// What `/stats` says about the log.
@@ -92,6 +97,8 @@ pub struct Page {
     pub entries: Vec<LogEntry>,
     /// The id of the last entry read, well-formed or not: where the next read starts.
     pub last_id: Option<EventId>,
+    /// How many entries were read, well-formed or not.
+    pub read: usize,
 }
 
 /// The shared log, and the connections to it.
@@ -99,11 +106,17 @@ pub struct RedisLog {
     pub settings: LogSettings,
     idle: Mutex<Vec<RedisConnection>>,
     pub status: LogStatus,
+    /// The cap on replays running at once (`replay.rs`).
+    pub replays: ReplaySlots,
+    /// The ids the tail has read, to place a trimmed client id (`seen.rs`).
+    pub seen: SeenIds,
 }
 
 impl RedisLog {
     pub fn new(settings: LogSettings) -> RedisLog {
         RedisLog {
+            replays: ReplaySlots::new(settings.max_log_replays),
+            seen: SeenIds::new(settings.max_len.saturating_mul(2)),
             settings,
             idle: Mutex::new(Vec::new()),
             status: LogStatus::default(),
@@ -200,6 +213,7 @@ impl RedisLog {
             Value::Array(None) => Ok(Page {
                 entries: Vec::new(),
                 last_id: None,
+                read: 0,
             }),
             Value::Array(Some(streams)) => match streams.as_slice() {
                 [Value::Array(Some(stream))] if stream.len() == 2 => parse_page(&stream[1]),
@@ -221,17 +235,27 @@ impl RedisLog {
         Ok(page)
     }
 
-    /// Up to `count` entries after `after`, up to and including `through`.
-    pub fn range(&self, after: EventId, through: EventId, count: usize) -> io::Result<Page> {
-        let start = format!("({}", stream_id(after));
-        let (end, count) = (stream_id(through), count.to_string());
+    /// Up to `count` entries after `after` and up to `upper` (`(id, true)`: including
+    /// that id; `(id, false)`: below it), newest first; `last_id` is the oldest read.
+    pub fn range_back(
+        &self,
+        after: EventId,
+        upper: (EventId, bool),
+        count: usize,
+    ) -> io::Result<Page> {
+        // `(` makes a bound exclusive (Redis 6.2 and later).
+        let end = match upper {
+            (id, true) => stream_id(id),
+            (id, false) => format!("({}", stream_id(id)),
+        };
+        let (start, count) = (format!("({}", stream_id(after)), count.to_string());
         let key = self.settings.key.as_bytes();
         let reply = self.with_connection(|connection| {
             connection.command(&[
-                b"XRANGE",
+                b"XREVRANGE",
                 key,
-                start.as_bytes(),
                 end.as_bytes(),
+                start.as_bytes(),
                 b"COUNT",
                 count.as_bytes(),
             ])
@@ -239,10 +263,22 @@ impl RedisLog {
         parse_page(&reply)
     }
 
-    /// Whether the log has lost entries newer than `after`: trimmed by `MAXLEN` (then
-    /// everything before its first entry is gone) or deleted. Trimming does not move
-    /// `max-deleted-entry-id` (seen on Redis 7.0), so both are looked at. The one
-    /// false alarm: `after` is exactly the newest entry trimmed.
+    /// Whether the log may have lost entries newer than `after`: trimmed by `MAXLEN`
+    /// (then everything before its first entry is gone) or deleted. Trimming does not
+    /// move `max-deleted-entry-id` (seen on Redis 7.0.15), so both are looked at.
+    ///
+    /// "May": a trimmed entry leaves nothing behind, neither its id nor its topics. So
+    /// when `after` is itself gone, Redis cannot tell whether it was the newest entry
+    /// trimmed (nothing lost) or an older one; this instance can if its tail read
+    /// both `after` and the log's first entry (`seen.rs`). Otherwise the answer is
+    /// `true`, and the client is told `missed` with `through` unknown: a page that
+    /// reloads once too often loses nothing, one that is never told shows stale
+    /// state. Nor can anyone tell whether trimmed entries were for the caller's
+    /// topics. When `after` is still in the log the answer is exact.
+    ///
+    /// An `after` older than the first entry of a log that never lost one was never
+    /// an entry of this log (another log's, or another key's): it cannot be placed,
+    /// and that too is `true`. (`ZERO`, "from the very start", is always placed.)
     pub fn lost_after(&self, after: EventId) -> io::Result<bool> {
         let key = self.settings.key.as_bytes();
         let reply = self.with_connection(|connection| {
@@ -275,7 +311,10 @@ impl RedisLog {
         ) else {
             return Err(unexpected("XINFO STREAM (Redis 7 or later is needed)"));
         };
-        Ok(deleted > after || (added > length && first > after))
+        let trimmed = added > length;
+        let foreign = after != EventId::ZERO;
+        let lost_before_first = first > after && (trimmed || foreign);
+        Ok(deleted > after || (lost_before_first && !self.seen.adjacent(after, first)))
     }
 
     /// Records that the tail handed `id` over now, for `/stats`.
@@ -301,6 +340,7 @@ fn parse_page(reply: &Value) -> io::Result<Page> {
     let mut page = Page {
         entries: Vec::with_capacity(items.len()),
         last_id: None,
+        read: items.len(),
     };
     for item in items {
         let Value::Array(Some(pair)) = item else {

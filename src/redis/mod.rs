@@ -16,11 +16,15 @@
 //! 3. [`connection`]: one connection, with timeouts, `AUTH` and `SELECT`.
 //! 4. [`log`]: the stream as a message log: append, read, range, trim.
 //! 5. [`tail`]: the thread that follows the log into the hub, and survives outages.
-//! 6. [`replay`]: reading back what the hub no longer holds.
+//! 6. [`replay`]: reading back what the hub no longer holds; [`seen`], the ids the
+//!    tail read, which tell whether a client's trimmed id missed anything; [`slots`],
+//!    the cap on replays running at once.
 
 pub mod connection;
 pub mod log;
 pub mod replay;
 pub mod resp;
+pub mod seen;
+pub mod slots;
 pub mod tail;
 pub mod url;

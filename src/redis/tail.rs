@@ -107,6 +107,7 @@ fn follow(
                 hub.set_floor(first.id.before());
             }
             let last = page.last_id.unwrap_or(EventId::ZERO);
+            log.seen.record(page.entries.iter().map(|entry| entry.id));
             let filled = hub.append(page.entries);
             info!(
                 "following the log {} on {}: {filled} recent messages loaded",
@@ -121,6 +122,7 @@ fn follow(
         let Some(last_id) = page.last_id else {
             continue;
         };
+        log.seen.record(page.entries.iter().map(|entry| entry.id));
         hub.append(page.entries);
         log.record_delivery(last_id);
         after = last_id;

@@ -27,36 +27,31 @@
 //!
 //! ```
 //!
-//! # Shutdown, without a stampede
-//!
-//! On SIGTERM or Ctrl-C every stream ends at once, and its last words are a `retry:`
-//! drawn from `[--retry-ms, --retry-ms + --drain-spread-s]` ([`drain_retry`]): the
-//! clients of a stopped instance then come back to the others spread over that time,
-//! not all in the same second. A stream asked for while the server drains is refused
-//! the same way: a `200` stream that only says when to come back (a `503` would make
-//! an EventSource give up for good, see `admission.rs`).
+//! At shutdown every stream's last words are a spread `retry:`, and a stream asked for
+//! while the server drains is refused kindly (see `ending.rs`).
 
 use std::io;
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use chrono::{SecondsFormat, Utc};
 use log::info;
 
 use crate::auth::gate::ValidUntil;
-use crate::config::Config;
 use crate::http::response::{self, Framing};
-use crate::jitter;
 use crate::pubsub::subscription::{Delivery, Subscription};
 use crate::redis::log::RedisLog;
-use crate::redis::replay;
+use crate::redis::replay::{self, ReplayRequest, Replayed};
 use crate::shared::Shared;
+use crate::shutdown::ShutdownSignal;
+use crate::sse::ending;
 use crate::sse::event::{EVENT_STREAM, Event};
+use crate::sse::missed::missed_event;
 use crate::sse::stream::{EventStream, Pause};
 use crate::sse::watch::Watching;
-use crate::stats::{Ending, Refusal, StreamKind};
+use crate::stats::{Ending, StreamKind};
 
 /// Which stream a request asked for.
 pub enum Feed<'hub> {
@@ -64,10 +59,12 @@ pub enum Feed<'hub> {
     Counter { resume_after: u64 },
     /// The clock.
     Clock,
-    /// A subscription already registered in the hub, and when its token expires.
+    /// A subscription already registered in the hub, when its token expires, and the
+    /// `Last-Event-ID` its client sent (for the `missed` event, `sse/missed.rs`).
     Subscription {
         subscription: Subscription<'hub>,
         valid_until: ValidUntil,
+        last_event_id: Option<String>,
     },
 }
 
@@ -103,6 +100,9 @@ pub enum StreamEnd {
     ShuttingDown,
     /// The token the subscription was opened with expired.
     TokenExpired,
+    /// A replay from the Redis log could not run (Redis unreachable, or every replay
+    /// slot busy): the browser resumes after `retry:` with the same `Last-Event-ID`.
+    LogUnavailable,
 }
 
 /// How a stream went: events sent, and how it ended (an `Err` means the client left
@@ -132,7 +132,11 @@ pub fn serve(
         };
     }
     if shared.shutdown.is_triggered() {
-        return refuse_while_draining(socket, framing, cors, shared);
+        let end = ending::refuse_while_draining(socket, framing, cors, shared);
+        return StreamReport {
+            events_sent: 0,
+            end: end.map(|()| StreamEnd::ShuttingDown),
+        };
     }
     let _open = shared.stats.open_stream(feed.kind());
     let mut stream = match EventStream::start(socket, framing, cors, &shared.config, &shared.stats)
@@ -151,6 +155,7 @@ pub fn serve(
         Feed::Subscription {
             subscription,
             valid_until,
+            last_event_id,
         } => {
             // Idle subscribers sleep; the client watch notices for them when a client
             // leaves, and raises this stream's alarm.
@@ -159,14 +164,19 @@ pub fn serve(
                 stream.leave_client_checks_to_the_watch();
             }
             let ends_at = valid_until.map(instant_of);
-            let log = shared.log.as_ref();
+            let source = Source {
+                log: shared.log.as_ref(),
+                max_replay: shared.config.max_replay,
+                shutdown: &shared.shutdown,
+                client,
+            };
             serve_subscription(
                 &mut stream,
                 subscription,
+                last_event_id,
                 watching.as_ref(),
                 ends_at,
-                log,
-                client,
+                &source,
             )
         }
     };
@@ -175,7 +185,9 @@ pub fn serve(
     // I/O error the client is gone and there is no one to tell. At shutdown the last
     // thing said is when to come back (see the module docs).
     let end = end.and_then(|end| match end {
-        StreamEnd::ShuttingDown => stream.send_retry(drain_retry(&shared.config)).map(|()| end),
+        StreamEnd::ShuttingDown => stream
+            .send_retry(ending::drain_retry(&shared.config))
+            .map(|()| end),
         _ => Ok(end),
     });
     let end = end.and_then(|end| stream.finish().map(|()| end));
@@ -183,62 +195,14 @@ pub fn serve(
     StreamReport { events_sent, end }
 }
 
-/// The answer to a stream asked for while the server shuts down: a stream that only
-/// says when to come back, and ends.
-fn refuse_while_draining(
-    socket: &TcpStream,
-    framing: Framing,
-    cors: &[(&str, String)],
-    shared: &Shared,
-) -> StreamReport {
-    shared.stats.count_refusal(Refusal::Draining);
-    let end = EventStream::start(socket, framing, cors, &shared.config, &shared.stats)
-        .and_then(|mut stream| {
-            stream.send_retry(drain_retry(&shared.config))?;
-            stream.finish()
-        })
-        .map(|()| StreamEnd::ShuttingDown);
-    StreamReport {
-        events_sent: 0,
-        end,
-    }
-}
-
-/// A stream's last `retry:` at shutdown: drawn evenly from `--retry-ms` to
-/// `--retry-ms` + `--drain-spread-s`.
-pub fn drain_retry(config: &Config) -> Duration {
-    let low = config.retry.as_millis() as u64;
-    let high = low.saturating_add(config.drain_spread.as_millis() as u64);
-    Duration::from_millis(jitter::spread(low, high))
-}
-
 /// The `reason` a stream's end is counted under in `/metrics`.
-pub fn ending_of(end: &io::Result<StreamEnd>) -> Ending {
-    // Linux errno values: ETIMEDOUT, ENETUNREACH, EHOSTDOWN, EHOSTUNREACH. The kernel
-    // gave up on a peer that stopped answering (keepalive or retransmissions), which
-    // is not the same as a client that said goodbye.
-    const PEER_UNREACHABLE: [i32; 4] = [110, 101, 112, 113];
+fn ending_of(end: &io::Result<StreamEnd>) -> Ending {
     match end {
         Ok(StreamEnd::Finished) => Ending::Finished,
         Ok(StreamEnd::ShuttingDown) => Ending::Shutdown,
         Ok(StreamEnd::TokenExpired) => Ending::TokenExpired,
-        Err(error)
-            if error
-                .raw_os_error()
-                .is_some_and(|n| PEER_UNREACHABLE.contains(&n)) =>
-        {
-            Ending::Vanished
-        }
-        Err(error) => match error.kind() {
-            // Our own deadline on a write the client's full buffers held up
-            // (`stream::write_patiently`).
-            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Ending::SlowClient,
-            io::ErrorKind::BrokenPipe
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::UnexpectedEof => Ending::ClientLeft,
-            _ => Ending::Error,
-        },
+        Ok(StreamEnd::LogUnavailable) => Ending::LogUnavailable,
+        Err(error) => ending::of_error(error),
     }
 }
 
@@ -283,15 +247,26 @@ fn serve_clock(stream: &mut EventStream, shared: &Shared) -> io::Result<StreamEn
     }
 }
 
+/// Where a subscription's messages come from besides the hub, and who it is for.
+struct Source<'a> {
+    log: Option<&'a RedisLog>,
+    max_replay: usize,
+    shutdown: &'a ShutdownSignal,
+    client: &'a str,
+}
+
 /// Replays what the client missed, then relays every new message until shutdown.
+/// `client_last_id` is the last id the client has: its `Last-Event-ID`, then the id of
+/// each message sent (a `missed` event names it as `after`).
 fn serve_subscription(
     stream: &mut EventStream,
     mut subscription: Subscription,
+    mut client_last_id: Option<String>,
     watching: Option<&Watching>,
     ends_at: Option<Instant>,
-    log: Option<&RedisLog>,
-    client: &str,
+    source: &Source,
 ) -> io::Result<StreamEnd> {
+    let client = source.client;
     // Without the watch, the stream checks its client itself and the alarm stays down.
     let no_alarm = AtomicBool::new(false);
     let alarm = watching.map_or(&no_alarm, Watching::alarm);
@@ -311,15 +286,45 @@ fn serve_subscription(
         // the write timeout, and only this subscriber waits for it.
         match subscription.next_delivery(wait, alarm) {
             Delivery::Messages { messages, missed } => {
-                if missed {
-                    info!("{client} GET /subscribe missed messages no longer in the history");
-                }
-                let events: Vec<&[u8]> = messages.iter().map(|message| &*message.encoded).collect();
+                // The `missed` event goes first, in the same write as what follows.
+                let notice = missed.map(|missed| {
+                    let through = missed.through.map_or("unknown".into(), |id| id.to_string());
+                    info!("{client} GET /subscribe told it missed messages through {through}");
+                    missed_event(client_last_id.as_deref(), missed).encode()
+                });
+                let events: Vec<&[u8]> = notice
+                    .as_deref()
+                    .into_iter()
+                    .chain(messages.iter().map(|message| &*message.encoded))
+                    .collect();
                 stream.send_encoded(&events)?;
+                if let Some(last) = messages.last() {
+                    client_last_id = Some(last.id.to_string());
+                }
             }
             Delivery::Gap { after, through } => {
-                if let Some(log) = log {
-                    replay::replay(stream, log, subscription.topics(), after, through, client)?;
+                if let Some(log) = source.log {
+                    let request = ReplayRequest {
+                        topics: subscription.topics(),
+                        after,
+                        through,
+                        client_last_id: client_last_id.as_deref(),
+                        // One reconnect replays at most --max-replay messages, and
+                        // the hub sends those it holds after `through` itself.
+                        max_replay: source
+                            .max_replay
+                            .saturating_sub(subscription.held_after(through)),
+                        shutdown: source.shutdown,
+                    };
+                    match replay::replay(stream, log, &request, client)? {
+                        Replayed::Done { last_sent } => {
+                            if let Some(last) = last_sent {
+                                client_last_id = Some(last.to_string());
+                            }
+                        }
+                        // Nothing after `after` is skipped: the browser asks again.
+                        Replayed::Unavailable => return Ok(StreamEnd::LogUnavailable),
+                    }
                 }
                 subscription.skip_to(through);
             }
@@ -339,57 +344,4 @@ fn serve_subscription(
 fn instant_of(time: SystemTime) -> Instant {
     let from_now = time.duration_since(SystemTime::now()).unwrap_or_default();
     Instant::now() + from_now
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn drain_retries_spread_over_the_configured_range() {
-        let config = Config {
-            retry: Duration::from_millis(1000),
-            drain_spread: Duration::from_secs(10),
-            ..Config::default()
-        };
-        let draws: Vec<u64> = (0..2000)
-            .map(|_| drain_retry(&config).as_millis() as u64)
-            .collect();
-        assert!(draws.iter().all(|ms| (1000..=11_000).contains(ms)));
-        // Evenly: each of the ten seconds gets about a tenth (200), never a fifth.
-        for second in 0..10 {
-            let low = 1000 + second * 1000;
-            let in_second = draws
-                .iter()
-                .filter(|ms| (low..low + 1000).contains(*ms))
-                .count();
-            assert!(
-                (100..=320).contains(&in_second),
-                "second {second}: {in_second}"
-            );
-        }
-        let no_spread = Config {
-            drain_spread: Duration::ZERO,
-            ..config
-        };
-        assert_eq!(drain_retry(&no_spread), Duration::from_millis(1000));
-    }
-
-    #[test]
-    fn endings_are_told_apart() {
-        let os = |errno| Err(io::Error::from_raw_os_error(errno));
-        assert_eq!(ending_of(&Ok(StreamEnd::Finished)), Ending::Finished);
-        assert_eq!(ending_of(&Ok(StreamEnd::ShuttingDown)), Ending::Shutdown);
-        assert_eq!(
-            ending_of(&Ok(StreamEnd::TokenExpired)),
-            Ending::TokenExpired
-        );
-        assert_eq!(ending_of(&os(110)), Ending::Vanished);
-        assert_eq!(ending_of(&os(113)), Ending::Vanished);
-        assert_eq!(ending_of(&os(32)), Ending::ClientLeft); // EPIPE
-        assert_eq!(ending_of(&os(104)), Ending::ClientLeft); // ECONNRESET
-        let stopped_reading = io::Error::new(io::ErrorKind::TimedOut, "the client stopped reading");
-        assert_eq!(ending_of(&Err(stopped_reading)), Ending::SlowClient);
-        assert_eq!(ending_of(&os(5)), Ending::Error); // EIO
-    }
 }

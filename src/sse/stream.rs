@@ -53,7 +53,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
-use crate::http::response::{self, Framing, LAST_CHUNK};
+use crate::http::response::{self, Framing, LAST_CHUNK, Response, Status};
+use crate::jitter;
 use crate::shutdown::ShutdownSignal;
 use crate::sse::event::{self, EVENT_STREAM, Event};
 use crate::stats::Stats;
@@ -216,6 +217,31 @@ impl<'a> EventStream<'a> {
         self.stats.count_events(event_count);
         Ok(())
     }
+}
+
+/// The refusal an EventSource acts on: `200 text/event-stream` with a `retry:` drawn
+/// from `retry_base` to three times it (at least 100 ms), a comment that says `why`,
+/// and no events. The stream ends at once and the browser reconnects after `retry:`;
+/// a `503` would make it give up for good (WHATWG HTML 9.2.3, see `admission.rs`).
+/// The delay is spread so that clients refused together do not return together.
+///
+/// ```text
+/// retry: 5817
+/// : the server is full; retrying later
+///
+/// ```
+pub fn reconnect_later(retry_base: Duration, why: &str) -> Response {
+    let base = retry_base.as_millis() as u64;
+    let retry = Duration::from_millis(jitter::spread(base.max(100), base.max(100) * 3));
+    let mut body = event::encode_retry(retry);
+    body.pop();
+    body.extend_from_slice(&event::encode_comment(why));
+    Response::new(
+        Status::Ok,
+        EVENT_STREAM,
+        String::from_utf8(body).expect("the encoder writes UTF-8"),
+    )
+    .with_header("Cache-Control", "no-cache")
 }
 
 /// Whether the client of a stream has left, by one read of its non-blocking socket.

@@ -1,0 +1,351 @@
+//! The histories' memory budget: which message goes when they hold too much.
+//!
+//! Each topic keeps at most `--history` messages, and all histories together at most
+//! `--history-bytes`. When a publish takes them over the budget, something must go.
+//! Dropping the oldest message anywhere is simple, and unfair: a publisher allowed
+//! only `users/alice/*` who sends three hundred 60 KB messages into an 8 MB budget
+//! would push Bob's one message out of `users/bob/inbox`, and Bob's page, reconnecting,
+//! would never see it.
+//!
+//! So the budget takes from the topic that holds the most bytes, its oldest message
+//! first (on a tie, the topic whose oldest message is older). A topic loses a message
+//! only while no other topic holds more than it does: a small topic's history is
+//! never taken to make room for a larger one. A busy topic simply keeps a shorter
+//! past, which is what its own publisher paid for.
+//!
+//! ```text
+//! budget 8 MB    users/alice/feed  ██████████████████████████  7.9 MB   <- loses its oldest
+//!                users/bob/inbox   █                           1 KB
+//! ```
+//!
+//! A message published to several topics is held once (`Arc`) but charged to each of
+//! its topics in full, since each of them would keep it alive alone; the budget counts
+//! its bytes once, and gets them back when the last history that holds it drops it.
+//!
+//! Finding the largest topic must not cost a walk over every topic under the hub's
+//! lock, so the topics that hold anything are also kept in a [`BTreeSet`] ordered by
+//! size: each change to a history moves its topic there in O(log topics).
+
+use std::cmp::Reverse;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use std::collections::HashMap;
+
+use crate::pubsub::event_id::EventId;
+use crate::pubsub::forgotten::Forgotten;
+use crate::pubsub::topic::{Message, Topic, TopicName};
+
+/// What the histories hold, counted once per message, and which topic gives up a
+/// message next.
+#[derive(Default)]
+pub struct Budget {
+    /// Messages that at least one history holds.
+    pub held: usize,
+    /// What those messages are charged ([`Message::charged_bytes`]), each once.
+    pub bytes: usize,
+    /// Every topic whose history holds something, by its [`Rank`]: the last one gives
+    /// up its oldest message first.
+    ranking: BTreeSet<Rank>,
+}
+
+/// A topic's place in the ranking: its bytes, then the age of its oldest message (the
+/// older, the higher), then its name, so that every topic has a place of its own.
+type Rank = (usize, Reverse<EventId>, TopicName);
+
+/// Where `topic` ranks now; `None` while its history is empty.
+fn rank_of(name: &TopicName, topic: &Topic) -> Option<Rank> {
+    let oldest = topic.history.front()?;
+    Some((topic.bytes, Reverse(oldest.id), Arc::clone(name)))
+}
+
+impl Budget {
+    /// Moves a topic from its old place in the ranking to its new one.
+    fn rerank(&mut self, before: Option<Rank>, after: Option<Rank>) {
+        if before == after {
+            return;
+        }
+        if let Some(before) = before {
+            self.ranking.remove(&before);
+        }
+        if let Some(after) = after {
+            self.ranking.insert(after);
+        }
+    }
+
+    /// The topic that should give up its oldest message: the one holding the most
+    /// bytes, unless all it holds is `newest` (the message being added, which always
+    /// stays, even alone over the budget); then the next largest.
+    fn largest_apart_from(&self, newest: EventId) -> Option<TopicName> {
+        self.ranking
+            .iter()
+            .rev()
+            .find(|(_, Reverse(oldest), _)| *oldest != newest)
+            .map(|(_, _, name)| Arc::clone(name))
+    }
+}
+
+/// The limits the histories are held within (from `HubLimits`).
+#[derive(Debug, Clone, Copy)]
+pub struct HistoryLimits {
+    pub max_topics: usize,
+    pub per_topic: usize,
+    pub bytes: usize,
+}
+
+/// The hub's topics and what their histories hold, borrowed together from the hub's
+/// state for one change.
+pub struct Histories<'a> {
+    pub topics: &'a mut HashMap<TopicName, Topic>,
+    pub budget: &'a mut Budget,
+    /// Where a removed topic leaves a note of what it dropped (`forgotten.rs`).
+    pub forgotten: &'a mut Forgotten,
+}
+
+impl Histories<'_> {
+    /// Appends `message` to each of its topics (but creates none beyond `max_topics`),
+    /// then drops messages until every history and the byte budget are within their
+    /// limits: each history's oldest beyond `per_topic`, then, while the budget is
+    /// exceeded, the oldest of the topic that holds the most.
+    pub fn hold(&mut self, message: &Arc<Message>, limits: HistoryLimits) {
+        let mut dropped = Vec::new();
+        for name in message.topics.iter() {
+            if !self.topics.contains_key(name) && self.topics.len() >= limits.max_topics {
+                continue;
+            }
+            let topic = self.forgotten.topic_entry(self.topics, name);
+            let before = rank_of(name, topic);
+            topic.push(Arc::clone(message));
+            if topic.history.len() > limits.per_topic {
+                dropped.extend(topic.pop_oldest());
+            }
+            self.budget.rerank(before, rank_of(name, topic));
+        }
+        if self.is_in_a_history(message) {
+            self.budget.held += 1;
+            self.budget.bytes += message.charged_bytes();
+        }
+        for message in dropped {
+            self.release_if_unheld(&message);
+        }
+        while self.budget.bytes > limits.bytes {
+            let Some(largest) = self.budget.largest_apart_from(message.id) else {
+                break;
+            };
+            self.drop_oldest_of(&largest);
+        }
+    }
+
+    /// Drops the oldest message of the topic `name`, and the topic itself if nothing
+    /// needs it any more.
+    fn drop_oldest_of(&mut self, name: &TopicName) {
+        let Some(topic) = self.topics.get_mut(name) else {
+            return;
+        };
+        let before = rank_of(name, topic);
+        let oldest = topic.pop_oldest();
+        self.budget.rerank(before, rank_of(name, topic));
+        if topic.is_unused() {
+            self.forgotten.remove_topic(self.topics, name);
+        }
+        if let Some(oldest) = oldest {
+            self.release_if_unheld(&oldest);
+        }
+    }
+
+    /// Gives back what `message` was charged once no history holds it.
+    fn release_if_unheld(&mut self, message: &Message) {
+        if !self.is_in_a_history(message) {
+            self.budget.held -= 1;
+            self.budget.bytes -= message.charged_bytes();
+        }
+    }
+
+    /// Whether some topic's history still holds `message`. Histories only ever lose
+    /// their oldest messages, so a topic still holds it exactly when its oldest held
+    /// message is not newer.
+    fn is_in_a_history(&self, message: &Message) -> bool {
+        message.topics.iter().any(|name| {
+            self.topics
+                .get(name)
+                .and_then(|topic| topic.history.front())
+                .is_some_and(|oldest| oldest.id <= message.id)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::pubsub::event_id::EventId;
+    use crate::pubsub::hub::{Hub, HubLimits, IdSource};
+    use crate::pubsub::subscription::{Delivery, Subscription};
+    use crate::pubsub::topic::{LogEntry, MESSAGE_OVERHEAD_BYTES, TopicName, check_topic_name};
+    use crate::sse::event::Event;
+    use std::sync::atomic::AtomicBool;
+    use std::time::Duration;
+
+    static QUIET: AtomicBool = AtomicBool::new(false);
+
+    /// The issue's figures: an 8 MB budget, and room in each history for Alice's 300.
+    fn hub() -> Hub {
+        Hub::new(HubLimits {
+            history_per_topic: 1000,
+            history_bytes: 8 * 1024 * 1024,
+            max_topics: 1000,
+            relay_width: 2,
+            max_replay: 10_000,
+        })
+    }
+
+    fn topic(name: &str) -> Vec<TopicName> {
+        vec![check_topic_name(name).unwrap()]
+    }
+
+    /// Everything `topics` still hold, by id.
+    fn replay(hub: &Hub, topics: Vec<TopicName>) -> Vec<u64> {
+        let mut subscription: Subscription = hub.subscribe(topics, Some(EventId::ZERO)).unwrap();
+        let mut ids = Vec::new();
+        while let Delivery::Messages { messages, .. } =
+            subscription.next_delivery(Duration::ZERO, &QUIET)
+        {
+            ids.extend(messages.iter().map(|message| message.id.seq));
+        }
+        ids
+    }
+
+    #[test]
+    fn one_publisher_filling_the_budget_does_not_evict_another_topics_message() {
+        let hub = hub();
+        let bob = hub
+            .publish(&topic("users/bob/inbox"), Event::new("hello Bob"))
+            .unwrap();
+        let sixty_kb = "a".repeat(60 * 1024);
+        for _ in 0..300 {
+            hub.publish(&topic("users/alice/feed"), Event::new(sixty_kb.clone()))
+                .unwrap();
+        }
+        let snapshot = hub.snapshot();
+        assert!(snapshot.history_bytes <= 8 * 1024 * 1024, "{snapshot:?}");
+        assert_eq!(replay(&hub, topic("users/bob/inbox")), [bob.id.seq]);
+        // Alice's topic keeps her newest messages, as many as fit beside Bob's.
+        let alice = replay(&hub, topic("users/alice/feed"));
+        assert_eq!(alice.last(), Some(&301));
+        assert!((130..300).contains(&alice.len()), "{}", alice.len());
+        assert_eq!(snapshot.history_held, alice.len() + 1);
+    }
+
+    #[test]
+    fn spreading_over_many_topics_does_not_evict_a_smaller_one_either() {
+        let hub = hub();
+        let bob = hub
+            .publish(&topic("users/bob/inbox"), Event::new("hello Bob"))
+            .unwrap();
+        let sixty_kb = "a".repeat(60 * 1024);
+        for n in 0..300 {
+            hub.publish(
+                &topic(&format!("users/alice/{n}")),
+                Event::new(sixty_kb.clone()),
+            )
+            .unwrap();
+        }
+        let snapshot = hub.snapshot();
+        assert!(snapshot.history_bytes <= 8 * 1024 * 1024, "{snapshot:?}");
+        assert_eq!(replay(&hub, topic("users/bob/inbox")), [bob.id.seq]);
+        assert_eq!(replay(&hub, topic("users/alice/299")), [301]);
+        // More than half of Alice's topics gave up their one message, and were removed
+        // with it: every topic left holds one message.
+        assert!(snapshot.topics < 150, "{snapshot:?}");
+        assert_eq!(snapshot.topics, snapshot.history_held);
+    }
+
+    /// Random publishes (seeded) to one to three of eight topics, with room for six
+    /// topics and a budget that keeps evicting: after each one, what the budget counts
+    /// is exactly what the histories hold, and its ranking matches the topics.
+    #[test]
+    fn the_budget_always_counts_exactly_what_the_histories_hold() {
+        use std::collections::HashMap;
+        let limits = HubLimits {
+            history_per_topic: 5,
+            history_bytes: 3000,
+            max_topics: 6,
+            relay_width: 2,
+            max_replay: 10_000,
+        };
+        // Entries from a shared log: unlike a publish, they are never refused, and a
+        // topic beyond `max_topics` is simply left out.
+        let hub = Hub::with_ids(limits, IdSource::Log);
+        let mut seed: u64 = 0x5eed;
+        let mut next = |below: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % below
+        };
+        for n in 1..=2000 {
+            let mut names: Vec<TopicName> = (0..=next(3))
+                .map(|_| check_topic_name(&format!("t{}", next(8))).unwrap())
+                .collect();
+            names.sort();
+            names.dedup();
+            let newest = EventId::counted(n);
+            let event = Event::new("x".repeat(next(400) as usize));
+            hub.append(vec![LogEntry {
+                id: newest,
+                topics: names,
+                event,
+            }]);
+
+            let state = hub.state.lock().unwrap();
+            let mut distinct = HashMap::new();
+            for (name, topic) in &state.topics {
+                let charged: usize = topic.history.iter().map(|held| held.charged_bytes()).sum();
+                assert_eq!(topic.bytes, charged, "{name}");
+                for message in &topic.history {
+                    distinct.insert(message.id, message.charged_bytes());
+                }
+                let ranked = super::rank_of(name, topic)
+                    .is_some_and(|rank| state.budget.ranking.contains(&rank));
+                assert_eq!(ranked, !topic.history.is_empty(), "{name}");
+            }
+            assert_eq!(
+                state.budget.ranking.len(),
+                state
+                    .topics
+                    .values()
+                    .filter(|topic| !topic.history.is_empty())
+                    .count()
+            );
+            assert_eq!(state.budget.held, distinct.len());
+            assert_eq!(state.budget.bytes, distinct.values().sum::<usize>());
+            assert!(
+                state.budget.bytes <= limits.history_bytes
+                    || distinct.keys().all(|&id| id == newest),
+                "over the budget with older messages held"
+            );
+        }
+    }
+
+    #[test]
+    fn a_shared_message_is_charged_once_and_released_by_its_last_history() {
+        let hub = Hub::new(HubLimits {
+            history_per_topic: 2,
+            ..hub().limits
+        });
+        let both = [topic("a"), topic("b")].concat();
+        hub.publish(&both, Event::new("shared")).unwrap();
+        let charged = hub.snapshot().history_bytes;
+        assert!(charged > MESSAGE_OVERHEAD_BYTES);
+        assert_eq!(hub.snapshot().history_held, 1);
+        // `a` drops the shared message (its history keeps 2); `b` still holds it.
+        for _ in 0..2 {
+            hub.publish(&topic("a"), Event::new("shared")).unwrap();
+        }
+        assert_eq!(hub.snapshot().history_held, 3);
+        assert_eq!(hub.snapshot().history_bytes, 3 * charged);
+        for _ in 0..2 {
+            hub.publish(&topic("b"), Event::new("shared")).unwrap();
+        }
+        assert_eq!(hub.snapshot().history_held, 4, "the shared one is gone");
+        assert_eq!(hub.snapshot().history_bytes, 4 * charged);
+    }
+}
