@@ -35,8 +35,10 @@ check: lint test
 
 # End-to-end tests with clients nobody on the project wrote: headless Chromium, the npm
 # eventsource package, tokens from the npm jsonwebtoken package, nginx in front with TLS
-# and HTTP/2, and a cluster of two instances over a real Redis, against the release binary.
-# Debian's chromium, nginx, openssl, redis-server and prometheus are installed when missing.
+# and HTTP/2, a cluster of two instances over a real Redis (a crash, a Redis restart, and a
+# SIGTERM with 1,000 clients), and a real Prometheus scraping /metrics, against the release
+# binary. Debian's chromium, nginx, openssl, redis-server and prometheus are installed when
+# missing.
 e2e:
 	tests/install-system-packages.sh
 	cargo build --release
