@@ -16,8 +16,9 @@
 //! page, the allocator's), and past the limit `thread::spawn` still returns `Ok` just
 //! before the process dies. So the default cap stops well short of every limit: it is
 //! the smallest of their budgets ([`budgets`]), each minus headroom, and a crowd is
-//! refused (see `admission.rs`) instead of crashing the server. The two machine-wide limits and the cgroup's are
-//! shared with everything else running, so what is in use already comes off first.
+//! refused (see `admission.rs`) instead of crashing the server. The two machine-wide
+//! limits and the cgroup's are shared with everything else running, so what is in use
+//! already comes off first.
 //!
 //! A `--max-clients` above that still starts (the operator may know better), with one
 //! warning naming the limit that binds and how to raise it ([`warning_for`]).

@@ -19,6 +19,7 @@
 //! few dozen series whatever the clients do.
 
 use std::fmt::Write;
+use std::sync::atomic::Ordering;
 
 use crate::process::ProcessSample;
 use crate::shared::Shared;
@@ -94,14 +95,14 @@ pub fn render(shared: &Shared) -> String {
     messages(&mut out, shared);
     if let Some(log) = &shared.log {
         let status = &log.status;
-        let up = status.connected.load(std::sync::atomic::Ordering::Acquire);
+        let up = status.connected.load(Ordering::Acquire);
         out.single(
             "sse_redis_up",
             Kind::Gauge,
             "1 while the tail follows the shared log in Redis, 0 while it cannot reach it.",
             u64::from(up),
         );
-        let lag_ms = status.lag_ms.load(std::sync::atomic::Ordering::Relaxed);
+        let lag_ms = status.lag_ms.load(Ordering::Relaxed);
         out.single(
             "sse_redis_lag_seconds",
             Kind::Gauge,
@@ -131,12 +132,12 @@ fn streams(out: &mut Exposition, shared: &Shared) {
         out.sample(name, Some(("stream", kind.label())), started);
     }
     let name = "sse_streams_refused_total";
-    out.family(name, Kind::Counter, "Streams refused, by why.");
+    out.family(name, Kind::Counter, "Streams refused, by reason.");
     for why in Refusal::ALL {
         out.sample(name, Some(("reason", why.label())), stats.refusals(why));
     }
     let name = "sse_streams_ended_total";
-    out.family(name, Kind::Counter, "Streams ended, by why.");
+    out.family(name, Kind::Counter, "Streams ended, by reason.");
     for why in Ending::ALL {
         out.sample(name, Some(("reason", why.label())), stats.ends(why));
     }
