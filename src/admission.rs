@@ -68,8 +68,9 @@ use crate::sse::event::EVENT_STREAM;
 use crate::sse::stream;
 use crate::stats::Refusal;
 
-/// Connections that may wait for a slot at once.
-pub const MAX_WAITING: usize = 1024;
+/// Connections that may wait for a slot at once (counted in the OS budgets of
+/// `limits.rs`).
+pub const MAX_WAITING: usize = crate::limits::WAITING_ROOM_SOCKETS;
 /// How often the waiting room looks at its sockets, and a waiting stream at the cap.
 const VISIT_INTERVAL: Duration = Duration::from_millis(5);
 /// How long a refused connection is drained before it is closed (see

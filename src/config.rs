@@ -50,11 +50,9 @@ pub const DEFAULT_VANISH_TIMEOUT_S: u64 = 20;
 /// How long a stream that finds every stream slot taken (or a connection that finds
 /// every request slot taken) waits for one to free up before it is refused.
 pub const DEFAULT_ADMISSION_WAIT_MS: u64 = 500;
-/// Connections reading or answering requests at once, apart from streams (see
-/// `shared.rs`). An ordinary request holds its slot for a millisecond; a slow or idle
-/// one for up to `--head-timeout-s`, so this is also how many slow heads (slowloris)
-/// the server absorbs before newcomers wait. A flood costs at most this many threads.
-pub const DEFAULT_MAX_REQUESTS: usize = 1024;
+/// Short requests served at once, apart from streams: it lives beside the OS limits,
+/// whose budgets it comes out of (`limits.rs`).
+pub use crate::limits::DEFAULT_MAX_REQUESTS;
 /// How many subscribers the wake-up relay keeps woken at once (see `pubsub/relay.rs`).
 pub const DEFAULT_RELAY_WIDTH: usize = 4;
 /// The largest body `POST /publish` accepts.

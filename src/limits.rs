@@ -26,11 +26,21 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// Descriptors kept back for the listener, stdio, logging and the shutdown wake-up.
-const RESERVED_DESCRIPTORS: usize = 64;
+/// Connections reading or answering requests at once, apart from streams
+/// (`--max-requests`, see `shared.rs`). An ordinary request holds its slot for a
+/// millisecond; a slow or idle one for up to `--head-timeout-s`, so this is also how
+/// many slow heads (slowloris) the server absorbs before newcomers wait. A flood costs
+/// at most this many threads, and they come out of every budget below before streams.
+pub const DEFAULT_MAX_REQUESTS: usize = 1024;
+/// Sockets the waiting room may hold at once (`admission.rs`).
+pub const WAITING_ROOM_SOCKETS: usize = 1024;
+/// Descriptors kept back for the listener, stdio, logging, the shutdown wake-up and
+/// Redis (64), short requests, and the waiting room.
+const RESERVED_DESCRIPTORS: usize = 64 + DEFAULT_MAX_REQUESTS + WAITING_ROOM_SOCKETS;
 /// Threads kept back for the server's own (accept loop, client watch, waiting room,
-/// Redis tail) and for short requests.
-const RESERVED_THREADS: usize = 64;
+/// Redis tail, log replays: 64) and for short requests. With a `--max-requests`
+/// larger than the default, lower `--max-clients` by the difference.
+const RESERVED_THREADS: usize = 64 + DEFAULT_MAX_REQUESTS;
 /// Memory maps each client thread costs, with room for allocator arenas.
 const MAPS_PER_THREAD: usize = 5;
 /// Used when `/proc` cannot be read (not Linux): a cap that is safe almost anywhere.
@@ -157,7 +167,7 @@ pub fn budgets(sources: &Sources) -> Vec<Budget> {
         n.saturating_sub(RESERVED_DESCRIPTORS)
     });
     add(Limit::MemoryMaps, number(&sources.max_map_count), &|n| {
-        n / MAPS_PER_THREAD
+        (n / MAPS_PER_THREAD).saturating_sub(RESERVED_THREADS)
     });
     let machine_wide = |n: usize| n.saturating_sub(in_use + RESERVED_THREADS);
     add(

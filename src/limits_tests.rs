@@ -37,12 +37,16 @@ fn every_limit_has_a_budget_and_the_smallest_binds() {
     let budgets = budgets(&sample());
     let of = |limit| budgets.iter().find(|b| b.limit == limit).unwrap().clients;
     assert_eq!(of(Limit::OpenFiles), 20000 - RESERVED_DESCRIPTORS);
-    assert_eq!(of(Limit::MemoryMaps), 65530 / MAPS_PER_THREAD);
+    assert_eq!(
+        of(Limit::MemoryMaps),
+        65530 / MAPS_PER_THREAD - RESERVED_THREADS
+    );
     assert_eq!(of(Limit::PidMax), 32768 - 110 - RESERVED_THREADS);
     assert_eq!(of(Limit::ThreadsMax), 192730 - 110 - RESERVED_THREADS);
     assert_eq!(of(Limit::UserProcesses), 96365 - RESERVED_THREADS);
     assert_eq!(binding(&budgets).unwrap().limit, Limit::MemoryMaps);
-    assert!(warning_for(13_000, &budgets).is_none());
+    assert!(warning_for(12_000, &budgets).is_none());
+    assert!(warning_for(13_000, &budgets).is_some());
 }
 
 #[test]
@@ -71,15 +75,15 @@ fn systemd_tasks_max_binds_through_the_cgroup() {
     let budget = binding(&budgets).unwrap();
     assert_eq!(budget.limit, Limit::CgroupTasks);
     assert_eq!(budget.clients, 4915 - 15 - RESERVED_THREADS);
-    let warning = warning_for(10_000, &budgets).expect("10,000 is above 4,836");
+    let warning = warning_for(10_000, &budgets).expect("10,000 is above 3,812");
     assert!(warning.contains("pids.max allows (4915"), "{warning}");
     assert!(warning.contains("TasksMax="), "{warning}");
     // A parent with less room left binds instead.
     sources
         .cgroup_pids
-        .push(("1000\n".into(), Some("900\n".into())));
+        .push(("3000\n".into(), Some("900\n".into())));
     let parent = binding(&super::budgets(&sources)).unwrap();
-    assert_eq!(parent.clients, 1000 - 900 - RESERVED_THREADS);
+    assert_eq!(parent.clients, 3000 - 900 - RESERVED_THREADS);
 }
 
 #[test]
