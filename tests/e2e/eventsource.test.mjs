@@ -2,9 +2,8 @@
 // it must reconnect by itself after a cut, send Last-Event-ID, and get what it missed.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import net from "node:net";
 import { EventSource } from "eventsource";
-import { startServer, publish, waitFor } from "./server.mjs";
+import { startServer, publish, waitFor, startRelay } from "./server.mjs";
 
 let server;
 
@@ -17,29 +16,6 @@ after(async () => {
   const exit = await server?.stop();
   assert.deepEqual(exit, { code: 0, signal: null }, "server must exit 0 on SIGINT");
 });
-
-/// A TCP relay between the client and the server, so the test can cut the connection
-/// the way a network would, and see the requests the client sends.
-async function startRelay(target) {
-  const { hostname, port } = new URL(target);
-  const sockets = new Set();
-  const requests = [];
-  const relay = net.createServer((client) => {
-    const upstream = net.connect(Number(port), hostname);
-    sockets.add(client); sockets.add(upstream);
-    client.once("data", (head) => requests.push(head.toString("latin1")));
-    client.pipe(upstream); upstream.pipe(client);
-    const drop = () => { client.destroy(); upstream.destroy(); sockets.delete(client); sockets.delete(upstream); };
-    client.on("error", drop); upstream.on("error", drop); client.on("close", drop); upstream.on("close", drop);
-  });
-  await new Promise((resolve) => relay.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${relay.address().port}`,
-    requests,
-    cut: () => { for (const socket of sockets) socket.destroy(); sockets.clear(); },
-    close: () => new Promise((resolve) => { for (const s of sockets) s.destroy(); relay.close(resolve); }),
-  };
-}
 
 test("reconnects with Last-Event-ID after a cut and receives the missed messages", async () => {
   const relay = await startRelay(server.url);

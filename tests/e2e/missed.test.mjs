@@ -4,9 +4,8 @@
 // a reconnect that missed nothing is told nothing.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import net from "node:net";
 import { EventSource } from "eventsource";
-import { startServer, publish, waitFor } from "./server.mjs";
+import { startServer, publish, waitFor, startRelay } from "./server.mjs";
 
 let server;
 
@@ -19,28 +18,6 @@ after(async () => {
   const exit = await server?.stop();
   assert.deepEqual(exit, { code: 0, signal: null }, "server must exit 0 on SIGINT");
 });
-
-/// A TCP relay the test can cut, the way a network would.
-async function startRelay(target) {
-  const { hostname, port } = new URL(target);
-  const sockets = new Set();
-  const requests = [];
-  const relay = net.createServer((client) => {
-    const upstream = net.connect(Number(port), hostname);
-    sockets.add(client); sockets.add(upstream);
-    client.once("data", (head) => requests.push(head.toString("latin1")));
-    client.pipe(upstream); upstream.pipe(client);
-    const drop = () => { client.destroy(); upstream.destroy(); sockets.delete(client); sockets.delete(upstream); };
-    client.on("error", drop); upstream.on("error", drop); client.on("close", drop); upstream.on("close", drop);
-  });
-  await new Promise((resolve) => relay.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${relay.address().port}`,
-    requests,
-    cut: () => { for (const socket of sockets) socket.destroy(); sockets.clear(); },
-    close: () => new Promise((resolve) => { for (const s of sockets) s.destroy(); relay.close(resolve); }),
-  };
-}
 
 const subscribers = async () => (await (await fetch(`${server.url}/stats`)).json()).subscribers;
 

@@ -2,6 +2,7 @@
 // and stops it with SIGINT (as Ctrl-C would) or SIGTERM, checking that it exits cleanly.
 import { spawn } from "node:child_process";
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
@@ -81,4 +82,27 @@ export async function launchChromium(name, options = {}) {
     fs.rmSync(userDataDir, { recursive: true, force: true });
   };
   return context;
+}
+
+/// A TCP relay between the client and the server, so the test can cut the connection
+/// the way a network would, and see the requests the client sends.
+export async function startRelay(target) {
+  const { hostname, port } = new URL(target);
+  const sockets = new Set();
+  const requests = [];
+  const relay = net.createServer((client) => {
+    const upstream = net.connect(Number(port), hostname);
+    sockets.add(client); sockets.add(upstream);
+    client.once("data", (head) => requests.push(head.toString("latin1")));
+    client.pipe(upstream); upstream.pipe(client);
+    const drop = () => { client.destroy(); upstream.destroy(); sockets.delete(client); sockets.delete(upstream); };
+    client.on("error", drop); upstream.on("error", drop); client.on("close", drop); upstream.on("close", drop);
+  });
+  await new Promise((resolve) => relay.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${relay.address().port}`,
+    requests,
+    cut: () => { for (const socket of sockets) socket.destroy(); sockets.clear(); },
+    close: () => new Promise((resolve) => { for (const s of sockets) s.destroy(); relay.close(resolve); }),
+  };
 }
