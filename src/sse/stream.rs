@@ -40,7 +40,7 @@
 //! (`vanish.rs`); the next write or read fails with `ETIMEDOUT`, and the client watch
 //! hears of it as of a reset.
 //!
-//! //! **Non-blocking, patiently.** From its first byte, a stream's socket is in
+//! **Non-blocking, patiently.** From its first byte, a stream's socket is in
 //! non-blocking mode, so that a read (ours or the watch's) never waits. A write that
 //! finds the client's buffers full gets `WouldBlock`; the stream then waits a little
 //! and tries again, until `--write-timeout-s` has passed ([`write_patiently`]).
