@@ -28,7 +28,9 @@
 //!   by itself after `retry` milliseconds. A `503` would be worse than useless: the
 //!   WHATWG spec has an EventSource *fail for good* on any status but 200 (HTML
 //!   9.2.3), so the page would stay disconnected until reloaded. This holds for every
-//!   `503` a stream could get: the stream cap, the topic cap, a shared log that is down.
+//!   `503` a stream could get once its request is read: the stream cap, the topic cap.
+//!   (A shared log that is down refuses no stream: a replay it cannot serve ends a
+//!   stream that already had its `200`, see `redis/replay.rs`.)
 //! - Everything else gets `503 Service Unavailable` with `Retry-After`.
 //!
 //! Both delays are drawn from a range (`jitter.rs`), so that clients refused together

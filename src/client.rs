@@ -198,6 +198,8 @@ fn describe_io_error(error: &io::Error) -> String {
         io::ErrorKind::BrokenPipe
         | io::ErrorKind::ConnectionReset
         | io::ErrorKind::ConnectionAborted => "client left".into(),
+        // The kernel gave up on a client that acknowledged nothing (`vanish.rs`).
+        io::ErrorKind::HostUnreachable => "client vanished, nothing acknowledged".into(),
         _ => format!("I/O error: {error}"),
     }
 }

@@ -40,7 +40,7 @@ fn main() {
 
     // Default to `info`; RUST_LOG=debug (or warn, ...) overrides.
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
-    // A panic in a client thread ends only that thread (see server.rs); report it as
+    // A panic in a client thread ends only that thread (see client.rs); report it as
     // one log line, with the thread's name (which holds the client's address).
     std::panic::set_hook(Box::new(|panic| {
         let thread = std::thread::current();

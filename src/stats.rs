@@ -43,7 +43,9 @@ impl StreamKind {
 pub enum Refusal {
     /// No slot freed within `--admission-wait-ms` (`admission.rs`).
     Full,
-    /// The waiting room itself was full.
+    /// Half of `--max-requests` already waited for a stream slot, so this stream was
+    /// refused without waiting (`admission::admit_stream`). (A connection refused
+    /// because the waiting room itself is full is not counted: its request is unread.)
     WaitingRoomFull,
     /// The server is shutting down and admits no new streams.
     Draining,

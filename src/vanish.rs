@@ -105,14 +105,15 @@ pub fn limit_unacknowledged(_socket: &TcpStream, _timeout: Option<Duration>) -> 
 
 /// Names the error of a read or write on a connection the kernel gave up on
 /// (`ETIMEDOUT`): the client vanished, and it was not the server's own write timeout
-/// (whose kind, `TimedOut`, the kernel's error would otherwise share in the log).
-/// Other errors pass unchanged.
+/// (whose kind, `TimedOut`, the kernel's error would otherwise share in the log and
+/// in `/metrics`). The named error's kind is `HostUnreachable`, which
+/// `sse::ending::of_error` counts as `vanished`. Other errors pass unchanged.
 pub fn name_vanished(error: io::Error) -> io::Error {
     /// From `include/uapi/asm-generic/errno.h`.
     const ETIMEDOUT: i32 = 110;
     if cfg!(target_os = "linux") && error.raw_os_error() == Some(ETIMEDOUT) {
         return io::Error::new(
-            io::ErrorKind::ConnectionAborted,
+            io::ErrorKind::HostUnreachable,
             "the client vanished: nothing it was sent was acknowledged",
         );
     }
@@ -138,7 +139,7 @@ mod tests {
     #[test]
     fn only_the_kernels_timeout_is_named_a_vanished_client() {
         let kernels = name_vanished(io::Error::from_raw_os_error(110));
-        assert_eq!(kernels.kind(), io::ErrorKind::ConnectionAborted);
+        assert_eq!(kernels.kind(), io::ErrorKind::HostUnreachable);
         assert!(kernels.to_string().contains("vanished"));
         let ours = name_vanished(io::Error::new(io::ErrorKind::TimedOut, "stopped reading"));
         assert_eq!(ours.kind(), io::ErrorKind::TimedOut);

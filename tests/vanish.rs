@@ -200,6 +200,16 @@ fn vanished_clients_are_freed_idle_busy_and_clock_alike() {
         "freed before the timeout: {freed:?}"
     );
     assert_eq!(server.stat("subscribers"), 0);
+    // Counted as what they were, not as clients that said goodbye.
+    let metrics =
+        server.exchange("GET /metrics HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+    assert!(
+        metrics
+            .body_text()
+            .contains("sse_streams_ended_total{reason=\"vanished\"} 3\n"),
+        "{}",
+        metrics.body_text()
+    );
 }
 
 #[test]

@@ -8,7 +8,7 @@
 //! | `GET /subscribe` to topics that all match `--public` | nothing |
 //! | `GET /subscribe` to any other topic | a token whose `subscribe` matches it |
 //! | `POST /publish` | a token whose `publish` matches every named topic |
-//! | the demo streams, `/stats`, the demo page | nothing |
+//! | the demo streams, `/stats`, `/metrics`, `/healthz`, `/readyz`, the demo page | nothing |
 //!
 //! The token is looked for where each kind of client can put it: the
 //! `Authorization: Bearer` header (apps, curl), then a cookie named `sse_token` (a page:

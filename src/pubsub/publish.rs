@@ -24,7 +24,7 @@
 //! | with `--auth-secret`: the token is in the cookie, and the page is on another origin that `--allow-origin` does not name (`*` names none) | 403 |
 //! | with `--token`: no matching `Authorization: Bearer` | 401 with `WWW-Authenticate` |
 //! | an `Origin` that is neither ours nor allowed by `--allow-origin` | 403 |
-//! | `?event=` empty, with a line break, or over 64 bytes | 400 |
+//! | `?event=` empty, with a line break, over 64 bytes, or `missed` (the server's own) | 400 |
 //! | no `Content-Length` | 411 |
 //! | `Content-Length` over `--max-message-bytes` | 413, body not read |
 //! | body not valid UTF-8 (event streams are UTF-8 text) | 400 |

@@ -19,7 +19,7 @@
 //! | `XREAD COUNT n BLOCK ms STREAMS key ID` | entries after ID, waiting up to ms for one (the tail, `tail.rs`) |
 //! | `XREVRANGE key + - COUNT n` | the newest n entries (filling the history at start) |
 //! | `XREVRANGE key B (A COUNT n` | entries after A up to B, newest first (replay older than what is in memory, `replay.rs`) |
-//! | `XINFO STREAM key` | `max-deleted-entry-id`: the newest entry trimmed away |
+//! | `XINFO STREAM key` | `entries-added`, `recorded-first-entry-id`, `max-deleted-entry-id`: whether entries were trimmed or deleted ([`RedisLog::lost_after`]) |
 //!
 //! Connections for publishing and replay are kept in a small pool (replays are capped
 //! at `--max-log-replays` at once, so they hold at most that many); the tail has its

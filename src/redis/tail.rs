@@ -17,7 +17,7 @@
 //! # When Redis goes away
 //!
 //! The tail remembers the id of the last entry it handed over. When a read fails it
-//! reconnects, waiting a little longer after each failure (up to [`MAX_BACKOFF`]), and
+//! reconnects, waiting a little longer after each failure (up to `MAX_BACKOFF`, 2 s), and
 //! reads on from that id: entries appended meanwhile (by instances that could still
 //! reach Redis) arrive then, none twice, none skipped. Meanwhile publishes here are
 //! answered `503` (`publish.rs`), streams stay open with their heartbeats, and

@@ -65,6 +65,8 @@ pub fn of_error(error: &io::Error) -> Ending {
         // Our own deadline on a write that the client's full buffers held up
         // (`stream::write_patiently`).
         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Ending::SlowClient,
+        // The kernel's ETIMEDOUT, named by `vanish::name_vanished`.
+        io::ErrorKind::HostUnreachable => Ending::Vanished,
         io::ErrorKind::BrokenPipe
         | io::ErrorKind::ConnectionReset
         | io::ErrorKind::ConnectionAborted
@@ -112,6 +114,8 @@ mod tests {
         let os = io::Error::from_raw_os_error;
         assert_eq!(of_error(&os(110)), Ending::Vanished); // ETIMEDOUT
         assert_eq!(of_error(&os(113)), Ending::Vanished); // EHOSTUNREACH
+        let named = crate::vanish::name_vanished(os(110));
+        assert_eq!(of_error(&named), Ending::Vanished);
         assert_eq!(of_error(&os(32)), Ending::ClientLeft); // EPIPE
         assert_eq!(of_error(&os(104)), Ending::ClientLeft); // ECONNRESET
         let stopped_reading = io::Error::new(io::ErrorKind::TimedOut, "the client stopped reading");

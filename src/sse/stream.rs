@@ -40,7 +40,7 @@
 //! (`vanish.rs`); the next write or read fails with `ETIMEDOUT`, and the client watch
 //! hears of it as of a reset.
 //!
-//! //! **Non-blocking, patiently.** From its first byte, a stream's socket is in
+//! **Non-blocking, patiently.** From its first byte, a stream's socket is in
 //! non-blocking mode, so that a read (ours or the watch's) never waits. A write that
 //! finds the client's buffers full gets `WouldBlock`; the stream then waits a little
 //! and tries again, until `--write-timeout-s` has passed ([`write_patiently`]).
@@ -165,11 +165,8 @@ impl<'a> EventStream<'a> {
         let check_due = self.client_check_interval.is_some() && now >= self.next_client_check;
         if check_now || check_due {
             self.next_client_check = now + self.client_check_interval.unwrap_or_default();
-            if client_has_left(self.socket) {
-                return Err(io::Error::new(
-                    io::ErrorKind::ConnectionAborted,
-                    "the client closed the connection",
-                ));
+            if let Some(departure) = client_has_left(self.socket) {
+                return Err(departure);
             }
         }
         if now >= self.last_write + self.heartbeat_interval {
@@ -244,19 +241,28 @@ pub fn reconnect_later(retry_base: Duration, why: &str) -> Response {
     .with_header("Cache-Control", "no-cache")
 }
 
-/// Whether the client of a stream has left, by one read of its non-blocking socket.
-/// An SSE client sends nothing after its request: end-of-file means it closed the
-/// connection, an error that it reset it, and `WouldBlock` that it is simply
-/// listening. Stray bytes (a client may send them) are read and ignored.
-pub fn client_has_left(mut socket: &TcpStream) -> bool {
+/// Whether the client of a stream has left, and how (the error its stream ends
+/// with), by one read of its non-blocking socket. An SSE client sends nothing after
+/// its request: end-of-file means it closed the connection, an error that it reset
+/// it (or vanished, `vanish.rs`), and `WouldBlock` that it is simply listening. Stray
+/// bytes (a client may send them) are read and ignored.
+pub fn client_has_left(mut socket: &TcpStream) -> Option<io::Error> {
     let mut scratch = [0u8; 256];
     match socket.read(&mut scratch) {
-        Ok(0) => true,
-        Ok(_) => false,
-        Err(error) => !matches!(
-            error.kind(),
-            io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-        ),
+        Ok(0) => Some(io::Error::new(
+            io::ErrorKind::ConnectionAborted,
+            "the client closed the connection",
+        )),
+        Ok(_) => None,
+        Err(error)
+            if matches!(
+                error.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+            ) =>
+        {
+            None
+        }
+        Err(error) => Some(vanish::name_vanished(error)),
     }
 }
 
