@@ -44,7 +44,8 @@
 //! accept loop only hands the socket over a bounded channel; one thread keeps every
 //! waiting socket in non-blocking mode and visits them all every few milliseconds:
 //! is there a slot now? has the client left? is the time up? Past [`MAX_WAITING`]
-//! sockets, new arrivals are refused at once with a plain `503`.
+//! sockets (and as many more on their way in), new arrivals are refused at once, from
+//! what of their head has arrived.
 //!
 //! The waiting room never *reads* a waiting socket: it only peeks (`MSG_PEEK`) at what
 //! has arrived, which leaves every byte in the kernel for whoever serves the
@@ -70,8 +71,8 @@ use crate::sse::event::EVENT_STREAM;
 use crate::sse::stream;
 use crate::stats::Refusal;
 
-/// Connections that may wait for a slot at once (counted in the OS budgets of
-/// `limits.rs`).
+/// Connections that may wait for a slot at once, and as many more handed over and not
+/// yet taken in (both counted in the OS budgets of `limits.rs`).
 pub const MAX_WAITING: usize = crate::limits::WAITING_ROOM_SOCKETS;
 /// How often the waiting room looks at its sockets, and a waiting stream at the cap.
 const VISIT_INTERVAL: Duration = Duration::from_millis(5);
@@ -117,16 +118,19 @@ pub type Serve = fn(TcpStream, SocketAddr, RequestSlot);
 /// The accept loop's side of the waiting room.
 pub struct WaitingRoom {
     arrivals: SyncSender<(TcpStream, SocketAddr)>,
+    shared: Arc<Shared>,
 }
 
 impl WaitingRoom {
     /// Starts the waiting room's thread; an admitted connection goes to `serve`.
     pub fn open(shared: Arc<Shared>, serve: Serve) -> io::Result<WaitingRoom> {
+        // As many again may be on their way in while the room is busy visiting.
         let (arrivals, receiver) = mpsc::sync_channel(MAX_WAITING);
+        let room = Arc::clone(&shared);
         thread::Builder::new()
             .name("waiting room".into())
-            .spawn(move || run(&shared, &receiver, serve))?;
-        Ok(WaitingRoom { arrivals })
+            .spawn(move || run(&room, &receiver, serve))?;
+        Ok(WaitingRoom { arrivals, shared })
     }
 
     /// Hands over a connection that found no free slot. Never blocks: if the room is
@@ -136,16 +140,38 @@ impl WaitingRoom {
             Ok(()) => {}
             Err(
                 TrySendError::Full((socket, peer)) | TrySendError::Disconnected((socket, peer)),
-            ) => {
-                warn!("{peer} refused: the server is full and so is its waiting room");
-                let busy = HttpError::ServiceUnavailable("the server is full".into());
-                let _ = response::write_response(
-                    &socket,
-                    &busy.to_response(),
-                    Persistence::Close,
-                    false,
-                );
-            }
+            ) => self.turn_away(&socket, peer),
+        }
+    }
+
+    /// Refuses a connection at once, on the accept loop's thread, so without waiting
+    /// for its head: an EventSource whose request has already arrived (a peek at it)
+    /// is refused kindly, anything else gets a plain `503`.
+    fn turn_away(&self, socket: &TcpStream, peer: SocketAddr) {
+        let shared = &self.shared;
+        let mut head = vec![0u8; shared.config.max_head_bytes];
+        let length = match socket.set_nonblocking(true) {
+            Ok(()) => socket.peek(&mut head).unwrap_or(0),
+            Err(_) => 0,
+        };
+        let request = parsed_head(&head[..length], shared);
+        if request.as_ref().is_some_and(wants_event_stream) {
+            shared.stats.count_refusal(Refusal::WaitingRoomFull);
+        }
+        let busy = HttpError::ServiceUnavailable("the server is full".into());
+        let refused = refusal(request.as_ref(), &busy, shared);
+        warn!(
+            "{peer} refused: the server is full and so is its waiting room; answered {}",
+            refused.status
+        );
+        // A fresh socket's send buffer is empty: this small answer never blocks.
+        let _ = socket.set_nonblocking(false);
+        if response::write_response(socket, &refused, Persistence::Close, false).is_ok() {
+            // Take in what has arrived of the request, so that closing with it unread
+            // does not reset the connection before the client reads the answer.
+            let _ = socket.shutdown(Shutdown::Write);
+            let _ = socket.set_nonblocking(true);
+            drained(socket, Instant::now());
         }
     }
 }
@@ -169,12 +195,20 @@ fn run(shared: &Arc<Shared>, arrivals: &Receiver<(TcpStream, SocketAddr)>, serve
         } else {
             VISIT_INTERVAL
         };
-        match arrivals.recv_timeout(timeout) {
-            Ok(arrival) => wait(arrival, &mut waiting),
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => return,
+        // A full room takes no one in: arrivals then fill the channel, and the accept
+        // loop turns the next ones away (`WaitingRoom::enter`).
+        if waiting.len() < MAX_WAITING {
+            match arrivals.recv_timeout(timeout) {
+                Ok(arrival) => wait(arrival, &mut waiting),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+        } else {
+            thread::sleep(VISIT_INTERVAL);
         }
-        while let Ok(arrival) = arrivals.try_recv() {
+        while waiting.len() < MAX_WAITING
+            && let Ok(arrival) = arrivals.try_recv()
+        {
             wait(arrival, &mut waiting);
         }
         waiting.retain(|guest| visit(shared, guest, serve, &mut closing));

@@ -32,11 +32,12 @@ use std::path::{Path, PathBuf};
 /// many slow heads (slowloris) the server absorbs before newcomers wait. A flood costs
 /// at most this many threads, and they come out of every budget below before streams.
 pub const DEFAULT_MAX_REQUESTS: usize = 1024;
-/// Sockets the waiting room may hold at once (`admission.rs`).
+/// Sockets the waiting room may hold at once (`admission.rs`); as many more may be on
+/// their way in.
 pub const WAITING_ROOM_SOCKETS: usize = 1024;
 /// Descriptors kept back for the listener, stdio, logging, the shutdown wake-up and
 /// Redis (64), short requests, and the waiting room.
-const RESERVED_DESCRIPTORS: usize = 64 + DEFAULT_MAX_REQUESTS + WAITING_ROOM_SOCKETS;
+const RESERVED_DESCRIPTORS: usize = 64 + DEFAULT_MAX_REQUESTS + 2 * WAITING_ROOM_SOCKETS;
 /// Threads kept back for the server's own (accept loop, client watch, waiting room,
 /// Redis tail, log replays: 64) and for short requests. With a `--max-requests`
 /// larger than the default, lower `--max-clients` by the difference.

@@ -43,9 +43,10 @@ impl StreamKind {
 pub enum Refusal {
     /// No slot freed within `--admission-wait-ms` (`admission.rs`).
     Full,
-    /// Half of `--max-requests` already waited for a stream slot, so this stream was
-    /// refused without waiting (`admission::admit_stream`). (A connection refused
-    /// because the waiting room itself is full is not counted: its request is unread.)
+    /// Every place to wait was taken, so the stream was refused without waiting: half
+    /// of `--max-requests` already waited for a stream slot (`admission::admit_stream`),
+    /// or the waiting room itself was full (counted when the stream's request had
+    /// already arrived, so that it could be told from another request).
     WaitingRoomFull,
     /// The server is shutting down and admits no new streams.
     Draining,

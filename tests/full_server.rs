@@ -196,3 +196,29 @@ fn a_flood_of_slow_requests_takes_only_the_request_budget() {
     assert_eq!(response.status, 202);
     assert_eq!(stream.events(1)[0].data, "still here");
 }
+
+#[test]
+fn past_the_waiting_rooms_own_limit_connections_are_turned_away_at_once() {
+    let server = TestServer::start(Config {
+        max_requests: 1,
+        admission_wait: Duration::from_secs(10),
+        ..fast_config()
+    });
+    let _slow = occupy_the_request_slot(&server);
+    // The waiting room holds 1,024, and as many more on their way in; these 2,100 fill
+    // it, and the last few are turned away already.
+    let waiting: Vec<TcpStream> = (0..2100)
+        .map(|_| server.send("GET /stats HTTP/1.1\r\nHost: test\r\n\r\n"))
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    let mut turned_away = server.send("GET /stats HTTP/1.1\r\nHost: test\r\n\r\n");
+    let answer = read_to_close(&mut turned_away);
+    assert!(answer.starts_with("HTTP/1.1 503 "), "{answer}");
+    assert!(answer.contains("\r\nRetry-After: "), "{answer}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "a full waiting room answers at once, not after --admission-wait-ms"
+    );
+    drop(waiting);
+}
