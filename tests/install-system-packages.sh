@@ -3,14 +3,16 @@
 # them: Chromium for the browser tests, nginx and openssl for the tests behind a TLS
 # proxy, redis-server for the tests of instances sharing a log. With arguments, only
 # those (`make test` asks for redis-server alone). Each package is named after the
-# command it provides. The packages are told not to start their own servers
+# command it provides (`node` comes in Debian's `nodejs`). The packages are told not to start their own servers
 # (policy-rc.d): the tests start theirs, on loopback.
 set -euo pipefail
 wanted=("$@")
 [ ${#wanted[@]} -eq 0 ] && wanted=(chromium nginx openssl redis-server)
+# The Debian package that provides a command, where the two names differ.
+package_of() { case "$1" in node) echo nodejs ;; *) echo "$1" ;; esac; }
 missing=()
 for command in "${wanted[@]}"; do
-  command -v "$command" >/dev/null || missing+=("$command")
+  command -v "$command" >/dev/null || missing+=("$(package_of "$command")")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "installing Debian packages the tests need: ${missing[*]}" >&2

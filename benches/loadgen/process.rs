@@ -44,13 +44,15 @@ impl ServerProcess {
         ServerProcess::spawn(command, port)
     }
 
-    /// Starts the async reference server (`benches/reference`) pinned to `core`.
-    pub fn start_reference(binary: &Path, core: usize) -> ServerProcess {
+    /// Starts a reference server pinned to `core`: `program` followed by `args`, then
+    /// the port (both references take `PORT` as their last argument).
+    pub fn start_reference(program: &Path, args: &[&Path], core: usize) -> ServerProcess {
         let port = free_port();
         let mut command = Command::new("taskset");
         command
             .args(["-c", &core.to_string()])
-            .arg(binary)
+            .arg(program)
+            .args(args)
             .arg(port.to_string())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
@@ -76,6 +78,15 @@ impl ServerProcess {
 
     pub fn sample(&self) -> Sample {
         sample(&format!("/proc/{}", self.pid()))
+    }
+
+    /// The process's memory maps (lines of `/proc/<pid>/maps`), which
+    /// `vm.max_map_count` limits. Reading them holds the process's memory map lock, so
+    /// this is not part of [`sample`](Self::sample), which runs inside measurements.
+    pub fn maps(&self) -> u64 {
+        fs::read_to_string(format!("/proc/{}/maps", self.pid()))
+            .map(|maps| maps.lines().count() as u64)
+            .unwrap_or(0)
     }
 
     /// Sends SIGINT, as Ctrl-C would, and returns the time until the process exited

@@ -29,8 +29,9 @@ const HOP_INTERVAL: Duration = Duration::from_millis(20);
 /// Two instances: this many messages, one a second.
 const SPREAD_MESSAGES: u64 = 10;
 
-/// The hop's figures of one run: without Redis, with it, and two instances.
-pub fn run(server: &Path, small: usize, large: usize) -> Vec<Figure> {
+/// The hop's figures of one run: without Redis, with it, and two instances (each
+/// started with `spread_args` too, for its half of `large`).
+pub fn run(server: &Path, spread_args: &[String], small: usize, large: usize) -> Vec<Figure> {
     let alone = ServerProcess::start(server, SERVER_CORE, &[]);
     let alone_p99 = hop(&alone, small);
     drop(alone);
@@ -42,7 +43,11 @@ pub fn run(server: &Path, small: usize, large: usize) -> Vec<Figure> {
     let redis_p99 = hop(&with_redis, small);
     drop(with_redis);
 
-    let spread_args = shared_log_args(&redis, "bench:spread");
+    let spread_args = [
+        shared_log_args(&redis, "bench:spread"),
+        spread_args.to_vec(),
+    ]
+    .concat();
     let first = ServerProcess::start(server, SERVER_CORE, &spread_args);
     let second = ServerProcess::start(server, SERVER_CORE, &spread_args);
     wait_until_following(first.port);
