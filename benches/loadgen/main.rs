@@ -205,8 +205,8 @@ fn main() {
         if options.redis && options.kinds.contains(&Kind::SseServer) {
             let smallest = options.clients.iter().copied().min().unwrap_or(0);
             eprintln!("bench: run {run}, the Redis hop");
-            let extra = sse_server_args(&options.server, largest / 2);
-            let figures = redis_hop::run(&options.server, &extra, smallest, largest);
+            let flags_for = |n| sse_server_args(&options.server, n);
+            let figures = redis_hop::run(&options.server, flags_for, smallest, largest);
             for figure in &figures {
                 eprintln!(
                     "bench:   {} / {}: {:.2} {}",

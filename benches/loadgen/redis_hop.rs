@@ -29,15 +29,20 @@ const HOP_INTERVAL: Duration = Duration::from_millis(20);
 /// Two instances: this many messages, one a second.
 const SPREAD_MESSAGES: u64 = 10;
 
-/// The hop's figures of one run: without Redis, with it, and two instances (each
-/// started with `spread_args` too, for its half of `large`).
-pub fn run(server: &Path, spread_args: &[String], small: usize, large: usize) -> Vec<Figure> {
-    let alone = ServerProcess::start(server, SERVER_CORE, &[]);
+/// The hop's figures of one run: without Redis, with it, and two instances.
+/// `flags_for(n)` are the server's flags for `n` streams (see `main.rs`).
+pub fn run(
+    server: &Path,
+    flags_for: impl Fn(usize) -> Vec<String>,
+    small: usize,
+    large: usize,
+) -> Vec<Figure> {
+    let alone = ServerProcess::start(server, SERVER_CORE, &flags_for(small));
     let alone_p99 = hop(&alone, small);
     drop(alone);
 
     let redis = start_redis();
-    let shared = shared_log_args(&redis, "bench:hop");
+    let shared = [shared_log_args(&redis, "bench:hop"), flags_for(small)].concat();
     let with_redis = ServerProcess::start(server, SERVER_CORE, &shared);
     wait_until_following(with_redis.port);
     let redis_p99 = hop(&with_redis, small);
@@ -45,7 +50,7 @@ pub fn run(server: &Path, spread_args: &[String], small: usize, large: usize) ->
 
     let spread_args = [
         shared_log_args(&redis, "bench:spread"),
-        spread_args.to_vec(),
+        flags_for(large / 2),
     ]
     .concat();
     let first = ServerProcess::start(server, SERVER_CORE, &spread_args);

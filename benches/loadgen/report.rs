@@ -327,10 +327,17 @@ pub fn digits(unit: &str) -> usize {
     }
 }
 
+/// The middle value; for an even count, the mean of the two middle ones (the largest
+/// N may have two runs).
 pub fn median_of(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
-    sorted[sorted.len() / 2]
+    let middle = sorted.len() / 2;
+    if sorted.len() % 2 == 0 {
+        (sorted[middle - 1] + sorted[middle]) / 2.0
+    } else {
+        sorted[middle]
+    }
 }
 
 /// `median [min–max]`, or `–` for no values.
