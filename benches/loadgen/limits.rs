@@ -64,7 +64,7 @@ pub fn budgets() -> Vec<Budget> {
         budgets.push(Budget {
             limit: format!(
                 "memory maps per process (`vm.max_map_count`; a std thread takes \
-                 {per_thread:.1}: its stack, its guard page, and the same again for the \
+                 {per_thread:.0}: its stack, its guard page, and the same again for the \
                  alternate signal stack that reports a stack overflow)"
             ),
             value: max_maps.to_string(),
@@ -145,5 +145,7 @@ fn maps_per_thread() -> Option<f64> {
         handle.thread().unpark();
         handle.join().expect("probe thread");
     }
-    Some(during?.saturating_sub(before) as f64 / PROBE_THREADS as f64)
+    // A thread's maps are whole: fewer than a whole number each means neighbours merged
+    // or an allocator arena came and went, which a server's threads cannot count on.
+    Some((during?.saturating_sub(before) as f64 / PROBE_THREADS as f64).ceil())
 }

@@ -80,6 +80,25 @@ impl ServerProcess {
         sample(&format!("/proc/{}", self.pid()))
     }
 
+    /// The CPU time of the process's live threads, in nanoseconds summed from each
+    /// thread's `/proc/<pid>/task/<tid>/schedstat` (its first field is the time the
+    /// thread has run). `/proc/<pid>/stat` counts in 10 ms ticks, too coarse for the
+    /// few milliseconds a fan-out to 100 streams costs; this is exact, but reads a file
+    /// per thread, so it is only taken around measurements that no thread leaves.
+    pub fn cpu_seconds_exact(&self) -> f64 {
+        let Ok(tasks) = fs::read_dir(format!("/proc/{}/task", self.pid())) else {
+            return 0.0;
+        };
+        let nanoseconds: u64 = tasks
+            .filter_map(|task| {
+                let path = task.ok()?.path().join("schedstat");
+                let stat = fs::read_to_string(path).ok()?;
+                stat.split_whitespace().next()?.parse::<u64>().ok()
+            })
+            .sum();
+        nanoseconds as f64 / 1e9
+    }
+
     /// The process's memory maps (lines of `/proc/<pid>/maps`), which
     /// `vm.max_map_count` limits. Reading them holds the process's memory map lock, so
     /// this is not part of [`sample`](Self::sample), which runs inside measurements.

@@ -103,7 +103,7 @@ pub fn run_once(server: ServerProcess, kind: Kind, clients: usize, idle: bool) -
 
     // 2. Fan-out from an ordinary publisher, one message a second.
     eprintln!("bench:   fan-out starts");
-    let before = server.sample();
+    let before = server.cpu_seconds_exact();
     let publisher = std::thread::spawn(move || {
         let mut publisher = Publisher::connect(address, epoch);
         let start = Instant::now();
@@ -122,13 +122,13 @@ pub fn run_once(server: ServerProcess, kind: Kind, clients: usize, idle: bool) -
         |fleet| fleet.all_delivered(FANOUT_MESSAGES),
     );
     let publisher = publisher.join().expect("fan-out publisher");
-    let after = server.sample();
+    let after = server.cpu_seconds_exact();
     observed.latencies_us.sort_unstable();
     let p99_ms = percentile(&observed.latencies_us, 0.99) as f64 / 1e3;
     figures.push(figure(FANOUT, "delivery p99", "ms", false, p99_ms));
     let lost = fleet.lost_and_duplicated(1, FANOUT_MESSAGES).0;
     figures.push(figure(FANOUT, "lost", "", false, lost as f64));
-    let per_delivery = per_delivery_us(after.cpu_seconds - before.cpu_seconds, observed.deliveries);
+    let per_delivery = per_delivery_us(after - before, observed.deliveries);
     figures.push(figure(
         FANOUT,
         "CPU per delivery",
@@ -312,8 +312,8 @@ fn idle_cost(
     connected: Instant,
 ) -> (f64, f64) {
     settle(server, fleet);
-    let start = server.sample();
-    if start.at > connecting + HEARTBEAT {
+    let (start, cpu_start) = (Instant::now(), server.cpu_seconds_exact());
+    if start > connecting + HEARTBEAT {
         eprintln!("bench:   idle: the first heartbeats came before the window opened");
     }
     let end_at = connected + HEARTBEAT + IDLE_MARGIN;
@@ -323,8 +323,7 @@ fn idle_cost(
         false,
         |_| false,
     );
-    let end = server.sample();
-    let cpu = end.cpu_seconds - start.cpu_seconds;
+    let cpu = server.cpu_seconds_exact() - cpu_start;
     (cpu * 1e6, cpu_percent(cpu, HEARTBEAT))
 }
 

@@ -33,8 +33,9 @@ pub fn run_topics(server: ServerProcess, clients: usize) -> Vec<Figure> {
     );
     settle(&server, &mut fleet);
     eprintln!("bench:   topics: publishing starts");
-    let before = server.sample();
-    let rss_per_stream = before.rss_kib.saturating_sub(baseline.rss_kib) as f64 / clients as f64;
+    let held = server.sample();
+    let rss_per_stream = held.rss_kib.saturating_sub(baseline.rss_kib) as f64 / clients as f64;
+    let before = server.cpu_seconds_exact();
     let publisher = std::thread::spawn(move || {
         let mut publisher = Publisher::connect(address, epoch);
         let start = Instant::now();
@@ -64,9 +65,9 @@ pub fn run_topics(server: ServerProcess, clients: usize) -> Vec<Figure> {
     let published = published.unwrap_or_else(|| thread.take().unwrap().join().expect("publisher"));
     // Let the last deliveries arrive.
     fleet.run_until(Duration::from_millis(200), &mut observed, true, |_| false);
-    let after = server.sample();
+    let after = server.cpu_seconds_exact();
     observed.latencies_us.sort_unstable();
-    let cpu_per_publish = (after.cpu_seconds - before.cpu_seconds) * 1e6 / published.max(1) as f64;
+    let cpu_per_publish = (after - before) * 1e6 / published.max(1) as f64;
     let lost = published.saturating_sub(observed.deliveries);
     // Shutdown was measured in `run_once`; this server is simply killed.
     drop(server);
