@@ -297,7 +297,7 @@ fn parse_options(largest: usize) -> Options {
         node_script: PathBuf::from("benches/node/server.mjs"),
         clients,
         runs: 3,
-        runs_at_largest: 2,
+        runs_at_largest: 3,
         kinds: vec![
             Kind::SseServer,
             Kind::Tokio,
