@@ -44,6 +44,7 @@
 //! median, its spread, and the median ratio of the pairs. `chart.rs` draws the sweep.
 
 mod chart;
+mod chart_ratio;
 mod fleet;
 mod hop_floor;
 mod limits;

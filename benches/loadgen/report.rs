@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use crate::limits::Budget;
 use crate::scenarios::FANOUT;
-use crate::sweep::{write_limits, write_sweep};
+use crate::sweep::{write_limits, write_summary, write_sweep};
 use crate::topics::TOPICS;
 use crate::{Figure, Kind, RunResult};
 
@@ -53,8 +53,8 @@ pub fn write_markdown(
     let _ = writeln!(out, "# Benchmarks\n");
     let _ = writeln!(
         out,
-        "Written by `make bench` on {}, {} cores, {}, in {:.0} s: {} runs of each server at \
-         each N ({} at N = {largest}), interleaved. Each run is a fresh server process with \
+        "Written by `make bench` on {}, {} cores, {}, in {:.0} s: {} of each server at \
+         each N{}, interleaved. Each run is a fresh server process with \
          default flags, pinned to core 0; the load generator runs on core 1. The servers:\n\n\
          - **sse-server**, this project: a thread per client;\n\
          - **axum + tokio** (`benches/reference`): idiomatic async Rust, on `#[tokio::main]` \
@@ -68,8 +68,12 @@ pub fn write_markdown(
         machine_cores(),
         kernel(),
         elapsed.as_secs_f64(),
-        sweep.runs,
-        sweep.runs_at_largest,
+        runs(sweep.runs),
+        if sweep.runs_at_largest == sweep.runs {
+            String::new()
+        } else {
+            format!(" ({} at N = {largest})", runs(sweep.runs_at_largest))
+        },
         node_version(),
         crate::EXTRA_AT,
     );
@@ -79,6 +83,7 @@ pub fn write_markdown(
          pair of neighbouring runs, median [min–max]; **bold** marks where sse-server is \
          ahead.\n"
     );
+    write_summary(&mut out, path, charts, results, largest);
     write_sweep(&mut out, path, charts, results, clients);
     write_limits(&mut out, sweep.budgets, largest, results);
     for &n in clients {
@@ -353,6 +358,11 @@ pub fn summary(values: &[f64], digits: usize) -> String {
         return format!("{median:.digits$}");
     }
     format!("{median:.digits$} [{min:.digits$}–{max:.digits$}]")
+}
+
+/// `1 run`, `3 runs`.
+fn runs(count: usize) -> String {
+    format!("{count} run{}", if count == 1 { "" } else { "s" })
 }
 
 fn node_version() -> String {

@@ -7,9 +7,11 @@ use std::fs;
 use std::path::Path;
 
 use crate::chart::{self, Scale, Series};
+use crate::chart_ratio::{self, Bar};
 use crate::limits::Budget;
 use crate::report::{digits, median_of, ratio_cell, summary, values};
 use crate::scenarios::{FANOUT, HOLD, ORDINARY};
+use crate::topics::TOPICS;
 use crate::{Kind, RunResult};
 
 /// A figure drawn against N: its scenario and name, the chart's file, title, axis.
@@ -66,6 +68,106 @@ const CHARTED: [Charted; 5] = [
 ];
 
 /// The charts, and each charted figure as a table of N against the servers.
+/// The figures of the one-picture summary: label, scenario, name, whether more is
+/// better.
+const SUMMARY: [(&str, &str, &str, bool); 9] = [
+    ("memory per stream", HOLD, "RSS per stream", false),
+    (
+        "throughput, one publish in flight",
+        ORDINARY,
+        "deliveries",
+        true,
+    ),
+    (
+        "shutdown: exit after SIGINT",
+        "shutdown",
+        "exit after SIGINT",
+        false,
+    ),
+    ("topics: CPU per publish", TOPICS, "CPU per publish", false),
+    (
+        "fan-out: CPU per delivery",
+        FANOUT,
+        "CPU per delivery",
+        false,
+    ),
+    ("fan-out: delivery p99", FANOUT, "delivery p99", false),
+    (
+        "idle: CPU per heartbeat",
+        HOLD,
+        "idle: CPU per heartbeat",
+        false,
+    ),
+    ("connect p99", HOLD, "connect p99", false),
+    ("reconnect wave: all back", "churn", "all back after", false),
+];
+
+/// Where a thread per client wins and where it pays, at `n`, in one chart: for each
+/// figure, how many times better sse-server did than each reference, pair by pair.
+pub fn write_summary(
+    out: &mut String,
+    report: &Path,
+    charts: &Path,
+    results: &[RunResult],
+    n: usize,
+) {
+    let rows: Vec<(String, Vec<Bar>)> = SUMMARY
+        .iter()
+        .map(|&(label, scenario, name, higher_is_better)| {
+            let ours = values(results, Kind::SseServer, n, scenario, name);
+            let bars = [Kind::Tokio, Kind::Node]
+                .iter()
+                .filter_map(|&kind| {
+                    let theirs = values(results, kind, n, scenario, name);
+                    let better: Vec<f64> = ours
+                        .iter()
+                        .zip(&theirs)
+                        .filter(|(ours, theirs)| **ours > 0.0 && **theirs > 0.0)
+                        .map(|(ours, theirs)| {
+                            if higher_is_better {
+                                ours / theirs
+                            } else {
+                                theirs / ours
+                            }
+                        })
+                        .collect();
+                    let (low, high) = min_max(&better)?;
+                    Some(Bar {
+                        label: kind.label(),
+                        color: color(kind),
+                        ratio: (median_of(&better), low, high),
+                    })
+                })
+                .collect();
+            (label.to_string(), bars)
+        })
+        .filter(|(_, bars): &(String, Vec<Bar>)| !bars.is_empty())
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    fs::create_dir_all(charts).expect("create the charts' folder");
+    let title = format!("sse-server against each reference, N = {n}");
+    fs::write(charts.join("summary.svg"), chart_ratio::draw(&title, &rows))
+        .expect("write the summary chart");
+    let _ = writeln!(
+        out,
+        "## In one picture, N = {n}\n\n\
+         How many times better (right of 1×) or worse (left) sse-server did than each \
+         reference, median of the pairs of runs, the line the spread. The shutdown bar \
+         counts time only: sse-server ends every stream cleanly, axum + tokio is killed \
+         after waiting, node:http exits with its clients' connections reset.\n\n\
+         ![{title}]({}/summary.svg)\n",
+        linked(report, charts).display()
+    );
+}
+
+/// The charts' folder as the report links it, relative to the report's own.
+fn linked<'a>(report: &Path, charts: &'a Path) -> &'a Path {
+    let folder = report.parent().unwrap_or(Path::new(""));
+    charts.strip_prefix(folder).unwrap_or(charts)
+}
+
 pub fn write_sweep(
     out: &mut String,
     report: &Path,
@@ -80,8 +182,7 @@ pub fn write_sweep(
          N and, where a figure grows with N, the figure are on log scales.\n"
     );
     fs::create_dir_all(charts).expect("create the charts' folder");
-    let folder = report.parent().unwrap_or(Path::new(""));
-    let linked = charts.strip_prefix(folder).unwrap_or(charts);
+    let linked = linked(report, charts);
     let main = [Kind::SseServer, Kind::Tokio, Kind::Node];
     for charted in &CHARTED {
         let series: Vec<Series> = main
