@@ -51,7 +51,10 @@ pub fn run_topics(server: ServerProcess, clients: usize) -> Vec<Figure> {
             state ^= state << 17;
             publisher.publish_to(seq, &format!("t{}", state % clients as u64));
         }
-        seq
+        // The publisher goes back with its count: were it dropped here, the server's
+        // thread for its connection would end before the CPU is read, and take its
+        // share of the work out of the sum (`cpu_seconds_exact` counts live threads).
+        (seq, publisher)
     });
     let mut observed = Observed::default();
     let mut published = None;
@@ -62,11 +65,13 @@ pub fn run_topics(server: ServerProcess, clients: usize) -> Vec<Figure> {
         }
         published.is_some()
     });
-    let published = published.unwrap_or_else(|| thread.take().unwrap().join().expect("publisher"));
+    let (published, publisher) =
+        published.unwrap_or_else(|| thread.take().unwrap().join().expect("publisher"));
     // Let the last deliveries arrive.
     fleet.run_until(Duration::from_millis(200), &mut observed, true, |_| false);
     let after = server.cpu_seconds_exact();
     observed.latencies_us.sort_unstable();
+    drop(publisher);
     let cpu_per_publish = (after - before) * 1e6 / published.max(1) as f64;
     let lost = published.saturating_sub(observed.deliveries);
     // Shutdown was measured in `run_once`; this server is simply killed.
