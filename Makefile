@@ -44,12 +44,15 @@ e2e:
 	cargo build --release
 	cd tests/e2e && npm ci --no-audit --no-fund && npm test
 
-# The load benchmark: the release server, and the async reference (axum + tokio, its own crate in
-# benches/reference), each pinned to core 0 in turn; the load generator (benches/loadgen) on core 1.
-# 100 and 10,000 subscribers, three interleaved runs each; then the Redis hop (a real
-# redis-server, installed when missing). Writes BENCHMARKS.md.
+# The load benchmark: the release server and two references doing the same job, axum + tokio on
+# `#[tokio::main]` (its own crate in benches/reference) and node:http in the tutorials' style
+# (benches/node, node's built-in http only; Debian's nodejs is installed when missing), each
+# pinned to core 0 in turn; the load generator (benches/loadgen) on core 1. A sweep over
+# N = 100, 1,000, 5,000, 10,000 and the largest N this machine allows, interleaved runs at each;
+# then the Redis hop (a real redis-server, installed when missing). Writes BENCHMARKS.md and
+# its charts (benches/charts/*.svg). About 20 minutes on two cores.
 bench:
-	tests/install-system-packages.sh redis-server
+	tests/install-system-packages.sh redis-server node
 	cargo build --release --bins --benches
 	cd benches/reference && cargo build --release
 	taskset -c 1 cargo bench --bench loadgen

@@ -4,10 +4,10 @@
 # proxy, redis-server for the tests of instances sharing a log, nft (package nftables)
 # for the tests of clients that vanish, promtool and prometheus (package prometheus) for
 # the metrics, systemd-analyze (package systemd) for the unit. With arguments, only those
-# (`make test` asks for redis-server, nft, promtool and systemd-analyze). Each is named by
-# the command it provides, which is also its package's name unless `package_of` says
-# otherwise. The packages are told not to start their own servers (policy-rc.d): the
-# tests start theirs, on loopback.
+# (`make test` asks for redis-server, nft, promtool and systemd-analyze; `make bench` for
+# node too). Each is named by the command it provides, which is also its package's name
+# unless `package_of` says otherwise. The packages are told not to start their own
+# servers (policy-rc.d): the tests start theirs, on loopback.
 set -euo pipefail
 wanted=("$@")
 [ ${#wanted[@]} -eq 0 ] && wanted=(chromium nginx openssl redis-server nft promtool prometheus systemd-analyze)
@@ -16,6 +16,7 @@ package_of() {
     nft) echo nftables ;;
     promtool) echo prometheus ;;
     systemd-analyze) echo systemd ;;
+    node) echo nodejs ;;
     *) echo "$1" ;;
   esac
 }

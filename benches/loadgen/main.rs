@@ -1,14 +1,24 @@
-//! `make bench`: a load generator for sse-server, measured side by side with an async
-//! reference server (axum + tokio `broadcast`, `benches/reference`), and the report.
+//! `make bench`: a load generator for sse-server, measured side by side with two
+//! references doing the same job, and the report:
 //!
-//! Each run starts a fresh server process pinned to core 0 (this process runs on core
-//! 1), with default flags, and measures against it, in this order:
+//! - **axum + tokio** (`benches/reference`): idiomatic async Rust, one `broadcast`
+//!   channel per topic, on `#[tokio::main]` as axum's users start it;
+//! - **node:http** (`benches/node/server.mjs`): the platform of the tutorials this
+//!   project grew from, node's built-in `http` and one `res.write` per event;
+//! - and, as a labelled extra at one N, axum + tokio on tokio's single-threaded
+//!   runtime, which this bench used as its only reference until it was asked how axum's
+//!   users run it.
 //!
-//! 1. **hold**: open N `/subscribe` streams; connect latency, RSS per stream, and the
-//!    server's CPU while the streams sit idle (sse-server checks each client once a
-//!    second; that is the cost of noticing departed clients).
-//! 2. **fan-out**: one message a second, ten times, from an ordinary publisher (one
-//!    `POST` in flight); latency of every delivery, server CPU per delivery.
+//! The sweep measures each server at N = 100, 1,000, 5,000, 10,000 and the largest N
+//! this machine allows (`limits.rs` finds it and names the limit that sets it). Each
+//! run starts a fresh server process pinned to core 0 (this process runs on core 1),
+//! with default flags, and measures against it, in this order:
+//!
+//! 1. **hold**: open N `/subscribe` streams; connect latency, RSS per stream, threads,
+//!    descriptors; at the largest N also memory maps, and the server's CPU while the
+//!    streams sit idle over a window that holds one heartbeat of every stream.
+//! 2. **fan-out**: one message a second from an ordinary publisher (one `POST` in
+//!    flight); latency of every delivery, server CPU per delivery.
 //! 3. **throughput, ordinary publisher**: one `POST` in flight at a time, never more
 //!    than [`WINDOW`] messages ahead of the slowest subscriber; deliveries per second.
 //! 4. **throughput, pipelining publisher**: requests sent without waiting for answers
@@ -29,19 +39,25 @@
 //! at a time to the smallest N with `--redis` against without, and the largest N spread
 //! over two instances sharing one Redis.
 //!
-//! Runs alternate between the two servers (sse-server, reference, sse-server, ...) so
-//! that both see the same machine conditions; every figure is reported with its
-//! median, its spread, and the median ratio of the pairs.
+//! Runs alternate between the servers (sse-server, tokio, node, sse-server, ...) so
+//! that all see the same machine conditions; every figure is reported with its
+//! median, its spread, and the median ratio of the pairs. `chart.rs` draws the sweep.
 
+mod chart;
+mod chart_ratio;
 mod fleet;
 mod hop_floor;
+mod limits;
 mod process;
 mod publisher;
 mod redis_hop;
 mod report;
 mod scenarios;
+mod sweep;
+mod topics;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Instant;
 
 use process::ServerProcess;
@@ -51,18 +67,40 @@ pub const SERVER_CORE: usize = 0;
 /// Throughput: at most this many messages published but not yet at every client.
 pub const WINDOW: u64 = 32;
 
+/// The N of the sweep below the largest one the machine allows.
+const SWEEP: [usize; 4] = [100, 1_000, 5_000, 10_000];
+/// The labelled extra (tokio's single-threaded runtime) runs at this N only.
+pub const EXTRA_AT: usize = 10_000;
+
 /// Which server a run measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     SseServer,
-    Reference,
+    /// axum on `#[tokio::main]`.
+    Tokio,
+    /// node:http in the tutorials' style.
+    Node,
+    /// axum on `#[tokio::main(flavor = "current_thread")]`, the labelled extra.
+    TokioCurrentThread,
 }
 
 impl Kind {
     pub fn label(self) -> &'static str {
         match self {
             Kind::SseServer => "sse-server",
-            Kind::Reference => "async reference",
+            Kind::Tokio => "axum + tokio",
+            Kind::Node => "node:http",
+            Kind::TokioCurrentThread => "tokio current_thread (extra)",
+        }
+    }
+
+    /// The name `--only` takes.
+    fn key(self) -> &'static str {
+        match self {
+            Kind::SseServer => "sse-server",
+            Kind::Tokio => "tokio",
+            Kind::Node => "node",
+            Kind::TokioCurrentThread => "tokio-current-thread",
         }
     }
 }
@@ -89,11 +127,18 @@ pub struct RunResult {
 struct Options {
     server: PathBuf,
     reference: PathBuf,
+    reference_current_thread: PathBuf,
+    node: PathBuf,
+    node_script: PathBuf,
     clients: Vec<usize>,
     runs: usize,
-    /// Which servers to measure (both, unless `--only` names one, for profiling).
+    /// Runs at the largest N (each takes longest there); the rest get [`Self::runs`].
+    runs_at_largest: usize,
+    /// Which servers to measure (all three and the extra, unless `--only` names some).
     kinds: Vec<Kind>,
     report: PathBuf,
+    /// Where the charts go; the report links them relative to its own folder.
+    charts: PathBuf,
     /// Whether to measure the Redis hop (`--no-redis` skips it).
     redis: bool,
 }
@@ -110,24 +155,37 @@ fn main() {
         println!("{:.3}", hop_floor::measure(threads));
         return;
     }
-    let options = parse_options();
+    let budgets = limits::budgets();
+    let options = parse_options(limits::largest_n(&budgets));
     let started = Instant::now();
     let mut results = Vec::new();
     let mut hops = Vec::new();
     let mut floors = Vec::new();
     let largest = options.clients.iter().copied().max().unwrap_or(0);
-    for run in 1..=options.runs {
+    let runs = options.runs.max(options.runs_at_largest);
+    for run in 1..=runs {
         for &clients in &options.clients {
+            let runs_here = if clients == largest {
+                options.runs_at_largest
+            } else {
+                options.runs
+            };
+            if run > runs_here {
+                continue;
+            }
             for &kind in &options.kinds {
+                if kind == Kind::TokioCurrentThread && clients != EXTRA_AT {
+                    continue;
+                }
                 eprintln!(
-                    "bench: run {run} of {}, N = {clients}, {} ({:.0} s so far)",
-                    options.runs,
+                    "bench: run {run} of {runs_here}, N = {clients}, {} ({:.0} s so far)",
                     kind.label(),
                     started.elapsed().as_secs_f64()
                 );
-                let mut result = scenarios::run_once(start(&options, kind), kind, clients);
+                let server = start(&options, kind, clients);
+                let mut result = scenarios::run_once(server, kind, clients, clients == largest);
                 if clients == largest {
-                    let topics = scenarios::run_topics(start(&options, kind), clients);
+                    let topics = topics::run_topics(start(&options, kind, clients), clients);
                     result.figures.extend(topics);
                 }
                 for figure in &result.figures {
@@ -139,13 +197,17 @@ fn main() {
                 results.push(result);
             }
         }
+        if run > options.runs_at_largest {
+            continue;
+        }
         eprintln!("bench: run {run}, the hop floor at N = {largest}");
         floors.push(hop_floor::run(largest));
         eprintln!("bench:   one hop: {:.2} µs", floors[floors.len() - 1]);
         if options.redis && options.kinds.contains(&Kind::SseServer) {
             let smallest = options.clients.iter().copied().min().unwrap_or(0);
             eprintln!("bench: run {run}, the Redis hop");
-            let figures = redis_hop::run(&options.server, smallest, largest);
+            let flags_for = |n| sse_server_args(&options.server, n);
+            let figures = redis_hop::run(&options.server, flags_for, smallest, largest);
             for figure in &figures {
                 eprintln!(
                     "bench:   {} / {}: {:.2} {}",
@@ -155,13 +217,19 @@ fn main() {
             hops.push(figures);
         }
     }
+    let sweep = report::Sweep {
+        results: &results,
+        clients: &options.clients,
+        runs: options.runs,
+        runs_at_largest: options.runs_at_largest,
+        budgets: &budgets,
+    };
     report::write_markdown(
         &options.report,
-        &results,
+        &options.charts,
+        &sweep,
         &hops,
         &floors,
-        &options.clients,
-        options.runs,
         started.elapsed(),
     );
     eprintln!(
@@ -178,22 +246,67 @@ fn hop_floor_threads() -> Option<usize> {
     Some(args.get(at + 1)?.parse().expect("--hop-floor: a number"))
 }
 
-/// A fresh server process of `kind`, with default flags.
-fn start(options: &Options, kind: Kind) -> ServerProcess {
+/// A fresh server process of `kind`, with default flags (but see [`sse_server_args`]).
+fn start(options: &Options, kind: Kind, clients: usize) -> ServerProcess {
     match kind {
-        Kind::SseServer => ServerProcess::start(&options.server, SERVER_CORE, &[]),
-        Kind::Reference => ServerProcess::start_reference(&options.reference, SERVER_CORE),
+        Kind::SseServer => {
+            let args = sse_server_args(&options.server, clients);
+            ServerProcess::start(&options.server, SERVER_CORE, &args)
+        }
+        Kind::Tokio => ServerProcess::start_reference(&options.reference, &[], SERVER_CORE),
+        Kind::TokioCurrentThread => {
+            ServerProcess::start_reference(&options.reference_current_thread, &[], SERVER_CORE)
+        }
+        Kind::Node => {
+            ServerProcess::start_reference(&options.node, &[&options.node_script], SERVER_CORE)
+        }
     }
 }
 
-fn parse_options() -> Options {
+/// sse-server's flags for `clients` streams: none, unless they exceed its default
+/// client cap. That cap (`src/limits.rs`) budgets five memory maps a thread, which
+/// stops it well short of the largest N here; `limits.rs` measures what a thread
+/// really takes, so above the default cap the bench names the cap it needs.
+fn sse_server_args(server: &Path, clients: usize) -> Vec<String> {
+    /// The publisher's connection, and room for a reconnect wave's stragglers.
+    const SPARE: usize = 64;
+    let help = Command::new(server).arg("--help").output();
+    let default_cap = help.ok().and_then(|out| {
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        let line = text.lines().find(|line| line.contains("--max-clients"))?;
+        let after = line.split("default: ").nth(1)?;
+        let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse::<usize>().ok()
+    });
+    match default_cap {
+        Some(cap) if cap >= clients + SPARE => Vec::new(),
+        _ => vec!["--max-clients".into(), (clients + SPARE).to_string()],
+    }
+}
+
+fn parse_options(largest: usize) -> Options {
+    let mut clients: Vec<usize> = SWEEP.iter().copied().filter(|&n| n < largest).collect();
+    clients.push(largest);
     let mut options = Options {
         server: PathBuf::from("target/release/sse-server"),
         reference: PathBuf::from("benches/reference/target/release/sse-reference"),
-        clients: vec![100, 10_000],
+        reference_current_thread: PathBuf::from(
+            "benches/reference/target/release/sse-reference-current-thread",
+        ),
+        node: PathBuf::from("node"),
+        node_script: PathBuf::from("benches/node/server.mjs"),
+        clients,
         runs: 3,
-        kinds: vec![Kind::SseServer, Kind::Reference],
+        runs_at_largest: 3,
+        kinds: vec![
+            Kind::SseServer,
+            Kind::Tokio,
+            Kind::Node,
+            Kind::TokioCurrentThread,
+        ],
         report: PathBuf::from("BENCHMARKS.md"),
+        charts: PathBuf::from("benches/charts"),
         redis: true,
     };
     let mut args = std::env::args().skip(1);
@@ -205,6 +318,7 @@ fn parse_options() -> Options {
         match flag.as_str() {
             "--server" => options.server = value().into(),
             "--reference" => options.reference = value().into(),
+            "--node" => options.node = value().into(),
             "--clients" => {
                 options.clients = value()
                     .split(',')
@@ -212,14 +326,32 @@ fn parse_options() -> Options {
                     .collect()
             }
             "--runs" => options.runs = value().parse().expect("--runs: a number"),
+            "--runs-at-largest" => {
+                options.runs_at_largest = value().parse().expect("--runs-at-largest: a number")
+            }
             "--report" => options.report = value().into(),
+            "--charts" => options.charts = value().into(),
             "--no-redis" => options.redis = false,
             "--only" => {
-                options.kinds = match value().as_str() {
-                    "sse-server" => vec![Kind::SseServer],
-                    "reference" => vec![Kind::Reference],
-                    other => panic!("--only: sse-server or reference, not {other}"),
-                }
+                let all = [
+                    Kind::SseServer,
+                    Kind::Tokio,
+                    Kind::Node,
+                    Kind::TokioCurrentThread,
+                ];
+                options.kinds = value()
+                    .split(',')
+                    .map(|key| {
+                        *all.iter()
+                            .find(|kind| kind.key() == key)
+                            .unwrap_or_else(|| {
+                                panic!(
+                                    "--only: sse-server, tokio, node or tokio-current-thread, \
+                                 not {key}"
+                                )
+                            })
+                    })
+                    .collect()
             }
             // `cargo bench` passes --bench to every bench target.
             "--bench" => {}

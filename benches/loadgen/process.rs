@@ -46,13 +46,15 @@ impl ServerProcess {
         ServerProcess::spawn(command, port)
     }
 
-    /// Starts the async reference server (`benches/reference`) pinned to `core`.
-    pub fn start_reference(binary: &Path, core: usize) -> ServerProcess {
+    /// Starts a reference server pinned to `core`: `program` followed by `args`, then
+    /// the port (both references take `PORT` as their last argument).
+    pub fn start_reference(program: &Path, args: &[&Path], core: usize) -> ServerProcess {
         let port = free_port();
         let mut command = Command::new("taskset");
         command
             .args(["-c", &core.to_string()])
-            .arg(binary)
+            .arg(program)
+            .args(args)
             .arg(port.to_string())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
@@ -78,6 +80,34 @@ impl ServerProcess {
 
     pub fn sample(&self) -> Sample {
         sample(&format!("/proc/{}", self.pid()))
+    }
+
+    /// The CPU time of the process's live threads, in nanoseconds summed from each
+    /// thread's `/proc/<pid>/task/<tid>/schedstat` (its first field is the time the
+    /// thread has run). `/proc/<pid>/stat` counts in 10 ms ticks, too coarse for the
+    /// few milliseconds a fan-out to 100 streams costs; this is exact, but reads a file
+    /// per thread, so it is only taken around measurements that no thread leaves.
+    pub fn cpu_seconds_exact(&self) -> f64 {
+        let Ok(tasks) = fs::read_dir(format!("/proc/{}/task", self.pid())) else {
+            return 0.0;
+        };
+        let nanoseconds: u64 = tasks
+            .filter_map(|task| {
+                let path = task.ok()?.path().join("schedstat");
+                let stat = fs::read_to_string(path).ok()?;
+                stat.split_whitespace().next()?.parse::<u64>().ok()
+            })
+            .sum();
+        nanoseconds as f64 / 1e9
+    }
+
+    /// The process's memory maps (lines of `/proc/<pid>/maps`), which
+    /// `vm.max_map_count` limits. Reading them holds the process's memory map lock, so
+    /// this is not part of [`sample`](Self::sample), which runs inside measurements.
+    pub fn maps(&self) -> u64 {
+        fs::read_to_string(format!("/proc/{}/maps", self.pid()))
+            .map(|maps| maps.lines().count() as u64)
+            .unwrap_or(0)
     }
 
     /// Sends SIGINT, as Ctrl-C would, and returns the time until the process exited

@@ -30,19 +30,29 @@ const HOP_INTERVAL: Duration = Duration::from_millis(20);
 const SPREAD_MESSAGES: u64 = 10;
 
 /// The hop's figures of one run: without Redis, with it, and two instances.
-pub fn run(server: &Path, small: usize, large: usize) -> Vec<Figure> {
-    let alone = ServerProcess::start(server, SERVER_CORE, &[]);
+/// `flags_for(n)` are the server's flags for `n` streams (see `main.rs`).
+pub fn run(
+    server: &Path,
+    flags_for: impl Fn(usize) -> Vec<String>,
+    small: usize,
+    large: usize,
+) -> Vec<Figure> {
+    let alone = ServerProcess::start(server, SERVER_CORE, &flags_for(small));
     let alone_p99 = hop(&alone, small);
     drop(alone);
 
     let redis = start_redis();
-    let shared = shared_log_args(&redis, "bench:hop");
+    let shared = [shared_log_args(&redis, "bench:hop"), flags_for(small)].concat();
     let with_redis = ServerProcess::start(server, SERVER_CORE, &shared);
     wait_until_following(with_redis.port);
     let redis_p99 = hop(&with_redis, small);
     drop(with_redis);
 
-    let spread_args = shared_log_args(&redis, "bench:spread");
+    let spread_args = [
+        shared_log_args(&redis, "bench:spread"),
+        flags_for(large / 2),
+    ]
+    .concat();
     let first = ServerProcess::start(server, SERVER_CORE, &spread_args);
     let second = ServerProcess::start(server, SERVER_CORE, &spread_args);
     wait_until_following(first.port);

@@ -1,8 +1,9 @@
 //! `BENCHMARKS.md`: every figure as the median of its runs with the spread (min–max),
-//! for sse-server and for the async reference, and the ratio of the two.
+//! for sse-server and each reference, and sse-server's ratio to each; the sweep over
+//! N as charts (`chart.rs`) and tables; the limit that sets the largest N.
 //!
-//! Ratios come from pairs: run k of sse-server is divided by run k of the reference,
-//! which ran right after it on the same machine. Machines here are noisy; a ratio of
+//! Ratios come from pairs: run k of sse-server is divided by run k of a reference,
+//! which ran seconds after it on the same machine. Machines here are noisy; a ratio of
 //! neighbours is far steadier than either figure alone.
 
 use std::fmt::Write as _;
@@ -10,96 +11,85 @@ use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::scenarios::{FANOUT, TOPICS};
+use crate::limits::Budget;
+use crate::scenarios::FANOUT;
+use crate::sweep::{write_limits, write_summary, write_sweep};
+use crate::topics::TOPICS;
 use crate::{Figure, Kind, RunResult};
 
 /// What bounds each figure, and how to read them. Written by hand from profiles; see
 /// the README's "Performance" section for the design behind them.
 const NOTES: &str = include_str!("notes.md");
 
+/// The servers in the order of the report's columns, the extra last.
+const KINDS: [Kind; 4] = [
+    Kind::SseServer,
+    Kind::Tokio,
+    Kind::Node,
+    Kind::TokioCurrentThread,
+];
+
+/// Everything the sweep measured, and how.
+pub struct Sweep<'a> {
+    pub results: &'a [RunResult],
+    pub clients: &'a [usize],
+    pub runs: usize,
+    pub runs_at_largest: usize,
+    pub budgets: &'a [Budget],
+}
+
 pub fn write_markdown(
     path: &Path,
-    results: &[RunResult],
+    charts: &Path,
+    sweep: &Sweep,
     hops: &[Vec<Figure>],
     floors: &[f64],
-    clients: &[usize],
-    runs: usize,
     elapsed: Duration,
 ) {
+    let results = sweep.results;
+    let clients = sweep.clients;
+    let largest = clients.iter().copied().max().unwrap_or(0);
     let mut out = String::new();
     let _ = writeln!(out, "# Benchmarks\n");
     let _ = writeln!(
         out,
-        "Written by `make bench` on {}, {} cores, {}; {runs} runs of each server at each N, \
-         interleaved, in {:.0} s. Each run is a fresh server process with default flags, pinned \
-         to core 0; the load generator runs on core 1.\n",
+        "Written by `make bench` on {}, {} cores, {}, in {:.0} s: {} of each server at \
+         each N{}, interleaved. Each run is a fresh server process with \
+         default flags, pinned to core 0; the load generator runs on core 1. The servers:\n\n\
+         - **sse-server**, this project: a thread per client;\n\
+         - **axum + tokio** (`benches/reference`): idiomatic async Rust, on `#[tokio::main]` \
+         as axum's users start it (pinned to one core, tokio starts one worker);\n\
+         - **node:http** (`benches/node/server.mjs`, Node {}): the tutorials this project grew \
+         from, node's built-in `http`, one `res.write` per event;\n\
+         - **tokio current_thread (extra)**, at N = {} only: the same axum server on tokio's \
+         single-threaded runtime, this bench's only reference until it was asked how axum's \
+         users run it.\n",
         chrono_free_date(),
         machine_cores(),
         kernel(),
-        elapsed.as_secs_f64()
+        elapsed.as_secs_f64(),
+        runs(sweep.runs),
+        if sweep.runs_at_largest == sweep.runs {
+            String::new()
+        } else {
+            format!(" ({} at N = {largest})", runs(sweep.runs_at_largest))
+        },
+        node_version(),
+        crate::EXTRA_AT,
     );
     let _ = writeln!(
         out,
-        "Cells are median [min–max] over the runs. The ratio is sse-server ÷ reference, per \
+        "Cells are median [min–max] over the runs. A ratio is sse-server ÷ that server, per \
          pair of neighbouring runs, median [min–max]; **bold** marks where sse-server is \
          ahead.\n"
     );
+    write_summary(&mut out, path, charts, results, largest);
+    write_sweep(&mut out, path, charts, results, clients);
+    write_limits(&mut out, sweep.budgets, largest, results);
     for &n in clients {
-        let _ = writeln!(out, "## N = {n}\n");
-        let _ = writeln!(
-            out,
-            "| scenario | figure | sse-server | async reference | ratio |\n|---|---|---|---|---|"
-        );
-        let ours: Vec<&RunResult> = results
-            .iter()
-            .filter(|r| r.clients == n && r.kind == Kind::SseServer)
-            .collect();
-        let theirs: Vec<&RunResult> = results
-            .iter()
-            .filter(|r| r.clients == n && r.kind == Kind::Reference)
-            .collect();
-        let Some(first) = ours.first() else { continue };
-        for template in &first.figures {
-            let values = |set: &[&RunResult]| -> Vec<f64> {
-                set.iter()
-                    .filter_map(|run| value_of(&run.figures, template.scenario, template.name))
-                    .collect()
-            };
-            let (a, b) = (values(&ours), values(&theirs));
-            let ratios: Vec<f64> = a
-                .iter()
-                .zip(&b)
-                .filter(|(_, theirs)| **theirs != 0.0)
-                .map(|(ours, theirs)| ours / theirs)
-                .collect();
-            let ratio = if ratios.is_empty() {
-                "–".to_string()
-            } else {
-                let median = summary(&ratios, 2);
-                let ahead = if template.higher_is_better {
-                    median_of(&ratios) > 1.0
-                } else {
-                    median_of(&ratios) < 1.0
-                };
-                if ahead {
-                    format!("**{median}×**")
-                } else {
-                    format!("{median}×")
-                }
-            };
-            let unit = unit_suffix(template.unit);
-            let _ = writeln!(
-                out,
-                "| {} | {}{unit} | {} | {} | {ratio} |",
-                template.scenario,
-                template.name,
-                summary(&a, digits(template.unit)),
-                summary(&b, digits(template.unit)),
-            );
-        }
-        out.push('\n');
+        write_table(&mut out, results, n);
     }
-    if let Some(&largest) = clients.iter().max() {
+    if largest > 0 {
         write_floor(&mut out, results, floors, largest);
     }
     write_hops(&mut out, hops);
@@ -107,8 +97,105 @@ pub fn write_markdown(
     fs::write(path, out).expect("write BENCHMARKS.md");
 }
 
+/// The servers measured at `n`, in column order.
+fn kinds_at(results: &[RunResult], n: usize) -> Vec<Kind> {
+    KINDS
+        .into_iter()
+        .filter(|&kind| results.iter().any(|r| r.clients == n && r.kind == kind))
+        .collect()
+}
+
+/// Every run's value of one figure, for one server at one N, in run order.
+pub fn values(results: &[RunResult], kind: Kind, n: usize, scenario: &str, name: &str) -> Vec<f64> {
+    results
+        .iter()
+        .filter(|r| r.clients == n && r.kind == kind)
+        .filter_map(|run| value_of(&run.figures, scenario, name))
+        .collect()
+}
+
+/// sse-server ÷ the other, pair by pair, as a cell; bold where sse-server is ahead.
+pub fn ratio_cell(ours: &[f64], theirs: &[f64], higher_is_better: bool) -> String {
+    let ratios: Vec<f64> = ours
+        .iter()
+        .zip(theirs)
+        .filter(|(_, theirs)| **theirs != 0.0)
+        .map(|(ours, theirs)| ours / theirs)
+        .collect();
+    if ratios.is_empty() {
+        return "–".to_string();
+    }
+    let median = median_of(&ratios);
+    let ahead = if higher_is_better {
+        median > 1.0
+    } else {
+        median < 1.0
+    };
+    let text = summary(&ratios, 2);
+    if ahead {
+        format!("**{text}×**")
+    } else {
+        format!("{text}×")
+    }
+}
+
+/// Every figure at one N, with a column per server and a ratio per reference.
+fn write_table(out: &mut String, results: &[RunResult], n: usize) {
+    let kinds = kinds_at(results, n);
+    let Some(first) = results
+        .iter()
+        .find(|r| r.clients == n && r.kind == Kind::SseServer)
+    else {
+        return;
+    };
+    let others = &kinds[1..];
+    let _ = writeln!(out, "## N = {n}\n");
+    let mut head = String::from("| scenario | figure |");
+    let mut rule = String::from("|---|---|");
+    for kind in &kinds {
+        let _ = write!(head, " {} |", kind.label());
+        rule.push_str("---|");
+    }
+    for kind in others {
+        let _ = write!(head, " ÷ {} |", short(*kind));
+        rule.push_str("---|");
+    }
+    let _ = writeln!(out, "{head}\n{rule}");
+    for template in &first.figures {
+        let column = |kind| values(results, kind, n, template.scenario, template.name);
+        let ours = column(Kind::SseServer);
+        let mut row = format!(
+            "| {} | {}{} |",
+            template.scenario,
+            template.name,
+            unit_suffix(template.unit)
+        );
+        for &kind in &kinds {
+            let _ = write!(row, " {} |", summary(&column(kind), digits(template.unit)));
+        }
+        for &kind in others {
+            let _ = write!(
+                row,
+                " {} |",
+                ratio_cell(&ours, &column(kind), template.higher_is_better)
+            );
+        }
+        let _ = writeln!(out, "{row}");
+    }
+    out.push('\n');
+}
+
+fn short(kind: Kind) -> &'static str {
+    match kind {
+        Kind::SseServer => "sse-server",
+        Kind::Tokio => "tokio",
+        Kind::Node => "node",
+        Kind::TokioCurrentThread => "current_thread",
+    }
+}
+
 /// The least a thread per client can spend: one hop (`hop_floor.rs`) more than the
-/// reference, per fan-out delivery and per topic publish, run by run.
+/// cheaper reference, per fan-out delivery and per topic publish, run by run.
 fn write_floor(out: &mut String, results: &[RunResult], floors: &[f64], n: usize) {
     let runs_of = |kind: Kind, scenario: &str, name: &str| -> Vec<f64> {
         results
@@ -126,8 +213,17 @@ fn write_floor(out: &mut String, results: &[RunResult], floors: &[f64], n: usize
     };
     let delivery = |kind| runs_of(kind, FANOUT, "CPU per delivery");
     let publish = |kind| runs_of(kind, TOPICS, "CPU per publish");
-    let (delivery_ours, delivery_theirs) = (delivery(Kind::SseServer), delivery(Kind::Reference));
-    let (publish_ours, publish_theirs) = (publish(Kind::SseServer), publish(Kind::Reference));
+    // Run by run, the cheaper of the two references (the extra is not one of them).
+    let cheaper = |a: Vec<f64>, b: Vec<f64>| -> Vec<f64> {
+        if b.is_empty() {
+            return a;
+        }
+        a.iter().zip(&b).map(|(a, b)| a.min(*b)).collect()
+    };
+    let delivery_ours = delivery(Kind::SseServer);
+    let delivery_theirs = cheaper(delivery(Kind::Tokio), delivery(Kind::Node));
+    let publish_ours = publish(Kind::SseServer);
+    let publish_theirs = cheaper(publish(Kind::Tokio), publish(Kind::Node));
     if floors.is_empty() || delivery_theirs.is_empty() {
         return;
     }
@@ -142,15 +238,15 @@ fn write_floor(out: &mut String, results: &[RunResult], floors: &[f64], n: usize
         "## The floor of a thread per client, N = {n}\n\n\
          A fan-out delivery by a thread per client, or a publish to a topic whose one \
          subscriber sleeps, costs at least one wake-up of a sleeping thread (a *hop*) plus \
-         what the async reference spends on the same work (its `write`s, and a task poll). \
-         The hop is measured on core 0 among {n} threads that do nothing else \
-         (`benches/loadgen/hop_floor.rs`), once per run; each floor adds it to the \
-         reference's figure of the same run.\n"
+         what an event loop spends on the same work (its `write`s, and a task poll or a \
+         callback). The hop is measured on core 0 among {n} threads that do nothing else \
+         (`benches/loadgen/hop_floor.rs`), once per run; each floor adds it to the figure \
+         of the cheaper reference (axum + tokio or node:http) in the same run.\n"
     );
     let rows = [
         ("one hop among N sleeping threads (µs)", summary(floors, 2)),
         (
-            "fan-out: reference CPU per delivery (µs)",
+            "fan-out: cheaper reference, CPU per delivery (µs)",
             summary(&delivery_theirs, 1),
         ),
         (
@@ -166,7 +262,7 @@ fn write_floor(out: &mut String, results: &[RunResult], floors: &[f64], n: usize
             summary(&p99_at_floor, 0),
         ),
         (
-            "topics: reference CPU per publish (µs)",
+            "topics: cheaper reference, CPU per publish (µs)",
             summary(&publish_theirs, 1),
         ),
         (
@@ -185,7 +281,7 @@ fn write_floor(out: &mut String, results: &[RunResult], floors: &[f64], n: usize
     out.push('\n');
 }
 
-/// The Redis hop: sse-server only (the reference has no shared log), so no ratio.
+/// The Redis hop: sse-server only (the references have no shared log), so no ratio.
 fn write_hops(out: &mut String, hops: &[Vec<Figure>]) {
     let Some(first) = hops.first() else { return };
     let _ = writeln!(
@@ -229,21 +325,28 @@ fn unit_suffix(unit: &str) -> String {
     }
 }
 
-fn digits(unit: &str) -> usize {
+pub fn digits(unit: &str) -> usize {
     match unit {
         "" | "/s" => 0,
         _ => 1,
     }
 }
 
-fn median_of(values: &[f64]) -> f64 {
+/// The middle value; for an even count, the mean of the two middle ones (the largest
+/// N may have two runs).
+pub fn median_of(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
-    sorted[sorted.len() / 2]
+    let middle = sorted.len() / 2;
+    if sorted.len().is_multiple_of(2) {
+        (sorted[middle - 1] + sorted[middle]) / 2.0
+    } else {
+        sorted[middle]
+    }
 }
 
 /// `median [min–max]`, or `–` for no values.
-fn summary(values: &[f64], digits: usize) -> String {
+pub fn summary(values: &[f64], digits: usize) -> String {
     if values.is_empty() {
         return "–".into();
     }
@@ -255,6 +358,21 @@ fn summary(values: &[f64], digits: usize) -> String {
         return format!("{median:.digits$}");
     }
     format!("{median:.digits$} [{min:.digits$}–{max:.digits$}]")
+}
+
+/// `1 run`, `3 runs`.
+fn runs(count: usize) -> String {
+    format!("{count} run{}", if count == 1 { "" } else { "s" })
+}
+
+fn node_version() -> String {
+    std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|out| String::from_utf8(out.stdout).ok())
+        .map(|version| version.trim().trim_start_matches('v').to_string())
+        .unwrap_or_else(|| "of unknown version".into())
 }
 
 fn chrono_free_date() -> String {

@@ -10,26 +10,32 @@ use crate::process::{ServerProcess, own_cpu_seconds};
 use crate::publisher::Publisher;
 use crate::{Figure, Kind, RunResult, WINDOW};
 
-/// How long the idle CPU is measured.
-/// The fan-out scenario's name (the report looks its figures up by it).
+/// The scenarios' names (the report looks their figures up by them).
+pub const HOLD: &str = "hold";
 pub const FANOUT: &str = "fan-out, 1 message/s";
-/// The topics scenario's name.
-pub const TOPICS: &str = "topics, 2,000 publishes/s";
+pub const ORDINARY: &str = "throughput, ordinary publisher";
 
-const IDLE_WINDOW: Duration = Duration::from_secs(5);
+/// The heartbeat every server sends by default (sse-server's `--heartbeat-s`, the
+/// references' `HEARTBEAT_SECS`): each idle stream wakes once per this.
+const HEARTBEAT: Duration = Duration::from_secs(15);
+/// The idle window ends this long after the last stream's heartbeat was due.
+const IDLE_MARGIN: Duration = Duration::from_secs(1);
 /// Fan-out: this many messages, one per second.
-const FANOUT_MESSAGES: u64 = 10;
+const FANOUT_MESSAGES: u64 = 6;
 /// Each throughput scenario publishes for this long.
-const THROUGHPUT_TIME: Duration = Duration::from_secs(4);
-/// Topics: publishes per second, and for how long.
-const TOPIC_RATE: u64 = 2_000;
-const TOPIC_TIME: Duration = Duration::from_secs(4);
+const THROUGHPUT_TIME: Duration = Duration::from_secs(3);
+/// After it, the messages still in flight have this long to arrive before they count
+/// as lost: a server that writes each message to each subscriber in turn (node:http)
+/// may hold [`WINDOW`] publishes of a quarter of a second each at the largest N.
+const DRAIN_LIMIT: Duration = Duration::from_secs(20);
+/// SIGINT to exit: a server still running after this is killed (and counted unclean).
+const SHUTDOWN_LIMIT: Duration = Duration::from_secs(5);
 /// Settled: the server uses less than this share of a core while nothing happens.
 const SETTLED_CPU: f64 = 0.05;
 /// The longest wait for a server to settle.
 const SETTLE_LIMIT: Duration = Duration::from_secs(15);
 
-fn figure(
+pub fn figure(
     scenario: &'static str,
     name: &'static str,
     unit: &'static str,
@@ -45,8 +51,10 @@ fn figure(
     }
 }
 
-/// Scenarios 1 to 6 against one fresh server.
-pub fn run_once(server: ServerProcess, kind: Kind, clients: usize) -> RunResult {
+/// Scenarios 1 to 6 against one fresh server; with `idle`, the hold scenario also
+/// counts memory maps and measures the idle CPU (over a heartbeat, so it is done at
+/// one N only).
+pub fn run_once(server: ServerProcess, kind: Kind, clients: usize, idle: bool) -> RunResult {
     let address: SocketAddr = ([127, 0, 0, 1], server.port).into();
     let epoch = Instant::now();
     let mut figures = Vec::new();
@@ -54,52 +62,52 @@ pub fn run_once(server: ServerProcess, kind: Kind, clients: usize) -> RunResult 
     // 1. Hold.
     let baseline = server.sample();
     let mut fleet = Fleet::new(epoch);
+    let connecting = Instant::now();
     let (mut latencies, failures) =
         fleet.connect(address, "/subscribe", clients, Duration::from_secs(60));
+    let connected = Instant::now();
     let held = server.sample();
     latencies.sort();
     figures.push(figure(
-        "hold",
+        HOLD,
         "connect p99",
         "ms",
         false,
         ms(percentile(&latencies, 0.99)),
     ));
-    figures.push(figure(
-        "hold",
-        "failed connects",
-        "",
-        false,
-        failures as f64,
-    ));
+    figures.push(figure(HOLD, "failed connects", "", false, failures as f64));
     let rss_per_stream = held.rss_kib.saturating_sub(baseline.rss_kib) as f64 / clients as f64;
+    figures.push(figure(HOLD, "RSS per stream", "KiB", false, rss_per_stream));
+    figures.push(figure(HOLD, "threads", "", false, held.threads as f64));
     figures.push(figure(
-        "hold",
-        "RSS per stream",
-        "KiB",
-        false,
-        rss_per_stream,
-    ));
-    figures.push(figure("hold", "threads", "", false, held.threads as f64));
-    figures.push(figure(
-        "hold",
+        HOLD,
         "descriptors",
         "",
         false,
         held.descriptors as f64,
     ));
-    let idle_start = server.sample();
-    fleet.run_until(IDLE_WINDOW, &mut Observed::default(), false, |_| false);
-    let idle_end = server.sample();
-    let idle_cpu = cpu_percent(
-        idle_end.cpu_seconds - idle_start.cpu_seconds,
-        idle_end.at - idle_start.at,
-    );
-    figures.push(figure("hold", "idle CPU", "% of a core", false, idle_cpu));
+    if idle {
+        figures.push(figure(HOLD, "memory maps", "", false, server.maps() as f64));
+        let (per_heartbeat, share) = idle_cost(&server, &mut fleet, connecting, connected);
+        figures.push(figure(
+            HOLD,
+            "idle: CPU per heartbeat",
+            "µs",
+            false,
+            per_heartbeat / clients as f64,
+        ));
+        figures.push(figure(
+            HOLD,
+            "idle CPU, 15 s heartbeats",
+            "% of a core",
+            false,
+            share,
+        ));
+    }
 
     // 2. Fan-out from an ordinary publisher, one message a second.
     eprintln!("bench:   fan-out starts");
-    let before = server.sample();
+    let before = server.cpu_seconds_exact();
     let publisher = std::thread::spawn(move || {
         let mut publisher = Publisher::connect(address, epoch);
         let start = Instant::now();
@@ -118,13 +126,13 @@ pub fn run_once(server: ServerProcess, kind: Kind, clients: usize) -> RunResult 
         |fleet| fleet.all_delivered(FANOUT_MESSAGES),
     );
     let publisher = publisher.join().expect("fan-out publisher");
-    let after = server.sample();
+    let after = server.cpu_seconds_exact();
     observed.latencies_us.sort_unstable();
     let p99_ms = percentile(&observed.latencies_us, 0.99) as f64 / 1e3;
     figures.push(figure(FANOUT, "delivery p99", "ms", false, p99_ms));
     let lost = fleet.lost_and_duplicated(1, FANOUT_MESSAGES).0;
     figures.push(figure(FANOUT, "lost", "", false, lost as f64));
-    let per_delivery = per_delivery_us(after.cpu_seconds - before.cpu_seconds, observed.deliveries);
+    let per_delivery = per_delivery_us(after - before, observed.deliveries);
     figures.push(figure(
         FANOUT,
         "CPU per delivery",
@@ -140,7 +148,7 @@ pub fn run_once(server: ServerProcess, kind: Kind, clients: usize) -> RunResult 
         let scenario = if pipelining {
             "throughput, pipelining publisher"
         } else {
-            "throughput, ordinary publisher"
+            ORDINARY
         };
         let measured = throughput(
             &server,
@@ -197,7 +205,7 @@ pub fn run_once(server: ServerProcess, kind: Kind, clients: usize) -> RunResult 
     ));
 
     // 6. Shutdown with every stream open.
-    let (took, clean) = server.interrupt_and_wait(Duration::from_secs(10));
+    let (took, clean) = server.interrupt_and_wait(SHUTDOWN_LIMIT);
     figures.push(figure(
         "shutdown",
         "exit after SIGINT",
@@ -273,14 +281,19 @@ fn throughput(
     let mut observed = Observed::default();
     let mut thread = Some(thread);
     let mut finished = None;
-    fleet.run_until(THROUGHPUT_TIME * 4, &mut observed, false, |fleet| {
-        if thread.as_ref().is_some_and(|thread| thread.is_finished()) {
-            finished = Some(thread.take().unwrap().join().expect("publisher"));
-        }
-        finished
-            .as_ref()
-            .is_some_and(|(_, last)| fleet.all_delivered(*last))
-    });
+    fleet.run_until(
+        THROUGHPUT_TIME + DRAIN_LIMIT,
+        &mut observed,
+        false,
+        |fleet| {
+            if thread.as_ref().is_some_and(|thread| thread.is_finished()) {
+                finished = Some(thread.take().unwrap().join().expect("publisher"));
+            }
+            finished
+                .as_ref()
+                .is_some_and(|(_, last)| fleet.all_delivered(*last))
+        },
+    );
     let after = (server.sample(), own_cpu_seconds());
     let finished = finished.unwrap_or_else(|| thread.take().unwrap().join().expect("publisher"));
     let elapsed = (after.0.at - before.0.at).as_secs_f64();
@@ -296,78 +309,38 @@ fn throughput(
     }
 }
 
-/// N subscribers, each on its own topic; one publish at a time to a random topic at
-/// [`TOPIC_RATE`] a second.
-pub fn run_topics(server: ServerProcess, clients: usize) -> Vec<Figure> {
-    let address: SocketAddr = ([127, 0, 0, 1], server.port).into();
-    let epoch = Instant::now();
-    let mut fleet = Fleet::new(epoch);
-    let baseline = server.sample();
-    let (_, failures) = fleet.connect_each(
-        address,
-        |index| format!("/subscribe?topic=t{index}"),
-        clients,
-        Duration::from_secs(60),
+/// What idle streams cost: every stream's heartbeat is due [`HEARTBEAT`] after its
+/// `retry:` (its last write), so a window from the end of the start-up work (see
+/// [`settle`]) until just after the last stream's heartbeat holds exactly one heartbeat
+/// of every stream. Returns the server's CPU over it in µs, and that CPU as a share of
+/// a core over one heartbeat interval (the idle CPU in steady state).
+fn idle_cost(
+    server: &ServerProcess,
+    fleet: &mut Fleet,
+    connecting: Instant,
+    connected: Instant,
+) -> (f64, f64) {
+    settle(server, fleet);
+    let (start, cpu_start) = (Instant::now(), server.cpu_seconds_exact());
+    if start > connecting + HEARTBEAT {
+        eprintln!("bench:   idle: the first heartbeats came before the window opened");
+    }
+    let end_at = connected + HEARTBEAT + IDLE_MARGIN;
+    fleet.run_until(
+        end_at.saturating_duration_since(Instant::now()),
+        &mut Observed::default(),
+        false,
+        |_| false,
     );
-    settle(&server, &mut fleet);
-    eprintln!("bench:   topics: publishing starts");
-    let before = server.sample();
-    let rss_per_stream = before.rss_kib.saturating_sub(baseline.rss_kib) as f64 / clients as f64;
-    let publisher = std::thread::spawn(move || {
-        let mut publisher = Publisher::connect(address, epoch);
-        let start = Instant::now();
-        let mut seq = 0;
-        // A fixed pseudo-random sequence of topics (xorshift), the same for both servers.
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        while start.elapsed() < TOPIC_TIME {
-            seq += 1;
-            let due = start + Duration::from_micros(seq * 1_000_000 / TOPIC_RATE);
-            std::thread::sleep(due.saturating_duration_since(Instant::now()));
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            publisher.publish_to(seq, &format!("t{}", state % clients as u64));
-        }
-        seq
-    });
-    let mut observed = Observed::default();
-    let mut published = None;
-    let mut thread = Some(publisher);
-    fleet.run_until(TOPIC_TIME * 3, &mut observed, true, |_| {
-        if thread.as_ref().is_some_and(|thread| thread.is_finished()) {
-            published = Some(thread.take().unwrap().join().expect("topic publisher"));
-        }
-        published.is_some()
-    });
-    let published = published.unwrap_or_else(|| thread.take().unwrap().join().expect("publisher"));
-    // Let the last deliveries arrive.
-    fleet.run_until(Duration::from_millis(200), &mut observed, true, |_| false);
-    let after = server.sample();
-    observed.latencies_us.sort_unstable();
-    let cpu_per_publish = (after.cpu_seconds - before.cpu_seconds) * 1e6 / published.max(1) as f64;
-    let lost = published.saturating_sub(observed.deliveries);
-    let _ = server.interrupt_and_wait(Duration::from_secs(10));
-    let p99 = percentile(&observed.latencies_us, 0.99) as f64 / 1e3;
-    vec![
-        figure(TOPICS, "delivery p99", "ms", false, p99),
-        figure(TOPICS, "CPU per publish", "µs", false, cpu_per_publish),
-        figure(TOPICS, "lost", "", false, lost as f64),
-        figure(
-            TOPICS,
-            "RSS per stream, its topic included",
-            "KiB",
-            false,
-            rss_per_stream,
-        ),
-        figure(TOPICS, "failed connects", "", false, failures as f64),
-    ]
+    let cpu = server.cpu_seconds_exact() - cpu_start;
+    (cpu * 1e6, cpu_percent(cpu, HEARTBEAT))
 }
 
 /// Waits until the server is quiet: after the last stream's head has arrived, its
 /// thread (or task) still finishes starting, and with ten thousand of them queued on
 /// one core that takes up to a second or two. A measurement of CPU per publish must
 /// not include it.
-fn settle(server: &ServerProcess, fleet: &mut Fleet) {
+pub fn settle(server: &ServerProcess, fleet: &mut Fleet) {
     let started = Instant::now();
     while started.elapsed() < SETTLE_LIMIT {
         let before = server.sample();
