@@ -74,7 +74,9 @@ use crate::stats::Refusal;
 /// Connections that may wait for a slot at once, and as many more handed over and not
 /// yet taken in (both counted in the OS budgets of `limits.rs`).
 pub const MAX_WAITING: usize = crate::limits::WAITING_ROOM_SOCKETS;
-/// How often the waiting room looks at its sockets, and a waiting stream at the cap.
+/// How often a stream waiting at the cap checks whether the server is shutting down.
+const SHUTDOWN_CHECK: Duration = Duration::from_millis(100);
+/// How often the waiting room looks at its sockets.
 const VISIT_INTERVAL: Duration = Duration::from_millis(5);
 /// How long a refused connection is drained before it is closed (see
 /// `response::linger_close` for why).
@@ -95,12 +97,15 @@ pub fn admit_stream(shared: &Shared) -> Result<StreamSlot<'_>, HttpError> {
         shared.stats.count_refusal(Refusal::WaitingRoomFull);
         return Err(full());
     };
+    // Asleep until a stream ends and gives its slot back (or Ctrl-C, seen within
+    // a tenth of a second).
     let deadline = Instant::now() + shared.config.admission_wait;
-    while Instant::now() < deadline && !shared.shutdown.is_triggered() {
-        shared.shutdown.wait_timeout(VISIT_INTERVAL);
-        if let Some(slot) = shared.streams.claim() {
-            return Ok(slot);
-        }
+    let shutting_down = || shared.shutdown.is_triggered();
+    if let Some(slot) = shared
+        .streams
+        .claim_before(deadline, SHUTDOWN_CHECK, shutting_down)
+    {
+        return Ok(slot);
     }
     let why = if shared.shutdown.is_triggered() {
         Refusal::Draining

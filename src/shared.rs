@@ -19,8 +19,9 @@
 //! clients that are connected would receive nothing. Requests get a budget of their
 //! own, also bounded: a flood of short requests cannot take every thread either.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::config::Config;
 use crate::pubsub::hub::{Hub, HubLimits, IdSource};
@@ -28,6 +29,7 @@ use crate::redis::log::{LogSettings, RedisLog};
 use crate::shutdown::ShutdownSignal;
 use crate::sse::watch::ClientWatch;
 use crate::stats::Stats;
+use crate::sync::{lock, wait_timeout};
 
 /// Everything the client threads share.
 pub struct Shared {
@@ -85,10 +87,18 @@ impl Shared {
     }
 }
 
-/// At most `max` places taken at once, counted without a lock.
+/// At most `max` places taken at once, counted without a lock; a thread may also
+/// sleep until one is given back ([`Budget::claim_before`]).
 pub struct Budget {
     taken: AtomicUsize,
     max: usize,
+    /// Threads asleep in `claim_before`, so that giving a place back wakes one only
+    /// when someone waits (the common case takes no lock at all).
+    sleepers: AtomicUsize,
+    /// Held while a sleeper checks for a place and falls asleep, and while a place
+    /// given back wakes one: a wake-up then never falls between the two.
+    lock: Mutex<()>,
+    given_back: Condvar,
 }
 
 impl Budget {
@@ -96,12 +106,41 @@ impl Budget {
         Budget {
             taken: AtomicUsize::new(0),
             max,
+            sleepers: AtomicUsize::new(0),
+            lock: Mutex::new(()),
+            given_back: Condvar::new(),
         }
     }
 
     /// Takes a place if one is free; the place is given back when the claim drops.
     pub fn claim(&self) -> Option<Claim<'_>> {
         self.try_take().then(|| Claim { budget: self })
+    }
+
+    /// Takes a place, sleeping until one is given back if none is free, until
+    /// `deadline` or until `give_up()` says so (checked at least every `check`).
+    pub fn claim_before(
+        &self,
+        deadline: Instant,
+        check: Duration,
+        give_up: impl Fn() -> bool,
+    ) -> Option<Claim<'_>> {
+        self.sleepers.fetch_add(1, Ordering::AcqRel);
+        let mut guard = lock(&self.lock);
+        let claimed = loop {
+            if self.try_take() {
+                break true;
+            }
+            let now = Instant::now();
+            if now >= deadline || give_up() {
+                break false;
+            }
+            let nap = (deadline - now).min(check);
+            guard = wait_timeout(&self.given_back, guard, nap).0;
+        };
+        drop(guard);
+        self.sleepers.fetch_sub(1, Ordering::AcqRel);
+        claimed.then(|| Claim { budget: self })
     }
 
     fn try_take(&self) -> bool {
@@ -114,6 +153,10 @@ impl Budget {
 
     fn give_back(&self) {
         self.taken.fetch_sub(1, Ordering::AcqRel);
+        if self.sleepers.load(Ordering::Acquire) > 0 {
+            let _guard = lock(&self.lock);
+            self.given_back.notify_one();
+        }
     }
 
     /// Places taken now.
@@ -216,5 +259,35 @@ mod tests {
         );
         drop(stream);
         assert!(shared.streams.claim().is_some());
+    }
+
+    #[test]
+    fn a_place_given_back_wakes_a_sleeper_at_once() {
+        let budget = Arc::new(Budget::new(1));
+        let held = budget.claim().expect("one place is free");
+        let sleeper = Arc::clone(&budget);
+        let waiting = std::thread::spawn(move || {
+            let started = Instant::now();
+            let far = started + Duration::from_secs(30);
+            let claim = sleeper.claim_before(far, Duration::from_secs(30), || false);
+            (claim.is_some(), started.elapsed())
+        });
+        std::thread::sleep(Duration::from_millis(100));
+        drop(held);
+        let (claimed, after) = waiting.join().unwrap();
+        assert!(claimed);
+        assert!(after < Duration::from_secs(5), "woke after {after:?}");
+        assert_eq!(
+            budget.taken(),
+            0,
+            "the sleeper's claim was dropped with its thread"
+        );
+        let soon = Instant::now() + Duration::from_millis(50);
+        let _one = budget.claim().unwrap();
+        assert!(
+            budget
+                .claim_before(soon, Duration::from_secs(1), || false)
+                .is_none()
+        );
     }
 }
