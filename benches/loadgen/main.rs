@@ -24,7 +24,8 @@
 //! 4. **throughput, pipelining publisher**: requests sent without waiting for answers
 //!    (few real publishers do this; kept to show the ceiling), same window.
 //! 5. **churn**: all N clients drop their streams and reconnect at once; refused
-//!    reconnects and the time until every client is back.
+//!    reconnects, the time until every client is back, and (sse-server) how long the
+//!    hub's lock was held while they left.
 //! 6. **shutdown**: SIGINT with N streams open; time until the process exits.
 //!
 //! and, once per run at the largest N, **topics**: N subscribers each on a topic of its

@@ -183,12 +183,34 @@ pub fn run_once(server: ServerProcess, kind: Kind, clients: usize, idle: bool) -
         ));
     }
 
-    // 5. Churn: everyone leaves and comes straight back.
+    // 5. Churn: everyone leaves and comes straight back. sse-server also says, in
+    // /stats, how long its hub's lock was held while they left (a leave costs O(1)).
     eprintln!("bench:   churn starts");
+    let leaves_before = (kind == Kind::SseServer).then(|| hub_leaves(address));
     fleet.drop_all();
     let started = Instant::now();
     let (_, refused) = fleet.connect(address, "/subscribe", clients, Duration::from_secs(60));
     let back_after = started.elapsed();
+    if let Some(Some((left_before, lock_before))) = leaves_before {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut now = hub_leaves(address);
+        while now.is_some_and(|(left, _)| left < left_before + clients as u64)
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(50));
+            now = hub_leaves(address);
+        }
+        if let Some((_, lock_ns)) = now {
+            let held = lock_ns.saturating_sub(lock_before) as f64 / 1e6;
+            figures.push(figure(
+                "churn",
+                "hub lock held while all left",
+                "ms",
+                false,
+                held,
+            ));
+        }
+    }
     figures.push(figure(
         "churn",
         "refused reconnects",
@@ -380,4 +402,23 @@ fn per_delivery_us(cpu_seconds: f64, deliveries: u64) -> f64 {
     } else {
         cpu_seconds * 1e6 / deliveries as f64
     }
+}
+
+/// sse-server's `/stats`: subscribers that have left since it started, and the
+/// nanoseconds its hub's lock was held for those leaves.
+fn hub_leaves(address: SocketAddr) -> Option<(u64, u64)> {
+    use std::io::{Read, Write};
+    let mut socket = std::net::TcpStream::connect(address).ok()?;
+    socket.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    socket
+        .write_all(b"GET /stats HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
+        .ok()?;
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).ok()?;
+    let number = |name: &str| -> Option<u64> {
+        let rest = answer.split(&format!("\"{name}\": ")).nth(1)?;
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse().ok()
+    };
+    Some((number("subscribers_left")?, number("leave_lock_ns")?))
 }
