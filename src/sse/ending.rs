@@ -37,6 +37,8 @@ pub fn drain_retry(config: &Config) -> Duration {
 
 /// The answer to a stream asked for while the server shuts down: a stream that only
 /// says when to come back, and ends.
+// Not inlined into `feeds::serve`: its frame would sit under every stream.
+#[inline(never)]
 pub fn refuse_while_draining(
     socket: &TcpStream,
     framing: Framing,
