@@ -67,15 +67,7 @@ pub fn draw(title: &str, y_label: &str, scale: Scale, series: &[Series]) -> Stri
         HEIGHT - BOTTOM - fraction * (HEIGHT - TOP - BOTTOM)
     };
 
-    let mut svg = String::new();
-    let _ = writeln!(
-        svg,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{HEIGHT}\" \
-         viewBox=\"0 0 {WIDTH} {HEIGHT}\" font-family=\"sans-serif\" font-size=\"12\">\n\
-         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
-         <text x=\"{LEFT}\" y=\"22\" font-size=\"15\" font-weight=\"bold\">{}</text>",
-        escape(title)
-    );
+    let mut svg = open_svg(WIDTH, HEIGHT, LEFT, title);
     // Grid and y labels.
     for &tick in &ticks {
         let y = y_of(tick);
@@ -222,7 +214,23 @@ fn number(value: f64) -> String {
     }
 }
 
-fn escape(text: &str) -> String {
+/// The start of an SVG document of `width` × `height` on white, with `title` at
+/// `title_x`; the caller adds the elements and `</svg>`.
+pub fn open_svg(width: f64, height: f64, title_x: f64, title: &str) -> String {
+    let mut svg = String::new();
+    let _ = writeln!(
+        svg,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
+         viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"12\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
+         <text x=\"{title_x}\" y=\"22\" font-size=\"15\" font-weight=\"bold\">{}</text>",
+        escape(title)
+    );
+    svg
+}
+
+/// `text` as SVG character data.
+pub fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

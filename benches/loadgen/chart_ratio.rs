@@ -5,6 +5,8 @@
 
 use std::fmt::Write as _;
 
+use crate::chart::{escape, open_svg};
+
 const WIDTH: f64 = 680.0;
 /// The column of figure names, left of the bars.
 const LABELS: f64 = 230.0;
@@ -42,15 +44,7 @@ pub fn draw(title: &str, rows: &[(String, Vec<Bar>)]) -> String {
         |ratio: f64| centre + ratio.max(1e-9).log10().clamp(-extreme, extreme) / extreme * half;
     let bottom = TOP + ROW * rows.len() as f64;
 
-    let mut svg = String::new();
-    let _ = writeln!(
-        svg,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{height}\" \
-         viewBox=\"0 0 {WIDTH} {height}\" font-family=\"sans-serif\" font-size=\"12\">\n\
-         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
-         <text x=\"12\" y=\"22\" font-size=\"15\" font-weight=\"bold\">{}</text>",
-        escape(title)
-    );
+    let mut svg = open_svg(WIDTH, height, 12.0, title);
     // Decades, from `extreme` worse to `extreme` better.
     let decades = extreme as i32;
     for power in -decades..=decades {
@@ -131,10 +125,4 @@ pub fn draw(title: &str, rows: &[(String, Vec<Bar>)]) -> String {
     }
     svg.push_str("</svg>\n");
     svg
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
