@@ -60,6 +60,33 @@ fn rank_of(name: &TopicName, topic: &Topic) -> Option<Rank> {
 }
 
 impl Budget {
+    /// Counts `message`, which a history now holds and none held before.
+    fn charge(&mut self, message: &Message) {
+        self.held += 1;
+        self.bytes += message.charged_bytes();
+    }
+
+    /// Gives back what [`Budget::charge`] counted for `message`, which no history
+    /// holds any more. Each message is released once; were an accounting error ever to
+    /// release more than was charged, the counters stop at zero rather than wrap to
+    /// 2^64 (which would make every publish empty every history), and a debug build
+    /// stops at the error.
+    fn release(&mut self, message: &Message) {
+        let (held, bytes) = (
+            self.held.checked_sub(1),
+            self.bytes.checked_sub(message.charged_bytes()),
+        );
+        debug_assert!(
+            held.is_some() && bytes.is_some(),
+            "released more than was charged: {} held, {} bytes, message {:?}",
+            self.held,
+            self.bytes,
+            message.id
+        );
+        self.held = held.unwrap_or(0);
+        self.bytes = bytes.unwrap_or(0);
+    }
+
     /// Moves a topic from its old place in the ranking to its new one.
     fn rerank(&mut self, before: Option<Rank>, after: Option<Rank>) {
         if before == after {
@@ -122,9 +149,12 @@ impl Histories<'_> {
             self.budget.rerank(before, rank_of(name, topic));
         }
         if self.is_in_a_history(message) {
-            self.budget.held += 1;
-            self.budget.bytes += message.charged_bytes();
+            self.budget.charge(message);
         }
+        // One message in several topics can fall out of several of them in this one
+        // publish, and is then in `dropped` once per topic; it is released once.
+        dropped.sort_unstable_by_key(|message: &Arc<Message>| message.id);
+        dropped.dedup_by_key(|message| message.id);
         for message in dropped {
             self.release_if_unheld(&message);
         }
@@ -153,11 +183,11 @@ impl Histories<'_> {
         }
     }
 
-    /// Gives back what `message` was charged once no history holds it.
+    /// Gives back what `message` was charged once no history holds it. Called once
+    /// per message that left a history, after all the histories it left this time.
     fn release_if_unheld(&mut self, message: &Message) {
         if !self.is_in_a_history(message) {
-            self.budget.held -= 1;
-            self.budget.bytes -= message.charged_bytes();
+            self.budget.release(message);
         }
     }
 
