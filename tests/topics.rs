@@ -200,3 +200,58 @@ fn a_clock_stream_notices_a_departed_client_between_its_events() {
         server.stats()
     );
 }
+
+/// Issue 23's reproduction, end to end: with `--history 100`, 1,200 publishes each to
+/// the same 32 topics used to wrap `history_held` and `history_bytes` to near 2^64,
+/// and from then on every publish emptied every history, so a live subscriber lost
+/// most of a burst. Now the counters stay exact and nothing else is touched.
+#[test]
+fn publishing_to_thirty_two_topics_at_once_loses_nothing_elsewhere() {
+    let server = TestServer::start(Config {
+        history: 100,
+        ..fast_config()
+    });
+    let all: Vec<String> = (0..32).map(|n| format!("topic=m/{n}")).collect();
+    let all = all.join("&");
+    for _ in 0..1200 {
+        assert_eq!(publish_to(&server, &all, "x").status, 202);
+    }
+    assert_eq!(server.stat("history_held"), 100);
+    let held_bytes = server.stat("history_bytes");
+    assert!(held_bytes < 100 * 1024, "{held_bytes}");
+
+    for n in 0..50 {
+        assert_eq!(
+            publish_to(&server, "topic=other", &format!("{n}")).status,
+            202
+        );
+    }
+    let mut replay =
+        StreamReader::open(&server, "/subscribe?topic=other", "Last-Event-ID: 1200\r\n");
+    let events = replay.events(50);
+    assert!(events.iter().all(|event| event.event_type == "message"));
+    let expected: Vec<String> = (0..50).map(|n| n.to_string()).collect();
+    assert_eq!(
+        events.iter().map(|e| e.data.clone()).collect::<Vec<_>>(),
+        expected
+    );
+
+    let mut live = StreamReader::open(&server, "/subscribe?topic=live", "");
+    assert!(
+        support::wait_for(Duration::from_secs(5), || server.stat("subscribers") == 2).is_some()
+    );
+    for n in 0..200 {
+        assert_eq!(
+            publish_to(&server, "topic=live", &format!("{n}")).status,
+            202
+        );
+    }
+    let events = live.events(200);
+    assert!(events.iter().all(|event| event.event_type == "message"));
+    let expected: Vec<String> = (0..200).map(|n| n.to_string()).collect();
+    assert_eq!(
+        events.iter().map(|e| e.data.clone()).collect::<Vec<_>>(),
+        expected
+    );
+    assert_eq!(server.stat("history_held"), 250);
+}

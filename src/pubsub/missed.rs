@@ -17,9 +17,11 @@
 //!
 //! One message can sit in several topics; a subscriber following two of them still
 //! gets it while either history holds it. So the id we name as the newest missed is
-//! the newest dropped one that no followed history holds; if every dropped one is
-//! still held elsewhere, older messages of that topic may or may not be lost, and we
-//! say "missed, through unknown" rather than stay silent about a possible loss.
+//! the newest dropped one that no followed history holds. A topic whose newest
+//! dropped message is still held elsewhere may have lost older ones, below it, which
+//! nobody remembers: unless a lost message newer than that is named anyway, we say
+//! "missed, through unknown" rather than stay silent about a possible loss (a
+//! property test in `budget_tests.rs` checks that no loss goes untold).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -127,6 +129,7 @@ impl HubState {
     pub(super) fn missed_since(&self, topics: &[TopicName], after: EventId) -> Option<Missed> {
         let mut any = false;
         let mut newest_lost = None;
+        let mut newest_held = None;
         for dropped in topics
             .iter()
             .filter_map(|name| self.topics.get(name))
@@ -134,13 +137,19 @@ impl HubState {
             .filter(|&dropped| dropped > after)
         {
             any = true;
-            if !self.is_held_in(topics, dropped) {
+            if self.is_held_in(topics, dropped) {
+                newest_held = newest_held.max(Some(dropped));
+            } else {
                 newest_lost = newest_lost.max(Some(dropped));
             }
         }
-        any.then_some(Missed {
-            through: newest_lost,
-        })
+        // A topic whose newest drop is held elsewhere may have lost older messages,
+        // all below that drop: `newest_lost` names them only if it is newer still.
+        let through = match newest_held {
+            Some(held) if newest_lost < Some(held) => None,
+            _ => newest_lost,
+        };
+        any.then_some(Missed { through })
     }
 
     /// How many held messages of `topics` come after `after` (a message held in two

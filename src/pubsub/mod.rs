@@ -31,3 +31,5 @@ pub mod topic;
 
 #[cfg(test)]
 mod bounds_tests;
+#[cfg(test)]
+mod budget_tests;
