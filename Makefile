@@ -1,5 +1,5 @@
 # Every target is one command you can also copy and run by hand.
-.PHONY: run test lint fmt check e2e bench fuzz verify-unit
+.PHONY: run test lint fmt check e2e bench bench-cluster fuzz verify-unit
 
 # Build optimised, then serve on 127.0.0.1:5000 (flags: make run ARGS="--port 8080").
 run:
@@ -56,6 +56,18 @@ bench:
 	cargo build --release --bins --benches
 	cd benches/reference && cargo build --release
 	taskset -c 1 cargo bench --bench loadgen
+
+# Past one process (benches/loadgen/cluster.rs): three release instances over one real
+# redis-server holding more streams than one process can, beside one instance holding a
+# third; writes the cluster section and capacity table of BENCHMARKS.md (the rest of it is
+# make bench's). The load generator holds every stream: its soft open-file limit is raised
+# to the hard one, and the streams per instance follow what that and the machine's other
+# limits allow (the report names the limit). About 3 minutes.
+CLUSTER_RUNS ?= 3
+bench-cluster:
+	tests/install-system-packages.sh redis-server
+	cargo build --release --bins --benches
+	ulimit -n "$$(ulimit -Hn)"; taskset -c 1 cargo bench --bench loadgen -- --cluster $(CLUSTER_RUNS)
 
 # Coverage-guided fuzzing (cargo fuzz + libFuzzer) of the request-head reader, the event
 # encoder, the JSON reader, the token reader and the RESP reader, FUZZ_SECONDS each. cargo fuzz needs

@@ -34,6 +34,9 @@ pub struct Budget {
     pub limit: String,
     pub value: String,
     pub streams: usize,
+    /// Whether the limit is the machine's (or the load generator's), shared by every
+    /// instance of a cluster, rather than each server process's own.
+    pub shared: bool,
 }
 
 /// The budgets of this machine, smallest first.
@@ -46,6 +49,7 @@ pub fn budgets() -> Vec<Budget> {
                 .into(),
             value: open_files.to_string(),
             streams: open_files.saturating_sub(RESERVED_DESCRIPTORS),
+            shared: true,
         });
     }
     if let (Some(pid_max), Some(in_use)) = (read_number("/proc/sys/kernel/pid_max"), threads()) {
@@ -56,6 +60,7 @@ pub fn budgets() -> Vec<Budget> {
             ),
             value: pid_max.to_string(),
             streams: pid_max.saturating_sub(in_use + RESERVED_PIDS),
+            shared: true,
         });
     }
     if let (Some(max_maps), Some(per_thread)) =
@@ -69,6 +74,7 @@ pub fn budgets() -> Vec<Budget> {
             ),
             value: max_maps.to_string(),
             streams: (max_maps.saturating_sub(RESERVED_MAPS) as f64 / per_thread.max(1.0)) as usize,
+            shared: false,
         });
     }
     if let Some((low, high)) = port_range() {
@@ -76,6 +82,7 @@ pub fn budgets() -> Vec<Budget> {
             limit: "local ports to one server port (`net.ipv4.ip_local_port_range`)".into(),
             value: format!("{low}–{high}"),
             streams: high + 1 - low,
+            shared: false,
         });
     }
     budgets.sort_by_key(|budget| budget.streams);
@@ -86,6 +93,24 @@ pub fn budgets() -> Vec<Budget> {
 pub fn largest_n(budgets: &[Budget]) -> usize {
     let room = budgets.iter().map(|b| b.streams).min().unwrap_or(10_000);
     (room / ROUND_TO * ROUND_TO).max(ROUND_TO)
+}
+
+/// Streams per instance for a cluster of `instances`: at most `wanted`, and within
+/// each process's own limits and an equal share of the machine's. Returns it with the
+/// limit that set it (or "wanted").
+pub fn per_instance(budgets: &[Budget], instances: usize, wanted: usize) -> (usize, String) {
+    let mut best = (wanted, "the scenario's size".to_string());
+    for budget in budgets {
+        let room = if budget.shared {
+            budget.streams / instances
+        } else {
+            budget.streams
+        };
+        if room < best.0 {
+            best = (room, budget.limit.clone());
+        }
+    }
+    ((best.0 / ROUND_TO * ROUND_TO).max(ROUND_TO), best.1)
 }
 
 fn read_number(path: &str) -> Option<usize> {

@@ -40,12 +40,17 @@
 //! at a time to the smallest N with `--redis` against without, and the largest N spread
 //! over two instances sharing one Redis.
 //!
+//! `make bench-cluster` (`--cluster`) runs only `cluster.rs`: three instances over one
+//! Redis holding more streams than one process can, and the capacity table.
+//!
 //! Runs alternate between the servers (sse-server, tokio, node, sse-server, ...) so
 //! that all see the same machine conditions; every figure is reported with its
 //! median, its spread, and the median ratio of the pairs. `chart.rs` draws the sweep.
 
 mod chart;
 mod chart_ratio;
+mod cluster;
+mod cluster_report;
 mod fleet;
 mod hop_floor;
 mod limits;
@@ -142,6 +147,8 @@ struct Options {
     charts: PathBuf,
     /// Whether to measure the Redis hop (`--no-redis` skips it).
     redis: bool,
+    /// `--cluster`: only the cluster (`cluster.rs`), this many runs.
+    cluster_runs: Option<usize>,
 }
 
 fn main() {
@@ -158,6 +165,10 @@ fn main() {
     }
     let budgets = limits::budgets();
     let options = parse_options(limits::largest_n(&budgets));
+    if let Some(runs) = options.cluster_runs {
+        run_cluster(&options, &budgets, runs);
+        return;
+    }
     let started = Instant::now();
     let mut results = Vec::new();
     let mut hops = Vec::new();
@@ -240,6 +251,49 @@ fn main() {
     );
 }
 
+/// `make bench-cluster`: `runs` runs of `cluster.rs`, written into the report's cluster
+/// section.
+fn run_cluster(options: &Options, budgets: &[limits::Budget], runs: usize) {
+    let started = Instant::now();
+    let (per_instance, set_by) =
+        limits::per_instance(budgets, cluster::INSTANCES, cluster::WANTED_PER_INSTANCE);
+    let one_process = budgets
+        .iter()
+        .filter(|budget| !budget.shared)
+        .min_by_key(|budget| budget.streams)
+        .map(|budget| (budget.streams, budget.limit.clone()))
+        .unwrap_or((per_instance, "unknown".into()));
+    let mut results = Vec::new();
+    for run in 1..=runs {
+        eprintln!(
+            "bench: cluster run {run} of {runs}, {} × {per_instance} streams ({:.0} s so far)",
+            cluster::INSTANCES,
+            started.elapsed().as_secs_f64()
+        );
+        let flags_for = |n| sse_server_args(&options.server, n);
+        let figures = cluster::run(&options.server, flags_for, per_instance);
+        for figure in &figures {
+            eprintln!(
+                "bench:   {} / {}: {:.2} {}",
+                figure.scenario, figure.name, figure.value, figure.unit
+            );
+        }
+        results.push(figures);
+    }
+    let setup = cluster_report::Setup {
+        per_instance,
+        set_by,
+        one_process: one_process.0,
+        one_process_limit: one_process.1,
+        elapsed: started.elapsed(),
+    };
+    cluster_report::write_into(&options.report, &cluster_report::section(&results, &setup));
+    eprintln!(
+        "bench: wrote the cluster section of {}",
+        options.report.display()
+    );
+}
+
 /// `--hop-floor N`: this process is the hop floor's child.
 fn hop_floor_threads() -> Option<usize> {
     let args: Vec<String> = std::env::args().collect();
@@ -309,6 +363,7 @@ fn parse_options(largest: usize) -> Options {
         report: PathBuf::from("BENCHMARKS.md"),
         charts: PathBuf::from("benches/charts"),
         redis: true,
+        cluster_runs: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -333,6 +388,9 @@ fn parse_options(largest: usize) -> Options {
             "--report" => options.report = value().into(),
             "--charts" => options.charts = value().into(),
             "--no-redis" => options.redis = false,
+            "--cluster" => {
+                options.cluster_runs = Some(value().parse().expect("--cluster: a number of runs"))
+            }
             "--only" => {
                 let all = [
                     Kind::SseServer,

@@ -84,7 +84,7 @@ fn figure(scenario: &'static str, name: &'static str, value: f64) -> Figure {
 }
 
 /// `redis-server` on a free port, pinned to the server's core, keeping nothing on disk.
-fn start_redis() -> ServerProcess {
+pub fn start_redis() -> ServerProcess {
     let port = free_port();
     let mut command = Command::new("taskset");
     command
@@ -96,7 +96,7 @@ fn start_redis() -> ServerProcess {
     ServerProcess::spawn(command, port)
 }
 
-fn shared_log_args(redis: &ServerProcess, key: &str) -> Vec<String> {
+pub fn shared_log_args(redis: &ServerProcess, key: &str) -> Vec<String> {
     vec![
         "--redis".into(),
         format!("redis://127.0.0.1:{}", redis.port),
@@ -106,7 +106,7 @@ fn shared_log_args(redis: &ServerProcess, key: &str) -> Vec<String> {
 }
 
 /// Waits until the instance's tail follows the log (`/stats` says so).
-fn wait_until_following(port: u16) {
+pub fn wait_until_following(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         if let Ok(mut socket) = TcpStream::connect(("127.0.0.1", port)) {

@@ -94,6 +94,11 @@ pub fn write_markdown(
     }
     write_hops(&mut out, hops);
     out.push_str(NOTES);
+    // `make bench-cluster`'s section is its own: kept as it was.
+    if let Some(cluster) = crate::cluster_report::kept(path) {
+        out.push('\n');
+        out.push_str(&cluster);
+    }
     fs::write(path, out).expect("write BENCHMARKS.md");
 }
 

@@ -151,7 +151,7 @@ pub fn run_once(server: ServerProcess, kind: Kind, clients: usize, idle: bool) -
             ORDINARY
         };
         let measured = throughput(
-            &server,
+            &[&server],
             &mut fleet,
             publisher.take().expect("the publisher is back"),
             next_seq,
@@ -251,28 +251,35 @@ pub fn run_once(server: ServerProcess, kind: Kind, clients: usize, idle: bool) -
 }
 
 /// What a throughput scenario measured.
-struct Throughput {
-    deliveries_per_s: f64,
-    lost: u64,
-    /// Percent of a core, over the scenario.
-    server_cpu: f64,
-    generator_cpu: f64,
+pub struct Throughput {
+    pub deliveries_per_s: f64,
+    pub lost: u64,
+    /// Percent of a core, over the scenario: the servers' CPU summed.
+    pub server_cpu: f64,
+    pub generator_cpu: f64,
     /// The publisher, and the last sequence number it used.
-    publisher: (Publisher, u64),
+    pub publisher: (Publisher, u64),
 }
 
 /// Publishes for [`THROUGHPUT_TIME`], at most [`WINDOW`] messages ahead of the slowest
 /// subscriber. Returns deliveries per second, messages lost, and the publisher with the
-/// last sequence number it used.
-fn throughput(
-    server: &ServerProcess,
+/// last sequence number it used. `servers` are the processes whose CPU it counts (one
+/// server, or the instances of a cluster and their Redis).
+pub fn throughput(
+    servers: &[&ServerProcess],
     fleet: &mut Fleet,
     mut publisher: Publisher,
     first_seq: u64,
     pipelining: bool,
 ) -> Throughput {
     let watermark = fleet.watermark.clone();
-    let before = (server.sample(), own_cpu_seconds());
+    let cpu = || {
+        servers
+            .iter()
+            .map(|server| server.sample().cpu_seconds)
+            .sum::<f64>()
+    };
+    let before = (Instant::now(), cpu(), own_cpu_seconds());
     let thread = std::thread::spawn(move || {
         let (sent, to_collect) = mpsc::channel::<()>();
         let collector = pipelining.then(|| {
@@ -316,12 +323,12 @@ fn throughput(
                 .is_some_and(|(_, last)| fleet.all_delivered(*last))
         },
     );
-    let after = (server.sample(), own_cpu_seconds());
+    let after = (Instant::now(), cpu(), own_cpu_seconds());
     let finished = finished.unwrap_or_else(|| thread.take().unwrap().join().expect("publisher"));
-    let elapsed = (after.0.at - before.0.at).as_secs_f64();
+    let elapsed = (after.0 - before.0).as_secs_f64();
     let lost = fleet.lost_and_duplicated(first_seq, finished.1).0;
-    let generator_cpu = 100.0 * (after.1 - before.1) / elapsed;
-    let server_cpu = 100.0 * (after.0.cpu_seconds - before.0.cpu_seconds) / elapsed;
+    let generator_cpu = 100.0 * (after.2 - before.2) / elapsed;
+    let server_cpu = 100.0 * (after.1 - before.1) / elapsed;
     Throughput {
         deliveries_per_s: observed.deliveries as f64 / elapsed,
         lost,
