@@ -1,7 +1,17 @@
 //! Every setting the server has, and its default.
 //!
-//! Every limit and interval lives here, so that tests can shrink them to milliseconds
-//! and `cli.rs` can change them from the command line.
+//! Every limit and interval that a flag can change lives here, so that tests can
+//! shrink them to milliseconds and `cli.rs` can change them from the command line.
+//! Limits that no flag changes are constants beside the code they bound, where their
+//! reason is written: the sizes of a topic name and of one request's topic list
+//! (`MAX_TOPIC_BYTES`, `MAX_TOPICS_PER_REQUEST`, `pubsub/topic.rs`), what a held
+//! message is charged (`MESSAGE_OVERHEAD_BYTES`, ibid.), one delivery's batch
+//! (`MAX_BATCH_BYTES`, `pubsub/hub.rs`), an event type (`MAX_EVENT_TYPE_BYTES`,
+//! `pubsub/publish.rs`), the waiting room (`WAITING_ROOM_SOCKETS`, `limits.rs`), the
+//! notes removed topics leave (`MAX_NOTES`, `pubsub/forgotten.rs`), the RESP reader's
+//! bounds (`redis/resp.rs`), the JSON reader's depth (`auth/json.rs`), the shortest
+//! secret (`MIN_SECRET_BYTES`, `auth/jwt.rs`) and the longest minted token
+//! (`MAX_TTL`, `mint.rs`).
 
 use std::net::IpAddr;
 use std::time::Duration;

@@ -2,7 +2,8 @@
 //!
 //! There is exactly one [`Shared`], created when the server binds and handed to each
 //! client thread inside its [`RequestSlot`] (an `Arc`, so it lives as long as the last
-//! thread that uses it). Nothing else is global: no `static`, no hidden singletons.
+//! thread that uses it). Nothing else is global, no hidden singletons; the one
+//! `static` in the crate is `jitter.rs`'s count of draws, which only spreads retries.
 //! It lives in its own module so that the server, the routes and the handlers can all
 //! use it without importing each other.
 //!

@@ -1,5 +1,5 @@
 //! No two modules of `src/` import each other, directly or around a circle: the
-//! dependencies run one way, down the chapters (STYLE.md, "As the crate grows"). A type
+//! dependencies run one way (the project's style guide, "As the crate grows"). A type
 //! that two modules both need lives in the lower one, or in a small module of its own
 //! (`secret.rs`, `http/version.rs`).
 //!

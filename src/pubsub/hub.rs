@@ -35,8 +35,10 @@
 //! first, so a busy topic cannot evict the others: `budget.rs`). A subscriber that
 //! falls so far behind that its next messages were dropped gets what is still held and
 //! is told it missed some (`missed.rs`). Nothing is queued per subscriber, so the
-//! memory a lagging subscriber can pin is bounded by the histories, however far it lags. A topic with
-//! no follower and nothing held is removed: it costs nothing.
+//! memory a lagging subscriber can pin is bounded by the histories, however far it
+//! lags, plus the one batch it is writing ([`MAX_BATCH_BYTES`], whose messages the
+//! histories may already have evicted). A topic with no follower and nothing held is
+//! removed: it costs nothing.
 //!
 //! Who is woken, and when, is the relay's job (`relay.rs`); a subscriber's side of all
 //! this is `subscription.rs`.

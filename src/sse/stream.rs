@@ -224,7 +224,7 @@ impl<'a> EventStream<'a> {
 ///
 /// ```text
 /// retry: 5817
-/// : the server is full; retrying later
+/// : the server is full (12018 streams); retrying later
 ///
 /// ```
 pub fn reconnect_later(retry_base: Duration, why: &str) -> Response {

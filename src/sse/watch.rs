@@ -6,9 +6,10 @@
 //! the *second* write: see `stream.rs`). With 15 s heartbeats that holds a departed
 //! client's slot for up to 30 s.
 //!
-//! Instead, every idle subscription's socket is handed to one thread, which sleeps
-//! until the kernel reports that some of them were closed or reset (`hangups.rs`),
-//! and then wakes just those streams' threads:
+//! Instead, every subscription's socket is handed to one thread for the stream's
+//! whole life (the demo streams, which write every second or so, are not watched),
+//! which sleeps until the kernel reports that some of them were closed or reset
+//! (`hangups.rs`), and then wakes just those streams' threads:
 //!
 //! ```text
 //! stream thread:  watch(socket) ──► entry in the table, socket registered with epoll
