@@ -86,6 +86,14 @@ const LINGER_TIME: Duration = Duration::from_millis(500);
 /// `--admission-wait-ms`, and only while fewer than half the request budget waits.
 /// The caller holds a request slot meanwhile. An `Err` is answered with [`refusal`].
 pub fn admit_stream(shared: &Shared) -> Result<StreamSlot<'_>, HttpError> {
+    // In the drain window the listener still accepts (so a probe sees /readyz say 503),
+    // but a new stream belongs on another instance.
+    if shared.shutdown.is_draining() {
+        shared.stats.count_refusal(Refusal::Draining);
+        return Err(HttpError::ServiceUnavailable(
+            "draining: the server is shutting down".into(),
+        ));
+    }
     if let Some(slot) = shared.streams.claim() {
         return Ok(slot);
     }
@@ -100,14 +108,14 @@ pub fn admit_stream(shared: &Shared) -> Result<StreamSlot<'_>, HttpError> {
     // Asleep until a stream ends and gives its slot back (or Ctrl-C, seen within
     // a tenth of a second).
     let deadline = Instant::now() + shared.config.admission_wait;
-    let shutting_down = || shared.shutdown.is_triggered();
+    let shutting_down = || shared.shutdown.is_draining();
     if let Some(slot) = shared
         .streams
         .claim_before(deadline, SHUTDOWN_CHECK, shutting_down)
     {
         return Ok(slot);
     }
-    let why = if shared.shutdown.is_triggered() {
+    let why = if shared.shutdown.is_draining() {
         Refusal::Draining
     } else {
         Refusal::Full
