@@ -23,8 +23,9 @@
 //! - Running it as a service: [`metrics`] (Prometheus), [`process`] (what `/proc`
 //!   says about us), [`health`] (`/healthz`, `/readyz`).
 //! - Support: [`stats`], [`slab`] (entries that keep their key), [`limits`] (what the
-//!   OS allows), [`open_files`] (raising the descriptor limit), [`futex_table`] (room for ten thousand sleeping threads), [`jitter`]
-//!   (spread retries), [`sync`] (the one place lock poisoning is handled), [`secret`]
+//!   OS allows), [`open_files`] (raising the descriptor limit to what is allowed),
+//!   [`futex_table`] (room for ten thousand sleeping threads), [`jitter`] (spread
+//!   retries), [`sync`] (the one place lock poisoning is handled), [`secret`]
 //!   (passwords kept out of logs), [`vanish`] (clients that disappear without a word).
 
 // Four files call into the C library for what std lacks, and allow themselves `unsafe`

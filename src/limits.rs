@@ -77,7 +77,10 @@ impl Limit {
     /// How to raise it.
     pub fn how_to_raise(self) -> &'static str {
         match self {
-            Limit::OpenFiles => "ulimit -n 65536 (LimitNOFILE= under systemd)",
+            Limit::OpenFiles => {
+                "raise the hard limit: ulimit -Hn 65536 as root, LimitNOFILE= under systemd \
+                 (the server raises its soft limit to it)"
+            }
             Limit::MemoryMaps => "sudo sysctl vm.max_map_count=262144",
             Limit::ThreadsMax => "sudo sysctl kernel.threads-max=200000",
             Limit::PidMax => "sudo sysctl kernel.pid_max=4194304",
