@@ -392,7 +392,14 @@ fn shutdown_sends_every_stream_a_last_retry_spread_over_the_drain_window() {
 fn a_cap_above_the_os_limits_starts_and_warns_once_naming_the_limit() {
     use std::io::{BufRead, BufReader};
     let mut server = Command::new(env!("CARGO_BIN_EXE_sse-server"))
-        .args(["--port", "0", "--max-clients", "100000000"])
+        .args([
+            "--port",
+            "0",
+            "--max-clients",
+            "100000000",
+            "--drain-window-s",
+            "0",
+        ])
         .env("RUST_LOG", "info")
         .stderr(Stdio::piped())
         .spawn()
