@@ -86,14 +86,6 @@ const LINGER_TIME: Duration = Duration::from_millis(500);
 /// `--admission-wait-ms`, and only while fewer than half the request budget waits.
 /// The caller holds a request slot meanwhile. An `Err` is answered with [`refusal`].
 pub fn admit_stream(shared: &Shared) -> Result<StreamSlot<'_>, HttpError> {
-    // In the drain window the listener still accepts (so a probe sees /readyz say 503),
-    // but a new stream belongs on another instance.
-    if shared.shutdown.is_draining() {
-        shared.stats.count_refusal(Refusal::Draining);
-        return Err(HttpError::ServiceUnavailable(
-            "draining: the server is shutting down".into(),
-        ));
-    }
     if let Some(slot) = shared.streams.claim() {
         return Ok(slot);
     }
