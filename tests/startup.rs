@@ -83,9 +83,13 @@ fn start(prefix: &[&str], args: &[&str], env: &[(&str, &str)]) -> Running {
     command
         .args(["--bind", "127.0.0.1", "--port", "0"])
         .args(args)
-        .env_remove("PORT")
         .env("RUST_LOG", "info")
         .stderr(Stdio::piped());
+    // Only the variables a test gives: none of the developer's own shell.
+    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("SSE_") || name == "PORT")
+    {
+        command.env_remove(name);
+    }
     for (name, value) in env {
         command.env(name, value);
     }
