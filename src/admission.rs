@@ -100,14 +100,14 @@ pub fn admit_stream(shared: &Shared) -> Result<StreamSlot<'_>, HttpError> {
     // Asleep until a stream ends and gives its slot back (or Ctrl-C, seen within
     // a tenth of a second).
     let deadline = Instant::now() + shared.config.admission_wait;
-    let shutting_down = || shared.shutdown.is_triggered();
+    let shutting_down = || shared.shutdown.is_draining();
     if let Some(slot) = shared
         .streams
         .claim_before(deadline, SHUTDOWN_CHECK, shutting_down)
     {
         return Ok(slot);
     }
-    let why = if shared.shutdown.is_triggered() {
+    let why = if shared.shutdown.is_draining() {
         Refusal::Draining
     } else {
         Refusal::Full

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::*;
+use crate::config::Secret;
 
 fn parse(args: &[&str], env: &[(&str, &str)]) -> Result<Command, ConfigError> {
     let env: Vec<(String, String)> = env
@@ -141,8 +142,9 @@ fn weak_or_conflicting_secrets_are_refused_without_echoing_them() {
     let both = error(&["--auth-secret", SECRET, "--token", "t"], &[]);
     assert!(both.contains("--token and --auth-secret"), "{both}");
     assert!(error(&["--auth-secret", SECRET], &[("SSE_TOKEN", "t")]).contains("--token"));
-    assert!(error(&["--public", "a*b"], &[]).contains("--public"));
-    assert!(error(&["--public", "users/{sub}"], &[]).contains("{sub}"));
+    assert!(error(&["--auth-secret", SECRET, "--public", "a*b"], &[]).contains("--public"));
+    let sub = error(&["--auth-secret", SECRET, "--public", "users/{sub}"], &[]);
+    assert!(sub.contains("{sub}"), "{sub}");
 }
 
 #[test]
@@ -185,6 +187,9 @@ fn a_shared_log_in_redis() {
     assert!(error.starts_with("SSE_REDIS_URL"), "{error}");
     assert!(parse(&["--redis-key", ""], &[]).is_err());
     assert!(parse(&["--redis-max-len", "0"], &[]).is_err());
+    // Redis's own settings mean nothing without Redis: said, not ignored.
+    let alone = parse(&["--redis-key", "k"], &[]).expect_err("refused").0;
+    assert!(alone.contains("only with --redis"), "{alone}");
 }
 
 #[test]
@@ -268,4 +273,113 @@ fn the_drain_spread_is_seconds_and_may_be_zero() {
     let none = config(&["--drain-spread-s=0"], &[]).drain_spread;
     assert_eq!(none, Duration::ZERO);
     assert!(parse(&["--drain-spread-s", "soon"], &[]).is_err());
+}
+
+#[test]
+fn every_flag_comes_from_the_environment_by_one_rule() {
+    assert_eq!(env_name("--allowed-host"), "SSE_ALLOWED_HOST");
+    assert_eq!(env_name("--no-demo"), "SSE_NO_DEMO");
+    let config = config(
+        &[],
+        &[
+            ("SSE_ALLOWED_HOST", "events.example,other.example"),
+            ("SSE_HEARTBEAT_S", "7"),
+            ("SSE_NO_DEMO", "1"),
+            ("SSE_ADMIN_BIND", "127.0.0.1:9100"),
+            ("SSE_TOKEN", ""),
+        ],
+    );
+    assert_eq!(config.allowed_hosts, ["events.example", "other.example"]);
+    assert_eq!(config.heartbeat_interval, Duration::from_secs(7));
+    assert!(!config.demo);
+    assert_eq!(config.admin_bind, Some("127.0.0.1:9100".parse().unwrap()));
+    assert!(config.token.is_none(), "an empty variable is unset");
+    // The rule reaches every row of both tables, new ones included.
+    for flag in FLAGS {
+        assert!(usage().contains(&format!("[env: {}]", env_name(flag.name))));
+    }
+    for switch in SWITCHES {
+        assert!(usage().contains(&format!("[env: {}=1]", env_name(switch.name))));
+    }
+}
+
+#[test]
+fn a_flag_wins_over_its_variable_even_for_a_repeatable_one() {
+    let config = config(
+        &["--allowed-host", "flag.example", "--heartbeat-s=3"],
+        &[
+            ("SSE_ALLOWED_HOST", "env.example"),
+            ("SSE_HEARTBEAT_S", "7"),
+        ],
+    );
+    assert_eq!(config.allowed_hosts, ["flag.example"]);
+    assert_eq!(config.heartbeat_interval, Duration::from_secs(3));
+    // The rule's name wins over an older one.
+    assert_eq!(config_port(&[("SSE_PORT", "1"), ("PORT", "2")]), 1);
+    let error = parse(&[], &[("SSE_HEARTBEAT_S", "soon")]).unwrap_err().0;
+    assert!(error.starts_with("SSE_HEARTBEAT_S"), "{error}");
+    let error = parse(&[], &[("SSE_TOKEN", "x"), ("SSE_OPEN", "maybe")])
+        .unwrap_err()
+        .0;
+    assert!(error.starts_with("SSE_OPEN"), "{error}");
+    assert!(
+        parse(&["--open=1"], &[]).is_err(),
+        "a switch takes no value"
+    );
+}
+
+fn config_port(env: &[(&str, &str)]) -> u16 {
+    config(&[], env).port
+}
+
+#[test]
+fn bad_values_say_what_is_wrong() {
+    let error = |args: &[&str]| parse(args, &[]).expect_err("should be rejected").0;
+    let port = error(&["--port", "99999"]);
+    assert!(
+        port.contains("out of range") && port.contains("65535"),
+        "{port}"
+    );
+    let localhost = error(&["--bind", "localhost"]);
+    assert!(localhost.contains("127.0.0.1"), "{localhost}");
+    let origin = error(&["--allow-origin", "example.com"]);
+    assert!(origin.contains("https://example.com"), "{origin}");
+    assert!(error(&["--admin-bind", "9100"]).contains("127.0.0.1:9100"));
+}
+
+#[test]
+fn flags_that_cannot_work_together_are_refused_with_the_fix() {
+    let error = |args: &[&str]| parse(args, &[]).expect_err("should be rejected").0;
+    let public = error(&["--public", "news"]);
+    assert!(public.contains("--public needs --auth-secret"), "{public}");
+    let open = error(&["--open", "--token", "t"]);
+    assert!(open.contains("drop one"), "{open}");
+    let admin = error(&["--port", "5000", "--admin-bind", "127.0.0.1:5000"]);
+    assert!(admin.contains("another port"), "{admin}");
+}
+
+#[test]
+fn a_reachable_server_does_not_start_open_unless_told() {
+    let error = |args: &[&str]| parse(args, &[]).expect_err("should be rejected").0;
+    for args in [
+        &["--bind", "0.0.0.0"][..],
+        &["--bind", "::"],
+        &["--trusted-proxy", "127.0.0.1"],
+    ] {
+        let refused = error(args);
+        assert!(
+            refused.starts_with("refusing to start open")
+                && refused.contains("--auth-secret")
+                && refused.contains("--open"),
+            "{args:?}: {refused}"
+        );
+    }
+    // Either way out works.
+    assert!(config(&["--bind", "0.0.0.0", "--open"], &[]).open);
+    let checked = config(&["--trusted-proxy", "127.0.0.1"], &[("SSE_TOKEN", "t")]);
+    assert!(checked.token.is_some());
+    let env_open = config(&["--bind", "0.0.0.0"], &[("SSE_OPEN", "yes")]);
+    assert!(env_open.open);
+    // Loopback alone stays as easy as ever.
+    assert!(!config(&["--bind", "::1"], &[]).open);
 }

@@ -54,6 +54,7 @@ pub fn spawn(socket: TcpStream, peer: SocketAddr, slot: RequestSlot) {
 /// Serves one connection from its first byte to its close, then logs one line.
 fn serve(socket: TcpStream, peer: SocketAddr, slot: RequestSlot) {
     let shared: &Shared = &Arc::clone(slot.shared());
+    let listener = slot.listener;
     // Held while requests are read and answered; a stream trades it for a stream slot.
     let mut request_slot = Some(slot);
     let started = Instant::now();
@@ -95,7 +96,8 @@ fn serve(socket: TcpStream, peer: SocketAddr, slot: RequestSlot) {
         let who = &client.label;
         let head_only = request.method == "HEAD";
         let cors = cors::headers_for(&request, &shared.config.allowed_origins);
-        let (response, may_stay) = match routes::route(&request, &client, &mut connection, shared) {
+        let routed = routes::route(&request, &client, listener, &mut connection, shared);
+        let (response, may_stay) = match routed {
             Ok(Reply::Stream(feed, _stream_slot)) => {
                 debug!("{who} {target} stream opened: {feed:?}");
                 // The stream slot, held until this arm ends, now counts this

@@ -13,7 +13,7 @@
 //! secret (`MIN_SECRET_BYTES`, `auth/jwt.rs`) and the longest minted token
 //! (`MAX_TTL`, `mint.rs`).
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use crate::auth::patterns::Pattern;
@@ -76,6 +76,10 @@ pub const DEFAULT_SHUTDOWN_GRACE_MS: u64 = 1000;
 /// At shutdown, each stream's last `retry:` is drawn from `--retry-ms` up to this much
 /// more, so that the clients of a stopped instance come back spread over this time.
 pub const DEFAULT_DRAIN_SPREAD_S: u64 = 10;
+/// After SIGTERM (or Ctrl-C), how long the server goes on accepting while `/readyz`
+/// answers 503, so that a load balancer's probe sees it and sends new clients
+/// elsewhere before the open streams end (see `server.rs`).
+pub const DEFAULT_DRAIN_WINDOW_S: u64 = 5;
 /// Stack reserved for each client thread. Only the pages a thread touches become
 /// resident; a small reservation keeps the address space of 10,000 threads modest.
 pub const DEFAULT_THREAD_STACK_BYTES: usize = 128 * 1024;
@@ -169,6 +173,20 @@ pub struct Config {
     pub allowed_hosts: Vec<String>,
     /// How far past `retry` the last `retry:` of a stream ended by shutdown may reach.
     pub drain_spread: Duration,
+    /// After the stop signal and before the streams end: new streams are refused and
+    /// `/readyz` answers 503, while publishes and open streams go on.
+    pub drain_window: Duration,
+    /// Whether `--max-clients` was given (else the cap came from the OS limits), so
+    /// that a warning blames the flag only when someone passed it.
+    pub max_clients_from_flag: bool,
+    /// The operator asked for an open server (anyone may publish) on purpose: needed
+    /// on a non-loopback address or behind a proxy (see `cli.rs`).
+    pub open: bool,
+    /// Whether the demo routes (the counter, the clock, the demo page) are served.
+    pub demo: bool,
+    /// When set, `/metrics`, `/stats`, `/healthz` and `/readyz` are served on this
+    /// address alone, and not on the public one (see `routes.rs`).
+    pub admin_bind: Option<SocketAddr>,
 }
 
 impl Default for Config {
@@ -210,6 +228,11 @@ impl Default for Config {
             thread_stack_bytes: DEFAULT_THREAD_STACK_BYTES,
             allowed_hosts: Vec::new(),
             drain_spread: Duration::from_secs(DEFAULT_DRAIN_SPREAD_S),
+            drain_window: Duration::from_secs(DEFAULT_DRAIN_WINDOW_S),
+            max_clients_from_flag: false,
+            open: false,
+            demo: true,
+            admin_bind: None,
         }
     }
 }

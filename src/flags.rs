@@ -2,12 +2,14 @@
 //! are built (`cli.rs`). A row says the flag's name, what its value is, one line of
 //! help, the default, and how the value is checked and stored in [`Config`].
 
+use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 use std::time::Duration;
 
 use crate::auth::jwt::check_secret;
 use crate::auth::patterns::{Pattern, SUBJECT};
 use crate::config::{self, Config, Secret};
+use crate::http::cors::parse_allowed_origin;
 use crate::http::host::parse_allowed_host;
 use crate::redis::url::RedisUrl;
 
@@ -33,7 +35,7 @@ pub const FLAGS: &[Flag] = &[
         help: "IP address to listen on",
         default: || config::DEFAULT_BIND.into(),
         set: |config, value| {
-            config.bind = value.parse().map_err(|_| "not an IP address".to_string())?;
+            config.bind = parse_ip(value)?;
             Ok(())
         },
     },
@@ -42,7 +44,10 @@ pub const FLAGS: &[Flag] = &[
         value: "N",
         help: "TCP port, 0 for any free one (or $PORT)",
         default: || config::DEFAULT_PORT.to_string(),
-        set: |config, value| set_number(&mut config.port, value),
+        set: |config, value| {
+            config.port = parse_port(value)?;
+            Ok(())
+        },
     },
     Flag {
         name: "--interval-ms",
@@ -152,7 +157,10 @@ pub const FLAGS: &[Flag] = &[
         value: "N",
         help: "streams at once (then refused kindly)",
         default: || format!("{}, from OS limits", crate::limits::default_max_clients()),
-        set: |config, value| set_positive(&mut config.max_clients, value),
+        set: |config, value| {
+            config.max_clients_from_flag = true;
+            set_positive(&mut config.max_clients, value)
+        },
     },
     Flag {
         name: "--max-requests",
@@ -171,7 +179,7 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         name: "--token",
         value: "T",
-        help: "require Authorization: Bearer T to publish (or $SSE_TOKEN)",
+        help: "require Authorization: Bearer T to publish",
         default: String::new,
         set: |config, value| {
             if value.is_empty() {
@@ -184,7 +192,7 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         name: "--auth-secret",
         value: "S",
-        help: "check HS256 tokens signed with S (or $SSE_AUTH_SECRET)",
+        help: "check HS256 tokens signed with S (at least 32 bytes)",
         default: String::new,
         set: |config, value| {
             config.auth_secret = Some(check_secret(value)?);
@@ -209,8 +217,9 @@ pub const FLAGS: &[Flag] = &[
         help: "let pages from origin O publish (repeat, or *)",
         default: String::new,
         set: |config, value| {
-            let origins = value.split(',').map(|origin| origin.trim().to_string());
-            config.allowed_origins.extend(origins);
+            for origin in value.split(',').map(str::trim) {
+                config.allowed_origins.push(parse_allowed_origin(origin)?);
+            }
             Ok(())
         },
     },
@@ -221,10 +230,7 @@ pub const FLAGS: &[Flag] = &[
         default: String::new,
         set: |config, value| {
             for address in value.split(',').map(str::trim) {
-                let address = address
-                    .parse()
-                    .map_err(|_| "not an IP address".to_string())?;
-                config.trusted_proxies.push(address);
+                config.trusted_proxies.push(parse_ip(address)?);
             }
             Ok(())
         },
@@ -297,7 +303,48 @@ pub const FLAGS: &[Flag] = &[
             Ok(())
         },
     },
+    Flag {
+        name: "--drain-window-s",
+        value: "N",
+        help: "at shutdown, accept N s more with /readyz 503 and new streams refused, then end the streams",
+        default: || config::DEFAULT_DRAIN_WINDOW_S.to_string(),
+        set: |config, value| {
+            let mut secs = 0u64;
+            set_number(&mut secs, value)?;
+            config.drain_window = Duration::from_secs(secs);
+            Ok(())
+        },
+    },
+    Flag {
+        name: "--admin-bind",
+        value: "ADDR:PORT",
+        help: "serve /metrics, /stats, /healthz, /readyz here only, not on --bind",
+        default: String::new,
+        set: |config, value| {
+            let address: SocketAddr = value
+                .parse()
+                .map_err(|_| "not an IP address and port, such as 127.0.0.1:9100".to_string())?;
+            config.admin_bind = Some(address);
+            Ok(())
+        },
+    },
 ];
+
+/// An IP address; a host name gets a hint, since the listener binds addresses only.
+fn parse_ip(value: &str) -> Result<IpAddr, String> {
+    value.parse().map_err(|_| match value {
+        "localhost" => "not an IP address: for loopback use 127.0.0.1 (or ::1)".to_string(),
+        _ => "not an IP address (such as 127.0.0.1, 0.0.0.0 or ::)".to_string(),
+    })
+}
+
+/// A TCP port: 0 to 65535 (0 lets the OS pick one).
+fn parse_port(value: &str) -> Result<u16, String> {
+    let number: u64 = value
+        .parse()
+        .map_err(|_| "is not a port number (0 to 65535)".to_string())?;
+    u16::try_from(number).map_err(|_| "is out of range: a port is 0 to 65535".to_string())
+}
 
 fn check_public_pattern(pattern: &str) -> Result<Pattern, String> {
     if pattern.contains(SUBJECT) {
@@ -308,6 +355,7 @@ fn check_public_pattern(pattern: &str) -> Result<Pattern, String> {
     Pattern::parse(pattern)
 }
 
+/// Stores a number, or says it is not one.
 pub fn set_number<T: FromStr>(field: &mut T, value: &str) -> Result<(), String> {
     *field = value
         .parse()

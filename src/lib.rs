@@ -8,7 +8,8 @@
 //! [`server`] accepts, [`client`] serves one connection, and [`sse::feeds`] runs its
 //! stream. Then read the chapters in order; each builds on the ones before it.
 //!
-//! - The program: [`config`], [`cli`] and [`flags`] (every setting and the command line),
+//! - The program: [`config`], [`cli`], [`flags`] and [`switches`] (every setting and
+//!   the command line), [`startup`] (what the server says it is about to do),
 //!   [`shared`] (the one shared state), [`server`], [`client`], [`routes`],
 //!   [`admission`] (a full server), [`shutdown`] (Ctrl-C), [`mint`] (`sse-server
 //!   token`).
@@ -22,13 +23,14 @@
 //! - Running it as a service: [`metrics`] (Prometheus), [`process`] (what `/proc`
 //!   says about us), [`health`] (`/healthz`, `/readyz`).
 //! - Support: [`stats`], [`slab`] (entries that keep their key), [`limits`] (what the
-//!   OS allows), [`futex_table`] (room for ten thousand sleeping threads), [`jitter`]
-//!   (spread retries), [`sync`] (the one place lock poisoning is handled), [`secret`]
+//!   OS allows), [`open_files`] (raising the descriptor limit to what is allowed),
+//!   [`futex_table`] (room for ten thousand sleeping threads), [`jitter`] (spread
+//!   retries), [`sync`] (the one place lock poisoning is handled), [`secret`]
 //!   (passwords kept out of logs), [`vanish`] (clients that disappear without a word).
 
-// Three files call into the C library for what std lacks, and allow themselves `unsafe`
-// for it: `futex_table` (one `prctl`), `sse::hangups` (epoll) and `vanish` (one
-// `setsockopt`); see there.
+// Four files call into the C library for what std lacks, and allow themselves `unsafe`
+// for it: `futex_table` (one `prctl`), `sse::hangups` (epoll), `vanish` (one
+// `setsockopt`) and `open_files` (`getrlimit`, `setrlimit`); see there.
 #![deny(unsafe_code)]
 
 pub mod admission;
@@ -44,6 +46,7 @@ pub mod jitter;
 pub mod limits;
 pub mod metrics;
 pub mod mint;
+pub mod open_files;
 pub mod process;
 pub mod pubsub;
 pub mod redis;
@@ -54,7 +57,9 @@ pub mod shared;
 pub mod shutdown;
 pub mod slab;
 pub mod sse;
+pub mod startup;
 pub mod stats;
+pub mod switches;
 pub mod sync;
 pub mod vanish;
 

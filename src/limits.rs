@@ -35,8 +35,8 @@ pub const DEFAULT_MAX_REQUESTS: usize = 1024;
 /// Sockets the waiting room may hold at once (`admission.rs`); as many more may be on
 /// their way in.
 pub const WAITING_ROOM_SOCKETS: usize = 1024;
-/// Descriptors kept back for the listener, stdio, logging, the shutdown wake-up and
-/// Redis (64), short requests, and the waiting room.
+/// Descriptors kept back for the listeners, stdio, logging, the shutdown wake-up and
+/// Redis (64), short requests, and the waiting room, when the limit has room for them.
 const RESERVED_DESCRIPTORS: usize = 64 + DEFAULT_MAX_REQUESTS + 2 * WAITING_ROOM_SOCKETS;
 /// Threads kept back for the server's own (accept loop, client watch, waiting room,
 /// Redis tail, log replays: 64) and for short requests. With a `--max-requests`
@@ -77,7 +77,10 @@ impl Limit {
     /// How to raise it.
     pub fn how_to_raise(self) -> &'static str {
         match self {
-            Limit::OpenFiles => "ulimit -n 65536 (LimitNOFILE= under systemd)",
+            Limit::OpenFiles => {
+                "raise the hard limit: ulimit -Hn 65536 as root, LimitNOFILE= under systemd \
+                 (the server raises its soft limit to it)"
+            }
             Limit::MemoryMaps => "sudo sysctl vm.max_map_count=262144",
             Limit::ThreadsMax => "sudo sysctl kernel.threads-max=200000",
             Limit::PidMax => "sudo sysctl kernel.pid_max=4194304",
@@ -165,7 +168,7 @@ pub fn budgets(sources: &Sources) -> Vec<Budget> {
         }
     };
     add(Limit::OpenFiles, limit_row("Max open files"), &|n| {
-        n.saturating_sub(RESERVED_DESCRIPTORS)
+        n - reserved_descriptors(n)
     });
     add(Limit::MemoryMaps, number(&sources.max_map_count), &|n| {
         (n / MAPS_PER_THREAD).saturating_sub(RESERVED_THREADS)
@@ -196,6 +199,16 @@ pub fn budgets(sources: &Sources) -> Vec<Budget> {
     budgets
 }
 
+/// Descriptors kept back from a limit of `open_files`: the full reserve when it is
+/// under half the limit, else half. A fixed reserve of about 3,100 would leave a
+/// stock shell's 1,024 (when the hard limit is 1,024 too, so `open_files.rs` cannot
+/// raise it) no stream at all; with half, it holds 512 streams, and the short
+/// requests and the waiting room share the other half (past it `accept()` fails with
+/// `EMFILE`, and the accept loop waits a moment and tries again, see `server.rs`).
+fn reserved_descriptors(open_files: usize) -> usize {
+    RESERVED_DESCRIPTORS.min(open_files / 2)
+}
+
 /// The budget that binds: the one with the fewest clients.
 pub fn binding(budgets: &[Budget]) -> Option<Budget> {
     budgets.iter().copied().min_by_key(|budget| budget.clients)
@@ -206,13 +219,20 @@ pub fn default_max_clients() -> usize {
     binding(&budgets(&Sources::read())).map_or(FALLBACK_MAX_CLIENTS, |b| b.clients.max(1))
 }
 
-/// The warning for a `--max-clients` above what the limits allow, naming the limit
-/// that binds and how to raise it; `None` when the cap fits.
-pub fn warning_for(max_clients: usize, budgets: &[Budget]) -> Option<String> {
+/// The warning for a stream cap above what the limits allow, naming the limit that
+/// binds and how to raise it; `None` when the cap fits. `set_by_flag` says whether
+/// the operator gave `--max-clients`: a default cap is never blamed on a flag nobody
+/// passed (it exceeds the limits only when they leave room for no stream at all).
+pub fn warning_for(max_clients: usize, set_by_flag: bool, budgets: &[Budget]) -> Option<String> {
     let binding = binding(budgets)?;
+    let cap = if set_by_flag {
+        format!("--max-clients {max_clients} is")
+    } else {
+        format!("the default stream cap ({max_clients}) is")
+    };
     (max_clients > binding.clients).then(|| {
         format!(
-            "--max-clients {max_clients} is above what {} allows ({}, room for about {} \
+            "{cap} above what {} allows ({}, room for about {} \
              clients): past it new clients fail or the process aborts. Raise it: {}",
             binding.limit.name(),
             binding.value,

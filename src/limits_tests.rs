@@ -45,8 +45,8 @@ fn every_limit_has_a_budget_and_the_smallest_binds() {
     assert_eq!(of(Limit::ThreadsMax), 192730 - 110 - RESERVED_THREADS);
     assert_eq!(of(Limit::UserProcesses), 96365 - RESERVED_THREADS);
     assert_eq!(binding(&budgets).unwrap().limit, Limit::MemoryMaps);
-    assert!(warning_for(12_000, &budgets).is_none());
-    assert!(warning_for(13_000, &budgets).is_some());
+    assert!(warning_for(12_000, true, &budgets).is_none());
+    assert!(warning_for(13_000, true, &budgets).is_some());
 }
 
 #[test]
@@ -75,7 +75,7 @@ fn systemd_tasks_max_binds_through_the_cgroup() {
     let budget = binding(&budgets).unwrap();
     assert_eq!(budget.limit, Limit::CgroupTasks);
     assert_eq!(budget.clients, 4915 - 15 - RESERVED_THREADS);
-    let warning = warning_for(10_000, &budgets).expect("10,000 is above 3,812");
+    let warning = warning_for(10_000, true, &budgets).expect("10,000 is above 3,812");
     assert!(warning.contains("pids.max allows (4915"), "{warning}");
     assert!(warning.contains("TasksMax="), "{warning}");
     // A parent with less room left binds instead.
@@ -120,8 +120,34 @@ fn finds_the_cgroup_folders_for_v1_and_v2() {
 fn default_cap_leaves_room_below_the_descriptor_limit() {
     let cap = default_max_clients();
     if let Some(open_files) = open_files_soft_limit() {
-        assert!(cap + RESERVED_DESCRIPTORS <= open_files.max(RESERVED_DESCRIPTORS + 1));
+        assert!(cap + reserved_descriptors(open_files) <= open_files.max(2));
     }
     assert!(cap >= 1);
-    assert!(warning_for(cap, &budgets(&Sources::read())).is_none());
+    assert!(warning_for(cap, false, &budgets(&Sources::read())).is_none());
+}
+
+#[test]
+fn a_stock_shells_1024_descriptors_leave_room_for_half_as_many_streams() {
+    // Regression: the reserve was a fixed 3,136, so 1,024 descriptors gave a cap of 1.
+    let mut sources = sample();
+    sources.limits = Some(LIMITS.to_string());
+    let budgets = budgets(&sources);
+    let budget = binding(&budgets).unwrap();
+    assert_eq!((budget.limit, budget.clients), (Limit::OpenFiles, 512));
+    // A large limit keeps the whole reserve.
+    assert_eq!(reserved_descriptors(65_536), RESERVED_DESCRIPTORS);
+    assert_eq!(reserved_descriptors(0), 0);
+}
+
+#[test]
+fn the_warning_names_the_flag_only_when_it_was_given() {
+    let mut sources = sample();
+    sources.limits = Some(LIMITS.replace("1024   ", "2      "));
+    let budgets = budgets(&sources);
+    assert_eq!(binding(&budgets).unwrap().clients, 1);
+    let given = warning_for(5, true, &budgets).unwrap();
+    assert!(given.starts_with("--max-clients 5 is above"), "{given}");
+    let default = warning_for(5, false, &budgets).unwrap();
+    assert!(!default.contains("--max-clients"), "{default}");
+    assert!(default.contains("ulimit -n"), "{default}");
 }

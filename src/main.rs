@@ -1,5 +1,6 @@
-//! The `sse-server` binary: read the command line, start logging, bind, install the
-//! Ctrl-C handler, and serve until it fires.
+//! The `sse-server` binary: raise the open-files limit, read the command line, start
+//! logging, say what it is about to do, bind, install the Ctrl-C handler, and serve
+//! until it fires.
 
 #![forbid(unsafe_code)]
 
@@ -12,8 +13,13 @@ use sse_server::Server;
 use sse_server::cli::{self, Command};
 use sse_server::limits;
 use sse_server::mint::{self, TokenCommand};
+use sse_server::open_files;
+use sse_server::startup;
 
 fn main() {
+    // Before anything reads the limits: the default --max-clients (and --help's
+    // account of it) comes from them.
+    let raise = open_files::raise_to_hard_limit();
     let config = match cli::parse_command_line(env::args().skip(1), |name| env::var(name).ok()) {
         Ok(Command::Run(config)) => *config,
         Ok(Command::Help) => {
@@ -53,9 +59,12 @@ fn main() {
     // A cap above what the OS allows still starts (the operator may know better); say
     // once which limit binds and how to raise it.
     let budgets = limits::budgets(&limits::Sources::read());
-    if let Some(warning) = limits::warning_for(config.max_clients, &budgets) {
+    let max_clients = config.max_clients;
+    if let Some(warning) = limits::warning_for(max_clients, config.max_clients_from_flag, &budgets)
+    {
         log::warn!("{warning}");
     }
+    let summary = startup::summary(&config, &budgets, &raise);
 
     let address = format!("{}:{}", config.bind, config.port);
     let server = match Server::bind(config) {
@@ -66,12 +75,19 @@ fn main() {
         }
     };
     let handle = server.handle();
-    if let Err(error) = ctrlc::set_handler(move || handle.shutdown()) {
+    // The first signal starts the drain window (server.rs); a second ends it at once.
+    if let Err(error) = ctrlc::set_handler(move || handle.stop()) {
         eprintln!("sse-server: cannot install the Ctrl-C handler: {error}");
         process::exit(1);
     }
 
     info!("Server running at http://{}/", server.local_addr());
+    if let Some(admin) = server.admin_addr() {
+        info!("Admin routes at http://{admin}/");
+    }
+    for line in summary {
+        info!("  {line}");
+    }
     let summary = server.run();
     info!(
         "stopped after waiting {:.0} ms for streams to end ({} still open)",

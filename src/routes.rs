@@ -5,12 +5,17 @@
 //! `--help` are all built from that table (and a test checks the README lists the same
 //! routes), so adding a route is adding a row and a handler.
 //!
+//! Each route belongs to a [`Group`]: the demo routes can be turned off
+//! (`--no-demo`), and the admin routes moved to a listener of their own
+//! (`--admin-bind`); where a route is not served it is a 404, like an unknown path.
+//!
 //! Anything else: 404 for an unknown path, 405 with `Allow` for a known path with the
 //! wrong method, 501 for a method HTTP does not define. `OPTIONS` on any route (or
 //! `OPTIONS *`) gets the preflight answer.
 
 use crate::admission;
 use crate::auth::gate;
+use crate::config::Config;
 use crate::health;
 use crate::http::connection::Connection;
 use crate::http::error::HttpError;
@@ -21,7 +26,7 @@ use crate::http::response::{Response, Status};
 use crate::metrics;
 use crate::pubsub::missed::Resume;
 use crate::pubsub::publish;
-use crate::shared::{Shared, StreamSlot};
+use crate::shared::{Listener, Shared, StreamSlot};
 use crate::sse::feeds::Feed;
 
 /// The demo page, compiled into the binary so the server needs no files at run time.
@@ -38,7 +43,21 @@ pub struct Route {
     pub methods: &'static [&'static str],
     /// What it serves, for `--help` and the README.
     pub summary: &'static str,
+    /// Which listener serves it, and whether `--no-demo` turns it off.
+    pub group: Group,
     handler: Handler,
+}
+
+/// The kinds of route, each served where [`is_served`] says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    /// The demo streams and page: on the public listener, unless `--no-demo`.
+    Demo,
+    /// Topics: always on the public listener.
+    Topics,
+    /// Counters and probes: on the public listener, or with `--admin-bind` on the
+    /// admin listener only (so that a proxy passing every path cannot expose them).
+    Admin,
 }
 
 #[derive(Clone, Copy)]
@@ -61,48 +80,56 @@ pub const ROUTES: &[Route] = &[
         path: "/",
         methods: READ,
         summary: "demo stream: a counter (a browser gets the demo page)",
+        group: Group::Demo,
         handler: Handler::Counter,
     },
     Route {
         path: "/events",
         methods: READ,
         summary: "demo stream: the clock, never ends",
+        group: Group::Demo,
         handler: Handler::Clock,
     },
     Route {
         path: "/subscribe",
         methods: READ,
         summary: "messages of ?topic=NAME (repeatable); Last-Event-ID replays",
+        group: Group::Topics,
         handler: Handler::Subscribe,
     },
     Route {
         path: "/publish",
         methods: &["POST"],
         summary: "publish the body to ?topic=NAME (repeatable), ?event=TYPE",
+        group: Group::Topics,
         handler: Handler::Publish,
     },
     Route {
         path: "/stats",
         methods: READ,
         summary: "counters as JSON",
+        group: Group::Admin,
         handler: Handler::Stats,
     },
     Route {
         path: "/metrics",
         methods: READ,
         summary: "counters in the Prometheus text format",
+        group: Group::Admin,
         handler: Handler::Metrics,
     },
     Route {
         path: "/healthz",
         methods: READ,
         summary: "200 ok while the process serves",
+        group: Group::Admin,
         handler: Handler::Healthz,
     },
     Route {
         path: "/readyz",
         methods: READ,
         summary: "200 when a new stream would be admitted, else 503 and why",
+        group: Group::Admin,
         handler: Handler::Readyz,
     },
 ];
@@ -124,6 +151,7 @@ pub enum Reply<'hub> {
 pub fn route<'s>(
     request: &Request,
     client: &ClientView,
+    listener: Listener,
     connection: &mut Connection,
     shared: &'s Shared,
 ) -> Result<Reply<'s>, HttpError> {
@@ -141,9 +169,11 @@ pub fn route<'s>(
             "GET", "HEAD", "POST",
         ]))));
     }
+    // A route not served on this listener is as unknown as one that does not exist.
     let route = ROUTES
         .iter()
         .find(|route| route.path == request.path)
+        .filter(|route| is_served(route.group, listener, &shared.config))
         .ok_or(HttpError::NotFound)?;
     let allow = allow_header(route.methods);
     if method == "OPTIONS" {
@@ -205,8 +235,20 @@ pub fn route<'s>(
             Response::new(Status::Ok, metrics::CONTENT_TYPE, metrics::render(shared))
                 .with_header("Cache-Control", "no-store"),
         )),
-        Handler::Healthz => Ok(Reply::Response(health::liveness())),
+        Handler::Healthz => Ok(Reply::Response(health::liveness(shared))),
         Handler::Readyz => Ok(Reply::Response(health::readiness_response(shared))),
+    }
+}
+
+/// Whether routes of `group` are served on `listener`.
+pub fn is_served(group: Group, listener: Listener, config: &Config) -> bool {
+    let admin_apart = config.admin_bind.is_some();
+    match (group, listener) {
+        (Group::Demo, Listener::Public) => config.demo,
+        (Group::Topics, Listener::Public) => true,
+        (Group::Admin, Listener::Public) => !admin_apart,
+        (Group::Admin, Listener::Admin) => true,
+        (Group::Demo | Group::Topics, Listener::Admin) => false,
     }
 }
 

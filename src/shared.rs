@@ -171,18 +171,36 @@ impl Budget {
     }
 }
 
+/// Which listening socket a connection came in on: `routes.rs` decides what each
+/// one serves (with `--admin-bind`, the admin routes move to their own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listener {
+    /// `--bind` and `--port`: the clients.
+    Public,
+    /// `--admin-bind`: probes and scrapers.
+    Admin,
+}
+
 /// A connection's claim on a request slot. It carries the shared state into the
 /// client's thread and gives the slot back when dropped, on every exit path
 /// (including a panic).
 pub struct RequestSlot {
     shared: Arc<Shared>,
+    /// The listener the connection came in on.
+    pub listener: Listener,
 }
 
 impl RequestSlot {
-    /// Takes a request slot if one is free.
+    /// Takes a request slot for a connection on the public listener, if one is free.
     pub fn claim(shared: &Arc<Shared>) -> Option<RequestSlot> {
+        RequestSlot::claim_on(shared, Listener::Public)
+    }
+
+    /// Takes a request slot for a connection on `listener`, if one is free.
+    pub fn claim_on(shared: &Arc<Shared>, listener: Listener) -> Option<RequestSlot> {
         shared.requests.try_take().then(|| RequestSlot {
             shared: Arc::clone(shared),
+            listener,
         })
     }
 

@@ -11,21 +11,31 @@
 //! moment it triggers this signal, and closing it unparks every subscriber (see
 //! `server::ServerHandle::shutdown`).
 //!
+//! Before the signal fires there may be a *drain window* (`--drain-window-s`, see
+//! `server.rs`): [`begin_drain`](ShutdownSignal::begin_drain) marks the server as
+//! draining, which refuses new streams and makes `/readyz` answer 503, while
+//! everything else goes on; `trigger` then ends the streams.
+//!
 //! The one `thread::sleep` on a stream's thread is in `write_patiently`
 //! (`sse/stream.rs`): pauses of 1 to 50 ms between tries of a write that its client is
 //! not reading. Such a stream notices the shutdown once that write is done, or ends when
 //! `--write-timeout-s` has passed.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 use crate::sync::{lock, wait_timeout};
 
-/// A one-way flag: once triggered it stays triggered.
+/// A one-way flag: once triggered it stays triggered. Draining comes first (or not
+/// at all) and is one-way too.
 #[derive(Default)]
 pub struct ShutdownSignal {
     triggered: Mutex<bool>,
     changed: Condvar,
+    /// Set when the drain window starts; read on every stream admission, so it is an
+    /// atomic rather than another lock.
+    draining: AtomicBool,
 }
 
 impl ShutdownSignal {
@@ -43,6 +53,16 @@ impl ShutdownSignal {
     /// Whether the signal has fired.
     pub fn is_triggered(&self) -> bool {
         *lock(&self.triggered)
+    }
+
+    /// Starts draining; returns `false` if the server was draining already.
+    pub fn begin_drain(&self) -> bool {
+        !self.draining.swap(true, Ordering::AcqRel)
+    }
+
+    /// Whether new streams are refused: during the drain window, and after the signal.
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire) || self.is_triggered()
     }
 
     /// Waits for at most `timeout`, returning early if the signal fires.
@@ -74,6 +94,21 @@ mod tests {
         let signal = ShutdownSignal::new();
         assert!(!signal.wait_timeout(Duration::from_millis(5)));
         assert!(!signal.is_triggered());
+    }
+
+    #[test]
+    fn draining_comes_before_the_signal_and_is_counted_once() {
+        let signal = ShutdownSignal::new();
+        assert!(!signal.is_draining());
+        assert!(signal.begin_drain());
+        assert!(!signal.begin_drain(), "a second drain is the same drain");
+        assert!(signal.is_draining() && !signal.is_triggered());
+        let undrained = ShutdownSignal::new();
+        undrained.trigger();
+        assert!(
+            undrained.is_draining(),
+            "a server shutting down admits no stream"
+        );
     }
 
     #[test]

@@ -249,7 +249,8 @@ impl Stats {
         format!(
             "{{\"streams_open\": {}, \"streams_served\": {}, \"events_sent\": {}, \
              \"uptime_secs\": {}, \"subscribers\": {}, \"topics\": {}, \
-             \"messages_published\": {}, \"history_held\": {}, \"history_bytes\": {}, \
+             \"messages_published\": {}, \"messages_received\": {}, \
+             \"history_held\": {}, \"history_bytes\": {}, \
              \"subscribers_left\": {}, \"leave_lock_ns\": {}{redis}}}\n",
             self.streams_open(),
             self.streams_served.load(Ordering::Relaxed),
@@ -257,7 +258,8 @@ impl Stats {
             self.started.elapsed().as_secs(),
             hub.subscribers,
             hub.topics,
-            hub.messages_published,
+            self.publishes_accepted(),
+            hub.messages_received,
             hub.history_held,
             hub.history_bytes,
             hub.subscribers_left,
@@ -298,7 +300,7 @@ mod tests {
         let hub = HubSnapshot {
             subscribers: 2,
             topics: 1,
-            messages_published: 9,
+            messages_received: 9,
             history_held: 4,
             history_bytes: 400,
             subscribers_left: 5,
@@ -316,7 +318,7 @@ mod tests {
         );
         assert!(
             json.ends_with(
-                "\"subscribers\": 2, \"topics\": 1, \"messages_published\": 9, \
+                "\"subscribers\": 2, \"topics\": 1, \"messages_published\": 0, \"messages_received\": 9, \
                  \"history_held\": 4, \"history_bytes\": 400, \
                  \"subscribers_left\": 5, \"leave_lock_ns\": 1234}\n"
             ),

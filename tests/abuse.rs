@@ -63,6 +63,8 @@ impl Target {
             // The scenarios' requests say `Host: t` (see http/host.rs).
             .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
             .args(["--allowed-host", "t"])
+            // No drain window: the Ctrl-C scenario is about the end itself.
+            .args(["--drain-window-s", "0"])
             .args(args)
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())

@@ -4,7 +4,7 @@
 mod support;
 
 use std::io::Write;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sse_server::Config;
 use support::{StreamReader, TestServer, fast_config, read_response};
@@ -260,8 +260,13 @@ fn an_allowed_origin_may_publish() {
 
 #[test]
 fn a_subscriber_that_stops_reading_delays_no_one() {
+    // A write timeout far longer than the test: if a publish (or the healthy reader)
+    // waited on the stalled subscriber, nothing would move until the socket reads below
+    // time out and fail the test. Nothing is timed: the proof is that everything
+    // arrives while the stalled subscriber is still there. (It used to compare each
+    // publish with 500 ms of wall-clock time, which a busy machine failed; issue 25.)
     let server = TestServer::start(Config {
-        write_timeout: Duration::from_millis(500),
+        write_timeout: Duration::from_secs(600),
         ..fast_config()
     });
     // This subscriber reads the head and then nothing: its socket buffers fill up
@@ -273,31 +278,21 @@ fn a_subscriber_that_stops_reading_delays_no_one() {
     // It hands itself back when done: it stays connected while the stalled one goes.
     let healthy = std::thread::spawn(move || (healthy.events(250), healthy));
     let big = "x".repeat(60_000);
-    let started = Instant::now();
     for _ in 0..250 {
-        let publish_started = Instant::now();
         publish_ok(&server, None, &big);
-        assert!(
-            publish_started.elapsed() < Duration::from_millis(500),
-            "a publish waited on a subscriber"
-        );
     }
     let (events, _healthy) = healthy.join().expect("the healthy subscriber's reader");
     assert_eq!(events.len(), 250);
-    // A generous bound: this guards against the healthy reader being held up behind
-    // the stalled one's write timeouts, not a speed target (that is `make bench`).
-    assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "took {:?}",
-        started.elapsed()
-    );
-    // The stalled subscriber is dropped once a write has been stuck for the timeout.
+    // All of it happened while the stalled subscriber was still subscribed, its
+    // thread stuck in a write.
+    assert_eq!(server.stat("subscribers"), 2, "{}", server.stats());
+    // Once it goes, its place is given back.
+    drop(stalled);
     assert!(
         support::wait_for(Duration::from_secs(5), || server.stat("subscribers") == 1).is_some(),
         "{}",
         server.stats()
     );
-    drop(stalled);
 }
 
 #[test]

@@ -108,7 +108,8 @@ fn a_port_in_use_is_one_clear_line_and_a_failure_exit() {
 
 #[test]
 fn port_zero_logs_the_real_port_and_ctrl_c_exits_cleanly() {
-    let (mut child, address) = start(&["--interval-ms", "60000"]);
+    // No drain window: this test is about the end itself (tests/startup.rs has the window).
+    let (mut child, address) = start(&["--interval-ms", "60000", "--drain-window-s", "0"]);
     assert!(!address.ends_with(":0"), "{address}");
     let mut stream = TcpStream::connect(&address).unwrap();
     stream
@@ -136,6 +137,25 @@ fn port_zero_logs_the_real_port_and_ctrl_c_exits_cleanly() {
         rest.ends_with(b"0\r\n\r\n"),
         "{:?}",
         String::from_utf8_lossy(&rest)
+    );
+}
+
+#[test]
+fn the_readme_lists_every_flag_of_the_flag_tables_and_their_variables() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("read README.md");
+    for flag in sse_server::flags::FLAGS {
+        let row = format!("| `{} {}`", flag.name, flag.value);
+        assert!(readme.contains(&row), "README has no row starting {row:?}");
+    }
+    for switch in sse_server::switches::SWITCHES {
+        let row = format!("| `{}`", switch.name);
+        assert!(readme.contains(&row), "README has no row starting {row:?}");
+    }
+    // The one rule, stated once, with the example the help gives.
+    assert!(
+        readme.contains("SSE_ALLOWED_HOST"),
+        "README does not state the variable rule"
     );
 }
 
@@ -201,7 +221,14 @@ fn the_token_command_mints_what_the_server_accepts_and_no_token_reaches_the_log(
 
     let mut server = KillOnDrop(
         Command::new(BINARY)
-            .args(["--port", "0", "--auth-secret", SECRET])
+            .args([
+                "--port",
+                "0",
+                "--auth-secret",
+                SECRET,
+                "--drain-window-s",
+                "0",
+            ])
             .env("RUST_LOG", "debug")
             .stderr(Stdio::piped())
             .spawn()

@@ -3,20 +3,22 @@
 # them: Chromium for the browser tests, nginx and openssl for the tests behind a TLS
 # proxy, redis-server for the tests of instances sharing a log, nft (package nftables)
 # for the tests of clients that vanish, promtool and prometheus (package prometheus) for
-# the metrics, systemd-analyze (package systemd) for the unit. With arguments, only those
-# (`make test` asks for redis-server, nft, promtool and systemd-analyze; `make bench` for
+# the metrics, systemd-analyze (package systemd) for the unit, prlimit (package util-linux)
+# to start the server under a stock shell's open-files limit. With arguments, only those
+# (`make test` asks for redis-server, nft, promtool, systemd-analyze and prlimit; `make bench` for
 # node too). Each is named by the command it provides, which is also its package's name
 # unless `package_of` says otherwise. The packages are told not to start their own
 # servers (policy-rc.d): the tests start theirs, on loopback.
 set -euo pipefail
 wanted=("$@")
-[ ${#wanted[@]} -eq 0 ] && wanted=(chromium nginx openssl redis-server nft promtool prometheus systemd-analyze)
+[ ${#wanted[@]} -eq 0 ] && wanted=(chromium nginx openssl redis-server nft promtool prometheus systemd-analyze prlimit)
 package_of() {
   case "$1" in
     nft) echo nftables ;;
     promtool) echo prometheus ;;
     systemd-analyze) echo systemd ;;
     node) echo nodejs ;;
+    prlimit) echo util-linux ;;
     *) echo "$1" ;;
   esac
 }

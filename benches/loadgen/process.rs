@@ -39,6 +39,8 @@ impl ServerProcess {
             .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
             // The load generator's requests say `Host: bench` (see src/http/host.rs).
             .args(["--allowed-host", "bench"])
+            // No drain window: the shutdown scenario times the end itself.
+            .args(["--drain-window-s", "0"])
             .args(extra_args)
             .env("RUST_LOG", "error")
             .stdout(Stdio::null())

@@ -43,6 +43,31 @@ pub fn headers_for(request: &Request, allowed_origins: &[String]) -> Headers {
     headers
 }
 
+/// Checks one `--allow-origin` value: `*`, or an origin as a browser sends it in
+/// `Origin`, `scheme://host[:port]` with no path (RFC 6454 section 6.2). The header is
+/// compared as a string, so `example.com` (no scheme) or `https://example.com/` (a
+/// path) would match no browser's `Origin` and silently allow nothing.
+pub fn parse_allowed_origin(origin: &str) -> Result<String, String> {
+    if origin == "*" {
+        return Ok(origin.into());
+    }
+    let Some((scheme, authority)) = origin.split_once("://") else {
+        return Err(format!(
+            "an origin needs its scheme, as a browser sends it: https://{origin}"
+        ));
+    };
+    if !matches!(scheme, "http" | "https") {
+        return Err("an origin's scheme is http or https".into());
+    }
+    if authority.is_empty() || authority.contains(['/', '?', '#', '@', ' ']) {
+        let host = authority.split(['/', '?', '#']).next().unwrap_or_default();
+        return Err(format!(
+            "an origin is scheme://host[:port] with no path: {scheme}://{host}"
+        ));
+    }
+    Ok(origin.to_ascii_lowercase())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,5 +104,20 @@ mod tests {
             vary
         );
         assert_eq!(headers(Some("*"), &["*", "https://app.test"]), vary);
+    }
+
+    #[test]
+    fn an_origin_needs_its_scheme_and_no_path() {
+        assert_eq!(parse_allowed_origin("*"), Ok("*".into()));
+        assert_eq!(
+            parse_allowed_origin("https://App.example:8443"),
+            Ok("https://app.example:8443".into())
+        );
+        let no_scheme = parse_allowed_origin("example.com").unwrap_err();
+        assert!(no_scheme.contains("https://example.com"), "{no_scheme}");
+        let path = parse_allowed_origin("https://example.com/").unwrap_err();
+        assert!(path.contains("no path: https://example.com"), "{path}");
+        assert!(parse_allowed_origin("ftp://example.com").is_err());
+        assert!(parse_allowed_origin("https://").is_err());
     }
 }

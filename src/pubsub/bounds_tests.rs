@@ -239,16 +239,12 @@ fn subscribers_blocked_in_a_heartbeat_write_hold_no_relay_turn() {
     assert!(published_at + slowest < first_write_ended);
 }
 
-/// Issue 20, item 6: the issue's figures, 1,000 messages of 40 KB published to the
-/// same 32 topics. A replay that follows all 32 used to gather, sort and deduplicate
-/// every pending message of all of them for each 64 KiB batch: about ten seconds in a
-/// debug build, against 30 ms for one topic. Merged as they are read, the 32
-/// histories cost one binary search and a heap step each per batch, and the whole
-/// replay, written to a socket that a client reads, takes within three times as long
-/// as following one topic (about twice, measured). Each figure is the best of three,
-/// so that a moment of load on the machine does not decide the test.
+/// Issue 20, item 6: 1,000 messages of 40 KB published to the same 32 topics, replayed
+/// to a client over loopback, every message once. (The cost of the replay used to be
+/// compared here by wall-clock time, which failed on a busy machine; it is now counted
+/// in `merge.rs`, `replaying_thirty_two_topics_looks_at_each_copy_once_not_the_backlog`.)
 #[test]
-fn replaying_thirty_two_topics_costs_little_more_than_replaying_one() {
+fn replaying_thirty_two_topics_to_a_client_sends_each_message_once() {
     const MESSAGES: usize = 1000;
     let hub = Hub::new(HubLimits {
         history_per_topic: MESSAGES,
@@ -264,24 +260,13 @@ fn replaying_thirty_two_topics_costs_little_more_than_replaying_one() {
         hub.publish(&topics(&all), Event::new(forty_kb.clone()))
             .unwrap();
     }
-    let replay = |followed: &[&str]| {
-        (0..3)
-            .map(|_| replay_to_a_client(&hub, topics(followed), MESSAGES))
-            .min()
-            .unwrap()
-    };
-    let one = replay(&all[..1]);
-    let thirty_two = replay(&all);
-    eprintln!("replaying 40 MB: one topic {one:?}, 32 topics {thirty_two:?}");
-    assert!(
-        thirty_two < one * 3,
-        "32 topics took {thirty_two:?}, one topic {one:?}"
-    );
+    replay_to_a_client(&hub, topics(&all[..1]), MESSAGES);
+    replay_to_a_client(&hub, topics(&all), MESSAGES);
 }
 
-/// How long it takes to replay everything `topics` hold to a client over loopback,
-/// batch by batch as a stream does, checking that `expected` messages arrive.
-fn replay_to_a_client(hub: &Hub, topics: Vec<TopicName>, expected: usize) -> Duration {
+/// Replays everything `topics` hold to a client over loopback, batch by batch as a
+/// stream does, checking that `expected` messages arrive.
+fn replay_to_a_client(hub: &Hub, topics: Vec<TopicName>, expected: usize) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
     let (socket, _) = listener.accept().unwrap();
@@ -296,16 +281,13 @@ fn replay_to_a_client(hub: &Hub, topics: Vec<TopicName>, expected: usize) -> Dur
     let (config, stats) = (Config::default(), Stats::default());
     let mut subscription = hub.subscribe(topics, Some(EventId::ZERO)).unwrap();
     let mut stream = EventStream::start(&socket, Framing::Chunked, &[], &config, &stats).unwrap();
-    let started = Instant::now();
     while let Delivery::Messages { messages, .. } =
         subscription.next_delivery(Duration::ZERO, &QUIET)
     {
         let events: Vec<&[u8]> = messages.iter().map(|message| &*message.encoded).collect();
         stream.send_encoded(&events).unwrap();
     }
-    let took = started.elapsed();
     // Closing the socket ends the client's read.
     drop(socket);
     assert_eq!(reader.join().unwrap(), expected);
-    took
 }

@@ -129,8 +129,9 @@ impl HubLimits {
 pub struct HubSnapshot {
     pub subscribers: usize,
     pub topics: usize,
-    /// Messages published here (or taken from the shared log) since the start.
-    pub messages_published: u64,
+    /// Messages this hub took in since the start: published here, or (with
+    /// `--redis`) read from the shared log, whichever instance published them.
+    pub messages_received: u64,
     pub history_held: usize,
     pub history_bytes: usize,
     /// Subscribers that have left since the start, and the total time the hub's lock
@@ -280,7 +281,7 @@ impl Hub {
         HubSnapshot {
             subscribers: state.relay.len(),
             topics: state.topics.len(),
-            messages_published: state.messages_added,
+            messages_received: state.messages_added,
             history_held: state.budget.held,
             history_bytes: state.budget.bytes,
             subscribers_left: state.subscribers_left,

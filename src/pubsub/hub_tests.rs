@@ -210,7 +210,7 @@ fn topics_are_bounded_and_cost_nothing_once_unused() {
         Some(HubError::TooManyTopics { limit: 2 })
     );
     assert_eq!(
-        hub.snapshot().messages_published,
+        hub.snapshot().messages_received,
         0,
         "a refused publish takes no id"
     );

@@ -8,11 +8,12 @@
 //! behind a proxy, ten thousand reconnects would land on the other instances at once.
 //! So each stream's last words are a `retry:` drawn evenly from
 //! `[--retry-ms, --retry-ms + --drain-spread-s]` ([`drain_retry`]), and its clients
-//! come back spread over that time. The streams still end at once (Ctrl-C feels
-//! instant); only the delay each client is told differs.
+//! come back spread over that time. The streams still end at once, when the drain
+//! window is over; only the delay each client is told differs.
 //!
-//! A stream asked for while the server drains is refused the same way
-//! ([`refuse_while_draining`]): a `200` stream that only says when to come back. A
+//! A stream asked for while the server drains (in the drain window, `server.rs`, or
+//! after it) is refused the same way ([`refuse_while_draining`]): a `200` stream that
+//! only says when to come back. A
 //! `503` would make an EventSource give up for good (WHATWG HTML 9.2.3, see
 //! `admission.rs`).
 

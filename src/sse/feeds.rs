@@ -131,7 +131,9 @@ pub fn serve(
             end,
         };
     }
-    if shared.shutdown.is_triggered() {
+    // In the drain window too: the listener still accepts (so that a probe sees
+    // /readyz say 503), but a new stream belongs on another instance.
+    if shared.shutdown.is_draining() {
         let end = ending::refuse_while_draining(socket, framing, cors, shared);
         return StreamReport {
             events_sent: 0,

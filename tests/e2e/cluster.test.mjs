@@ -20,8 +20,9 @@ let nginx;
 
 before(async () => {
   redis = await startRedis();
+  // Open on purpose (--open): the test publishes without a token.
   const args = ["--redis", redis.url, "--redis-key", "e2e:cluster", "--trusted-proxy", "127.0.0.1",
-                "--retry-ms", "300"];
+                "--open", "--retry-ms", "300"];
   instances = [await startServer(args), await startServer(args)];
   nginx = await startNginx(instances.map((instance) => new URL(instance.url).port));
 });

@@ -10,8 +10,10 @@ import path from "node:path";
 const here = path.dirname(fileURLToPath(import.meta.url));
 const binary = process.env.SSE_SERVER_BIN ?? path.join(here, "..", "..", "target", "release", "sse-server");
 
+/// No drain window unless a test asks for one (a later --drain-window-s wins): `stop()`
+/// is about the end itself, and waits at most 5 s for it.
 export async function startServer(args = []) {
-  const child = spawn(binary, ["--bind", "127.0.0.1", "--port", "0", ...args], {
+  const child = spawn(binary, ["--bind", "127.0.0.1", "--port", "0", "--drain-window-s", "0", ...args], {
     env: { ...process.env, RUST_LOG: "info" },
     stdio: ["ignore", "ignore", "pipe"],
   });
