@@ -124,7 +124,7 @@ pub fn usage() -> String {
         } else {
             format!(" [default: {default}]")
         };
-        text += &format!("    {name:<24}{}{default}\n", flag.help);
+        text += &format!("    {name:<23} {}{default}\n", flag.help);
     }
     text += "    -h, --help              print this help\n";
     text += "    -V, --version           print the version\n\n";

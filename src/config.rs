@@ -53,6 +53,10 @@ pub const DEFAULT_ADMISSION_WAIT_MS: u64 = 500;
 /// Short requests served at once, apart from streams: it lives beside the OS limits,
 /// whose budgets it comes out of (`limits.rs`).
 pub use crate::limits::DEFAULT_MAX_REQUESTS;
+/// One client address's share of `--max-requests` and of `--max-clients`, unless
+/// `--max-requests-per-client` or `--max-streams-per-client` says otherwise: a
+/// quarter, so that it takes four addresses, not one, to fill the server (`shares.rs`).
+pub const DEFAULT_CLIENT_SHARE_DIVISOR: usize = 4;
 /// How many subscribers the wake-up relay keeps woken at once (see `pubsub/relay.rs`).
 pub const DEFAULT_RELAY_WIDTH: usize = 4;
 /// The largest body `POST /publish` accepts.
@@ -127,6 +131,11 @@ pub struct Config {
     /// Most connections reading or answering requests at once, apart from streams;
     /// the next one waits in the waiting room (see `admission.rs`).
     pub max_requests: usize,
+    /// Request slots (and as many idle keep-alive connections) one client address may
+    /// hold; `None`: a quarter of `max_requests` (see [`Config::requests_per_client`]).
+    pub max_requests_per_client: Option<usize>,
+    /// Streams one client address may hold; `None`: a quarter of `max_clients`.
+    pub max_streams_per_client: Option<usize>,
     /// When set, publishing needs `Authorization: Bearer <token>`.
     pub token: Option<Secret>,
     /// When set, tokens signed with it say who may follow and publish which topics
@@ -186,6 +195,8 @@ impl Default for Config {
             max_header_lines: DEFAULT_MAX_HEADER_LINES,
             max_clients: crate::limits::default_max_clients(),
             max_requests: DEFAULT_MAX_REQUESTS,
+            max_requests_per_client: None,
+            max_streams_per_client: None,
             token: None,
             auth_secret: None,
             public_topics: Vec::new(),
@@ -201,5 +212,19 @@ impl Default for Config {
             allowed_hosts: Vec::new(),
             drain_spread: Duration::from_secs(DEFAULT_DRAIN_SPREAD_S),
         }
+    }
+}
+
+impl Config {
+    /// Request slots one client address may hold (`shares.rs`).
+    pub fn requests_per_client(&self) -> usize {
+        self.max_requests_per_client
+            .unwrap_or((self.max_requests / DEFAULT_CLIENT_SHARE_DIVISOR).max(1))
+    }
+
+    /// Streams one client address may hold (`shares.rs`).
+    pub fn streams_per_client(&self) -> usize {
+        self.max_streams_per_client
+            .unwrap_or((self.max_clients / DEFAULT_CLIENT_SHARE_DIVISOR).max(1))
     }
 }

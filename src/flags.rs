@@ -162,6 +162,20 @@ pub const FLAGS: &[Flag] = &[
         set: |config, value| set_positive(&mut config.max_requests, value),
     },
     Flag {
+        name: "--max-requests-per-client",
+        value: "N",
+        help: "requests (and idle keep-alive connections) one client address may hold; a --trusted-proxy has no limit",
+        default: || "a quarter of --max-requests".into(),
+        set: |config, value| set_positive_option(&mut config.max_requests_per_client, value),
+    },
+    Flag {
+        name: "--max-streams-per-client",
+        value: "N",
+        help: "streams one client address may hold (then refused kindly)",
+        default: || "a quarter of --max-clients".into(),
+        set: |config, value| set_positive_option(&mut config.max_streams_per_client, value),
+    },
+    Flag {
         name: "--admission-wait-ms",
         value: "N",
         help: "when full, how long a new stream waits for a slot",
@@ -325,6 +339,13 @@ fn set_positive<T: FromStr + Default + PartialEq>(
         return Err("must be greater than 0".into());
     }
     *field = number;
+    Ok(())
+}
+
+fn set_positive_option(field: &mut Option<usize>, value: &str) -> Result<(), String> {
+    let mut number = 0;
+    set_positive(&mut number, value)?;
+    *field = Some(number);
     Ok(())
 }
 

@@ -142,9 +142,10 @@ impl Server {
     /// request slot is taken. (Whether it may stream is decided once its request is
     /// read: `admission::admit_stream`.)
     fn dispatch(&self, socket: TcpStream, peer: SocketAddr, waiting_room: Option<&WaitingRoom>) {
-        match RequestSlot::claim(&self.shared) {
-            Some(slot) => client::spawn(socket, peer, slot),
-            None => match waiting_room {
+        // A client at its share waits too: one of its own requests may end meanwhile.
+        match RequestSlot::claim(&self.shared, peer.ip()) {
+            Ok(slot) => client::spawn(socket, peer, slot),
+            Err(_) => match waiting_room {
                 Some(room) => room.enter(socket, peer),
                 None => warn!("{peer} dropped: the server is full"),
             },

@@ -31,7 +31,8 @@ before(async () => {
                 "--retry-ms", String(RETRY_MS)];
   [a, b] = [await startServer(args), await startServer(args)];
   nginx = await startNginx([new URL(a.url).port], { backupPorts: [new URL(b.url).port],
-                                                    workerConnections: 4 * CLIENTS });
+                                                    workerConnections: 4 * CLIENTS,
+                                                    perClientConnections: 2 * CLIENTS });
 });
 
 after(async () => {
