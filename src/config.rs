@@ -38,6 +38,13 @@ pub const DEFAULT_HISTORY_BYTES: usize = 64 * 1024 * 1024;
 /// How many topics may exist at once (a topic exists while it has a follower or a
 /// held message).
 pub const DEFAULT_MAX_TOPICS: usize = 100_000;
+/// How long a published message is held for replay (`--history-ttl-s`): a reconnect
+/// comes within seconds or minutes; an hour covers a laptop's lid closed over lunch.
+pub const DEFAULT_HISTORY_TTL_S: u64 = 3600;
+/// One token subject's share of `--max-topics` unless `--max-topics-per-subject`
+/// says otherwise: a hundredth (1,000 of the default 100,000), far more than an app
+/// gives one user, and it takes a hundred subjects at their cap to fill the table.
+pub const DEFAULT_SUBJECT_SHARE_DIVISOR: usize = 100;
 /// How often a demo stream checks that its client is still connected (a
 /// subscription's client is watched by the kernel instead, see `sse/watch.rs`). The
 /// check is one non-blocking `read` (see `sse/stream.rs`); a departed client's slot is
@@ -110,6 +117,11 @@ pub struct Config {
     pub history_bytes: usize,
     /// Topics that may exist at once.
     pub max_topics: usize,
+    /// Topics one token subject may own; `None`: a hundredth of `max_topics` (see
+    /// [`Config::topics_per_subject`]).
+    pub max_topics_per_subject: Option<usize>,
+    /// How long a held message stays in the histories.
+    pub history_ttl: Duration,
     /// How often a demo stream checks whether its client has left.
     pub client_check: Duration,
     /// How long sent data may stay unacknowledged before the connection is aborted;
@@ -186,6 +198,8 @@ impl Default for Config {
             history: DEFAULT_HISTORY,
             history_bytes: DEFAULT_HISTORY_BYTES,
             max_topics: DEFAULT_MAX_TOPICS,
+            max_topics_per_subject: None,
+            history_ttl: Duration::from_secs(DEFAULT_HISTORY_TTL_S),
             client_check: Duration::from_millis(DEFAULT_CLIENT_CHECK_MS),
             vanish_timeout: Some(Duration::from_secs(DEFAULT_VANISH_TIMEOUT_S)),
             admission_wait: Duration::from_millis(DEFAULT_ADMISSION_WAIT_MS),
@@ -220,6 +234,12 @@ impl Config {
     pub fn requests_per_client(&self) -> usize {
         self.max_requests_per_client
             .unwrap_or((self.max_requests / DEFAULT_CLIENT_SHARE_DIVISOR).max(1))
+    }
+
+    /// Topics one token subject may own (`pubsub/owners.rs`).
+    pub fn topics_per_subject(&self) -> usize {
+        self.max_topics_per_subject
+            .unwrap_or((self.max_topics / DEFAULT_SUBJECT_SHARE_DIVISOR).max(1))
     }
 
     /// Streams one client address may hold (`shares.rs`).

@@ -141,6 +141,20 @@ pub const FLAGS: &[Flag] = &[
         set: |config, value| set_positive(&mut config.max_topics, value),
     },
     Flag {
+        name: "--max-topics-per-subject",
+        value: "N",
+        help: "topics one token subject may own (then refused)",
+        default: || "a hundredth of --max-topics".into(),
+        set: |config, value| set_positive_option(&mut config.max_topics_per_subject, value),
+    },
+    Flag {
+        name: "--history-ttl-s",
+        value: "N",
+        help: "held messages older than N s are dropped, and topics left empty with them",
+        default: || config::DEFAULT_HISTORY_TTL_S.to_string(),
+        set: |config, value| set_secs(&mut config.history_ttl, value),
+    },
+    Flag {
         name: "--max-message-bytes",
         value: "N",
         help: "largest publish body (413)",

@@ -40,7 +40,7 @@ pub const WAITING_ROOM_SOCKETS: usize = 1024;
 /// (`shared.rs`), and the waiting room.
 const RESERVED_DESCRIPTORS: usize = 64 + 2 * DEFAULT_MAX_REQUESTS + 2 * WAITING_ROOM_SOCKETS;
 /// Threads kept back for the server's own (accept loop, client watch, waiting room,
-/// Redis tail, log replays: 64), for short requests, and for as many keep-alive
+/// history expiry, Redis tail, log replays: 64), for short requests, and for as many keep-alive
 /// connections idle between requests (each keeps its thread, not its request slot).
 /// With a `--max-requests` larger than the default, lower `--max-clients` by twice
 /// the difference.

@@ -164,7 +164,8 @@ pub fn route<'s>(
         )),
         Handler::Subscribe => {
             let topics = publish::requested_topics(request)?;
-            let valid_until = gate::check_subscribe(request, &topics, &shared.config)?;
+            let (valid_until, subject) =
+                gate::check_subscribe_as(request, &topics, &shared.config)?;
             // A place first: a subscriber that waits for one must not be in the hub yet.
             let slot = admission::admit_stream(shared, client.peer)?;
             // Registered now, before the stream's head is written (see sse/feeds.rs).
@@ -174,10 +175,14 @@ pub fn route<'s>(
             // half of `--max-topics` only: the rest is kept for token holders. (A topic
             // cap refused is a 503, which an EventSource gets as a reconnect hint.)
             let anonymous = shared.config.auth_secret.is_some() && valid_until.is_none();
+            // A token holder owns the topics it creates, within its share (`owners.rs`).
             let subscription = if anonymous {
                 shared.hub.subscribe_anonymously(topics, resume)?
             } else {
-                shared.hub.subscribe(topics, resume)?
+                shared
+                    .hub
+                    .subscribe_as(&subject, topics, resume)
+                    .inspect_err(|error| publish::count_share_refusal(error, shared))?
             };
             Ok(Reply::Stream(
                 Feed::Subscription {

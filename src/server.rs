@@ -103,6 +103,13 @@ impl Server {
         if let Err(error) = watching {
             warn!("cannot start the client watch: {error}; departed clients are noticed at writes");
         }
+        let expiry = Arc::clone(&self.shared);
+        let expiring = thread::Builder::new()
+            .name("history expiry".into())
+            .spawn(move || expire_histories(&expiry));
+        if let Err(error) = expiring {
+            warn!("cannot start the history expiry: {error}; old messages go at the next publish");
+        }
         let waiting_room = match WaitingRoom::open(Arc::clone(&self.shared), client::spawn) {
             Ok(room) => Some(room),
             Err(error) => {
@@ -162,6 +169,16 @@ impl Server {
             streams_still_open: self.shared.stats.streams_open(),
             waited: started.elapsed(),
         }
+    }
+}
+
+/// Drops held messages past `--history-ttl-s` (`pubsub/expiry.rs`) about every
+/// second, or every tenth of the time-to-live if that is shorter, until shutdown.
+fn expire_histories(shared: &Shared) {
+    let interval =
+        (shared.config.history_ttl / 10).clamp(Duration::from_millis(10), Duration::from_secs(1));
+    while !shared.shutdown.wait_timeout(interval) {
+        shared.hub.expire();
     }
 }
 

@@ -31,7 +31,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
-use crate::pubsub::hub::{Hub, HubLimits, IdSource};
+use crate::pubsub::hub::{Hub, HubLimits, IdSource, SubjectLimits};
 use crate::redis::log::{LogSettings, RedisLog};
 use crate::shares::{ClientShares, Place, ShareClaim, Taken};
 use crate::shutdown::ShutdownSignal;
@@ -87,7 +87,10 @@ impl Shared {
             None => IdSource::Counted,
         };
         Arc::new(Shared {
-            hub: Hub::with_ids(limits, ids),
+            hub: Hub::with_ids(limits, ids).with_subject_limits(SubjectLimits {
+                topics_per_subject: config.topics_per_subject(),
+                history_ttl: Some(config.history_ttl),
+            }),
             log,
             stats: Stats::default(),
             shutdown: ShutdownSignal::new(),
@@ -235,6 +238,11 @@ impl RequestSlot {
         deadline: Instant,
         give_up: impl Fn() -> bool,
     ) -> Result<RequestSlot, NoSlot> {
+        // The waiting room asks this for every waiting connection every few
+        // milliseconds: a full budget says no without touching the shares' lock.
+        if Instant::now() >= deadline && shared.requests.is_full() {
+            return Err(NoSlot::Full);
+        }
         let share = shared
             .shares
             .take(client, Place::Request)

@@ -36,7 +36,9 @@
 //! falls so far behind that its next messages were dropped gets what is still held and
 //! is told it missed some (`missed.rs`). Nothing is queued per subscriber, so the
 //! memory a lagging subscriber can pin is bounded by the histories, however far it lags. A topic with
-//! no follower and nothing held is removed: it costs nothing.
+//! no follower and nothing held is removed: it costs nothing. Topics and the byte budget
+//! are shared fairly among the subjects that own them, and held messages expire after
+//! `--history-ttl-s` (`owners.rs`, `expiry.rs`).
 //!
 //! Who is woken, and when, is the relay's job (`relay.rs`); a subscriber's side of all
 //! this is `subscription.rs`.
@@ -44,12 +46,15 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::thread::Thread;
+use std::time::{Duration, Instant};
 
 use crate::pubsub::budget::{Budget, Histories, HistoryLimits};
 use crate::pubsub::event_id::EventId;
 use crate::pubsub::forgotten::Forgotten;
 use crate::pubsub::merge;
+use crate::pubsub::owners::Owners;
 use crate::pubsub::relay::{Relay, SubscriberKey};
+use crate::pubsub::subject::{ANONYMOUS, Subject};
 use crate::pubsub::topic::{LogEntry, Message, Topic, TopicName, encode_with_id};
 use crate::sse::event::Event;
 use crate::sync::lock;
@@ -84,6 +89,25 @@ impl HubLimits {
     }
 }
 
+/// How the hub is shared among subjects (`owners.rs`), from `Config`; kept apart from
+/// [`HubLimits`] so that a hub without them (the default) needs no mention of them.
+#[derive(Debug, Clone, Copy)]
+pub struct SubjectLimits {
+    /// Topics one token subject may own (`--max-topics-per-subject`).
+    pub topics_per_subject: usize,
+    /// How long a held message stays (`--history-ttl-s`); `None`: until pushed out.
+    pub history_ttl: Option<Duration>,
+}
+
+impl Default for SubjectLimits {
+    fn default() -> SubjectLimits {
+        SubjectLimits {
+            topics_per_subject: usize::MAX,
+            history_ttl: None,
+        }
+    }
+}
+
 /// Where a hub's message ids come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IdSource {
@@ -109,6 +133,9 @@ pub enum HubError {
     /// An anonymous subscription would create topics beyond its share of
     /// `max_topics` ([`HubLimits::anonymous_topics`]).
     TooManyAnonymousTopics { limit: usize },
+    /// A token subject would own more than its share of topics
+    /// ([`SubjectLimits::topics_per_subject`]).
+    TooManySubjectTopics { limit: usize },
 }
 
 impl HubLimits {
@@ -142,6 +169,7 @@ pub struct HubSnapshot {
 pub struct Hub {
     pub(super) state: Mutex<HubState>,
     pub(super) limits: HubLimits,
+    pub(super) subjects: SubjectLimits,
 }
 
 pub(super) struct HubState {
@@ -160,6 +188,8 @@ pub(super) struct HubState {
     pub(super) relay: Relay,
     /// Notes of removed topics' gaps (`forgotten.rs`).
     pub(super) forgotten: Forgotten,
+    /// Who owns which topics (`owners.rs`).
+    pub(super) owners: Owners,
     /// Set at shutdown: every subscriber returns [`Delivery::Closed`].
     pub(super) closed: bool,
     /// Subscribers that have left, and how long they held the lock to do it.
@@ -185,12 +215,20 @@ impl Hub {
                 budget: Budget::default(),
                 relay: Relay::new(limits.relay_width),
                 forgotten: Forgotten::default(),
+                owners: Owners::default(),
                 closed: false,
                 subscribers_left: 0,
                 leave_lock_ns: 0,
             }),
             limits,
+            subjects: SubjectLimits::default(),
         }
+    }
+
+    /// This hub, sharing its topics and histories among subjects within `subjects`.
+    pub fn with_subject_limits(mut self, subjects: SubjectLimits) -> Hub {
+        self.subjects = subjects;
+        self
     }
 
     /// Publishes `event` (its type and data; the hub gives it its id) to every topic in
@@ -198,15 +236,28 @@ impl Hub {
     /// a subscriber. (A hub that follows a shared log takes its messages from
     /// [`Hub::append`] instead.)
     pub fn publish(&self, topics: &[TopicName], event: Event) -> Result<Published, HubError> {
+        self.publish_as(&Subject::from(ANONYMOUS), topics, event)
+    }
+
+    /// [`Hub::publish`] by `publisher`, who owns the topics it creates (`owners.rs`):
+    /// refused if a token subject would own more than its share of them.
+    pub fn publish_as(
+        &self,
+        publisher: &Subject,
+        topics: &[TopicName],
+        event: Event,
+    ) -> Result<Published, HubError> {
         let mut to_wake = Vec::new();
         let published = {
             let mut state = lock(&self.state);
             debug_assert_eq!(state.ids, IdSource::Counted);
             state.make_room_for(topics, self.limits.max_topics)?;
+            state.make_room_for_subject(topics, publisher, self.subjects)?;
+            state.expire_held(self.subjects.history_ttl, Instant::now());
             // The id is assigned under the lock, so ids follow publish order and every
             // history stays sorted.
             let id = state.last_id.next_counted();
-            let subscribers = state.add(id, topics, event, self.limits);
+            let subscribers = state.add(id, topics, event, publisher, self.limits);
             state.relay.wake_next(&mut to_wake);
             Published { id, subscribers }
         };
@@ -226,11 +277,20 @@ impl Hub {
         {
             let mut state = lock(&self.state);
             debug_assert_eq!(state.ids, IdSource::Log);
+            state.expire_held(self.subjects.history_ttl, Instant::now());
+            // The log does not say who published: its messages are one subject's here.
+            let publisher = Subject::from(ANONYMOUS);
             for entry in entries {
                 if entry.id <= state.last_id {
                     continue;
                 }
-                state.add(entry.id, &entry.topics, entry.event, self.limits);
+                state.add(
+                    entry.id,
+                    &entry.topics,
+                    entry.event,
+                    &publisher,
+                    self.limits,
+                );
                 added += 1;
             }
             state.relay.wake_next(&mut to_wake);
@@ -304,14 +364,44 @@ impl HubState {
         Ok(())
     }
 
+    /// Refuses a request by a token subject that would own more than its share of
+    /// topics; clients without a token have their own half instead (`owners.rs`).
+    pub(super) fn make_room_for_subject(
+        &self,
+        topics: &[TopicName],
+        subject: &Subject,
+        limits: SubjectLimits,
+    ) -> Result<(), HubError> {
+        if crate::pubsub::subject::is_anonymous(subject) {
+            return Ok(());
+        }
+        let new = topics
+            .iter()
+            .filter(|name| !self.topics.contains_key(*name))
+            .count();
+        let limit = limits.topics_per_subject;
+        if new > 0 && self.owners.topics_of(subject) + new > limit {
+            return Err(HubError::TooManySubjectTopics { limit });
+        }
+        Ok(())
+    }
+
     /// Encodes the message `id`, holds it, and queues the sleeping followers of its
     /// topics; returns how many distinct subscribers follow them.
-    fn add(&mut self, id: EventId, topics: &[TopicName], event: Event, limits: HubLimits) -> usize {
+    fn add(
+        &mut self,
+        id: EventId,
+        topics: &[TopicName],
+        event: Event,
+        publisher: &Subject,
+        limits: HubLimits,
+    ) -> usize {
         let encoded = encode_with_id(id, event);
         let message = Arc::new(Message {
             id,
             topics: topics.into(),
             encoded,
+            held_since: Instant::now(),
         });
         self.last_id = id;
         self.messages_added += 1;
@@ -319,8 +409,9 @@ impl HubState {
             topics: &mut self.topics,
             budget: &mut self.budget,
             forgotten: &mut self.forgotten,
+            owners: &mut self.owners,
         };
-        histories.hold(&message, limits.for_histories());
+        histories.hold(&message, publisher, limits.for_histories());
         self.schedule_followers(topics)
     }
 

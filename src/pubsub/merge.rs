@@ -72,6 +72,7 @@ mod tests {
                 id: EventId::counted(id),
                 topics: Box::new([]),
                 encoded: vec![b'x'; size].into_boxed_slice(),
+                held_since: std::time::Instant::now(),
             }));
         }
         topic

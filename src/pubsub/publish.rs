@@ -29,6 +29,7 @@
 //! | `Content-Length` over `--max-message-bytes` | 413, body not read |
 //! | body not valid UTF-8 (event streams are UTF-8 text) | 400 |
 //! | a new topic beyond `--max-topics` (alone; with `--redis` the log takes it, and this instance keeps no history of it) | 503 |
+//! | with `--auth-secret`: a new topic beyond the token subject's share, `--max-topics-per-subject` (`owners.rs`) | 503 |
 //! | with `--redis`: Redis did not take the message | 503 with `Retry-After` |
 //!
 //! The origin check stops cross-site request forgery: any web page can make a
@@ -53,6 +54,7 @@ use crate::pubsub::missed::MISSED_EVENT;
 use crate::pubsub::topic::{TopicName, topic_list};
 use crate::shared::Shared;
 use crate::sse::event::{self, Event};
+use crate::stats::Share;
 
 /// The longest `?event=` type we accept, in bytes.
 pub const MAX_EVENT_TYPE_BYTES: usize = 64;
@@ -71,7 +73,7 @@ pub fn handle(
         PageOrigin::Trusted => CookieUse::Honoured,
         PageOrigin::AnyoneAllowed | PageOrigin::Refused(_) => CookieUse::Refused,
     };
-    gate::check_publish(request, &topics, config, cookie)?;
+    let publisher = gate::check_publish_as(request, &topics, config, cookie)?;
     if let PageOrigin::Refused(origin) = page {
         return Err(HttpError::Forbidden(format!(
             "origin {origin} may not publish (see --allow-origin)"
@@ -116,7 +118,10 @@ pub fn handle(
                     .with_type(event_type)
                     .map_err(|error| HttpError::BadRequest(format!("event type {error}")))?;
             }
-            shared.hub.publish(&topics, message)?
+            shared
+                .hub
+                .publish_as(&publisher, &topics, message)
+                .inspect_err(|error| count_share_refusal(error, shared))?
         }
     };
     debug!(
@@ -179,7 +184,19 @@ impl From<HubError> for HttpError {
                 "without a token, new topics are created only up to {limit} in all \
                  (half of --max-topics)"
             )),
+            HubError::TooManySubjectTopics { limit } => HttpError::ServiceUnavailable(format!(
+                "the token's subject owns its share of {limit} topics \
+                 (--max-topics-per-subject); topics it no longer uses go after \
+                 --history-ttl-s"
+            )),
         }
+    }
+}
+
+/// Counts a refusal for a subject's share in `/metrics` (`per_subject`).
+pub fn count_share_refusal(error: &HubError, shared: &Shared) {
+    if let HubError::TooManySubjectTopics { .. } = error {
+        shared.stats.count_share_refusal(Share::PerSubject);
     }
 }
 

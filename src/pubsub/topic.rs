@@ -12,9 +12,11 @@ use std::collections::VecDeque;
 use std::collections::hash_map::{self, HashMap};
 use std::fmt;
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::pubsub::event_id::EventId;
 use crate::pubsub::relay::SubscriberKey;
+use crate::pubsub::subject::Subject;
 use crate::sse::event::Event;
 
 /// The topic a subscriber follows, and a publish goes to, when the request names none.
@@ -41,6 +43,9 @@ pub struct Message {
     pub topics: Box<[TopicName]>,
     /// The complete event (`id:`, `event:`, `data:` lines and the blank line).
     pub encoded: Box<[u8]>,
+    /// When this hub took it in: held past `--history-ttl-s`, it is dropped
+    /// (`expiry.rs`).
+    pub held_since: Instant,
 }
 
 impl Message {
@@ -208,6 +213,8 @@ pub struct Topic {
     /// each in full, even when other topics hold it too: the memory budget takes from
     /// the topic that holds the most (`budget.rs`).
     pub bytes: usize,
+    /// The subject whose publish or subscription created it (`owners.rs`).
+    pub owner: Subject,
 }
 
 impl Topic {
@@ -250,6 +257,7 @@ mod tests {
             id: EventId::counted(id),
             topics: Box::new([]),
             encoded: Box::new([]),
+            held_since: Instant::now(),
         })
     }
 
