@@ -31,6 +31,7 @@ use crate::http::connection::{Connection, ReadError};
 use crate::http::cors;
 use crate::http::error::HttpError;
 use crate::http::forwarded::ClientView;
+use crate::http::log_text::log_safe;
 use crate::http::request::Request;
 use crate::http::response::{self, Framing, Persistence, Response, Status};
 use crate::routes::{self, Reply};
@@ -91,7 +92,11 @@ fn serve(socket: TcpStream, peer: SocketAddr, slot: RequestSlot) {
                 break format!("rejected with {}", error.status());
             }
         };
-        target = format!("{} {}", request.method, request.redacted_target());
+        target = format!(
+            "{} {}",
+            request.method,
+            log_safe(&request.redacted_target())
+        );
         if behind_proxy {
             client = ClientView::of(&request, peer, &shared.config.trusted_proxies);
         }

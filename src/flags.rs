@@ -199,23 +199,34 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         name: "--token",
         value: "T",
-        help: "require Authorization: Bearer T to publish (or $SSE_TOKEN)",
+        help: "require Authorization: Bearer T to publish; prefer $SSE_TOKEN or --token-file (ps shows flags to every user)",
         default: String::new,
-        set: |config, value| {
-            if value.is_empty() {
-                return Err("the token must not be empty".into());
-            }
-            config.token = Some(Secret::new(value));
-            Ok(())
-        },
+        set: set_token,
+    },
+    Flag {
+        name: "--token-file",
+        value: "PATH",
+        help: "--token, read from a file (systemd's LoadCredential= makes one)",
+        default: String::new,
+        set: |config, path| set_token(config, &read_secret_file(path)?),
     },
     Flag {
         name: "--auth-secret",
         value: "S",
-        help: "check HS256 tokens signed with S (or $SSE_AUTH_SECRET)",
+        help: "check HS256 tokens signed with S; prefer $SSE_AUTH_SECRET or --auth-secret-file (ps shows flags to every user)",
         default: String::new,
         set: |config, value| {
             config.auth_secret = Some(check_secret(value)?);
+            Ok(())
+        },
+    },
+    Flag {
+        name: "--auth-secret-file",
+        value: "PATH",
+        help: "--auth-secret, read from a file (systemd's LoadCredential= makes one)",
+        default: String::new,
+        set: |config, path| {
+            config.auth_secret = Some(check_secret(&read_secret_file(path)?)?);
             Ok(())
         },
     },
@@ -326,6 +337,24 @@ pub const FLAGS: &[Flag] = &[
         },
     },
 ];
+
+fn set_token(config: &mut Config, value: &str) -> Result<(), String> {
+    if value.is_empty() {
+        return Err("the token must not be empty".into());
+    }
+    config.token = Some(Secret::new(value));
+    Ok(())
+}
+
+/// The secret in the file at `path`, without the line end an editor or `echo` leaves
+/// after it. A command line is readable by every local user (`ps`, `/proc/PID/cmdline`),
+/// a file only by whom its permissions say. The error names the file, never its text.
+fn read_secret_file(path: &str) -> Result<String, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| format!("cannot read the file {path:?}: {error}"))?;
+    let secret = text.strip_suffix('\n').unwrap_or(&text);
+    Ok(secret.strip_suffix('\r').unwrap_or(secret).to_string())
+}
 
 fn check_public_pattern(pattern: &str) -> Result<Pattern, String> {
     if pattern.contains(SUBJECT) {

@@ -33,6 +33,7 @@ use crate::auth::jwt::{self, Claims, LEEWAY_SECS};
 use crate::auth::patterns::{self, Pattern};
 use crate::config::{Config, Secret};
 use crate::http::error::HttpError;
+use crate::http::log_text::log_safe;
 use crate::http::request::Request;
 use crate::pubsub::subject::{self, Subject};
 use crate::pubsub::topic::TopicName;
@@ -165,11 +166,17 @@ fn bearer_claims(
         if request.cookie(TOKEN_COOKIE).is_some() {
             // Not 401: the visitor may well hold a good token. This page may not
             // spend it.
-            return Err(HttpError::Forbidden(format!(
-                "the {TOKEN_COOKIE} cookie does not authorize a publish from origin {}; \
-                 a page on another origin sends its token in Authorization: Bearer",
-                request.header("origin").unwrap_or("(none)")
-            )));
+            return Err(HttpError::Forbidden(match request.header("origin") {
+                Some(origin) => format!(
+                    "the {TOKEN_COOKIE} cookie does not authorize a publish from origin {}; \
+                     a page on another origin sends its token in Authorization: Bearer",
+                    log_safe(origin)
+                ),
+                None => format!(
+                    "the {TOKEN_COOKIE} cookie authorizes a publish only with an Origin or \
+                     a Referer from this site; curl sends Authorization: Bearer"
+                ),
+            }));
         }
         return Err(HttpError::Unauthorized {
             reason: why_needed(),
@@ -195,7 +202,8 @@ fn check_grant(
         return Ok(());
     }
     Err(HttpError::Forbidden(format!(
-        "the token does not allow you to {verb} topic {topic:?}"
+        "the token does not allow you to {verb} topic \"{}\"",
+        log_safe(topic)
     )))
 }
 

@@ -14,6 +14,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::http::log_text::log_safe;
 use crate::pubsub::event_id::EventId;
 use crate::pubsub::relay::SubscriberKey;
 use crate::pubsub::subject::Subject;
@@ -103,7 +104,8 @@ impl fmt::Display for TopicNameError {
             }
             TopicNameError::BadCharacter(bad) => write!(
                 f,
-                "{bad:?} may not be in a topic name (allowed: A-Z a-z 0-9 - _ . ~ / : @)"
+                "'{}' may not be in a topic name (allowed: A-Z a-z 0-9 - _ . ~ / : @)",
+                log_safe(bad.encode_utf8(&mut [0; 4]))
             ),
         }
     }
@@ -136,7 +138,8 @@ pub fn topic_list(names: &[String]) -> Result<Vec<TopicName>, String> {
     }
     let mut topics: Vec<TopicName> = Vec::with_capacity(names.len().max(1));
     for name in names {
-        let topic = check_topic_name(name).map_err(|error| format!("topic {name:?}: {error}"))?;
+        let topic = check_topic_name(name)
+            .map_err(|error| format!("topic \"{}\": {error}", log_safe(name)))?;
         if !topics.contains(&topic) {
             topics.push(topic);
         }

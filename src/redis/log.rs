@@ -32,6 +32,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use log::warn;
 
+use crate::http::log_text::log_safe;
 use crate::pubsub::event_id::EventId;
 use crate::pubsub::topic::{LogEntry, TopicName, check_topic_name};
 use crate::redis::connection::RedisConnection;
@@ -377,7 +378,9 @@ fn parse_fields(fields: &[Value]) -> Result<(Vec<TopicName>, Event), String> {
     let topics = topics
         .ok_or("no topics field")?
         .split(' ')
-        .map(|name| check_topic_name(name).map_err(|why| format!("topic {name:?}: {why}")))
+        .map(|name| {
+            check_topic_name(name).map_err(|why| format!("topic \"{}\": {why}", log_safe(name)))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let mut event = Event::new(data.ok_or("no data field")?);
     if let Some(event_type) = event_type {
