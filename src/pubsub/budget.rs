@@ -39,7 +39,7 @@ use std::collections::HashMap;
 
 use crate::pubsub::event_id::EventId;
 use crate::pubsub::forgotten::Forgotten;
-use crate::pubsub::owners::Owners;
+use crate::pubsub::owners::{OwnerRanking, Owners};
 use crate::pubsub::subject::Subject;
 use crate::pubsub::topic::{Message, Topic, TopicName};
 
@@ -54,11 +54,8 @@ pub struct Budget {
     /// Every topic whose history holds something, by its [`Rank`]: its owner's, then
     /// its own.
     ranking: BTreeSet<Rank>,
-    /// What each subject's topics hold together (each topic's `bytes`); a subject
-    /// whose topics hold nothing has no entry.
-    owner_bytes: HashMap<Subject, usize>,
-    /// The subjects by those bytes: the last one gives up a message first.
-    owners: BTreeSet<(usize, Subject)>,
+    /// What each subject's topics hold together: the largest gives up a message first.
+    owners: OwnerRanking,
     /// Every topic whose history holds something, by the id of its oldest message:
     /// the first holds the oldest message of all (`expiry.rs`).
     by_age: BTreeSet<(EventId, TopicName)>,
@@ -115,28 +112,14 @@ impl Budget {
             return;
         }
         if let Some(before) = before {
-            self.recount_owner(&before.0, before.1, 0);
+            self.owners.recount(&before.0, before.1, 0);
             self.by_age.remove(&(before.2.0, Arc::clone(&before.3)));
             self.ranking.remove(&before);
         }
         if let Some(after) = after {
-            self.recount_owner(&after.0, 0, after.1);
+            self.owners.recount(&after.0, 0, after.1);
             self.by_age.insert((after.2.0, Arc::clone(&after.3)));
             self.ranking.insert(after);
-        }
-    }
-
-    /// Changes what `owner`'s topics hold by `-removed + added` bytes, keeping its
-    /// place among the owners.
-    fn recount_owner(&mut self, owner: &Subject, removed: usize, added: usize) {
-        let before = self.owner_bytes.get(owner).copied().unwrap_or(0);
-        let after = before - removed + added;
-        self.owners.remove(&(before, Arc::clone(owner)));
-        if after == 0 {
-            self.owner_bytes.remove(owner);
-        } else {
-            self.owner_bytes.insert(Arc::clone(owner), after);
-            self.owners.insert((after, Arc::clone(owner)));
         }
     }
 
@@ -144,7 +127,7 @@ impl Budget {
     /// subject holding the most bytes, unless all it holds is `newest` (the message
     /// being added, which always stays, even alone over the budget); then the next.
     fn largest_apart_from(&self, newest: EventId) -> Option<TopicName> {
-        self.owners.iter().rev().find_map(|(_, owner)| {
+        self.owners.largest_first().find_map(|owner| {
             self.topics_of(owner)
                 .rev()
                 .find(|(_, _, Reverse(oldest), _)| *oldest != newest)
@@ -178,7 +161,7 @@ impl Budget {
 
     /// What `owner`'s topics hold now, in bytes (each topic's `bytes`).
     pub fn bytes_of(&self, owner: &str) -> usize {
-        self.owner_bytes.get(owner).copied().unwrap_or(0)
+        self.owners.bytes_of(owner)
     }
 }
 

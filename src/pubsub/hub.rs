@@ -46,13 +46,14 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::thread::Thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::pubsub::budget::{Budget, Histories, HistoryLimits};
 use crate::pubsub::event_id::EventId;
 use crate::pubsub::forgotten::Forgotten;
 use crate::pubsub::merge;
 use crate::pubsub::owners::Owners;
+pub use crate::pubsub::owners::SubjectLimits;
 use crate::pubsub::relay::{Relay, SubscriberKey};
 use crate::pubsub::subject::{ANONYMOUS, Subject};
 use crate::pubsub::topic::{LogEntry, Message, Topic, TopicName, encode_with_id};
@@ -85,25 +86,6 @@ impl HubLimits {
             max_topics: self.max_topics,
             per_topic: self.history_per_topic,
             bytes: self.history_bytes,
-        }
-    }
-}
-
-/// How the hub is shared among subjects (`owners.rs`), from `Config`; kept apart from
-/// [`HubLimits`] so that a hub without them (the default) needs no mention of them.
-#[derive(Debug, Clone, Copy)]
-pub struct SubjectLimits {
-    /// Topics one token subject may own (`--max-topics-per-subject`).
-    pub topics_per_subject: usize,
-    /// How long a held message stays (`--history-ttl-s`); `None`: until pushed out.
-    pub history_ttl: Option<Duration>,
-}
-
-impl Default for SubjectLimits {
-    fn default() -> SubjectLimits {
-        SubjectLimits {
-            topics_per_subject: usize::MAX,
-            history_ttl: None,
         }
     }
 }
@@ -365,25 +347,16 @@ impl HubState {
     }
 
     /// Refuses a request by a token subject that would own more than its share of
-    /// topics; clients without a token have their own half instead (`owners.rs`).
+    /// topics (`owners.rs`).
     pub(super) fn make_room_for_subject(
         &self,
         topics: &[TopicName],
         subject: &Subject,
         limits: SubjectLimits,
     ) -> Result<(), HubError> {
-        if crate::pubsub::subject::is_anonymous(subject) {
-            return Ok(());
-        }
-        let new = topics
-            .iter()
-            .filter(|name| !self.topics.contains_key(*name))
-            .count();
-        let limit = limits.topics_per_subject;
-        if new > 0 && self.owners.topics_of(subject) + new > limit {
-            return Err(HubError::TooManySubjectTopics { limit });
-        }
-        Ok(())
+        self.owners
+            .check_share(&self.topics, topics, subject, limits)
+            .map_err(|limit| HubError::TooManySubjectTopics { limit })
     }
 
     /// Encodes the message `id`, holds it, and queues the sleeping followers of its

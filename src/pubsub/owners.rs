@@ -20,10 +20,13 @@
 //! per-subject cap, so that a server without tokens, where everyone is anonymous, is
 //! not capped at a subject's share.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use std::time::Duration;
 
 use crate::pubsub::forgotten::Forgotten;
-use crate::pubsub::subject::Subject;
+use crate::pubsub::subject::{Subject, is_anonymous};
 use crate::pubsub::topic::{Topic, TopicName};
 
 /// How many topics each subject owns. Invariant: the counts add up to the number of
@@ -75,6 +78,87 @@ impl Owners {
                 self.topics.remove(&owner);
             }
         }
+    }
+}
+
+/// What each subject's topics hold together in the histories, and who holds the most
+/// (`budget.rs` takes from it first). Invariant: each count is the sum of the `bytes`
+/// of the subject's topics, and a subject whose topics hold nothing has no entry.
+#[derive(Default)]
+pub struct OwnerRanking {
+    bytes: HashMap<Subject, usize>,
+    /// The subjects by those bytes.
+    ranked: BTreeSet<(usize, Subject)>,
+}
+
+impl OwnerRanking {
+    /// Changes what `owner`'s topics hold by `-removed + added` bytes, keeping its
+    /// place in the ranking.
+    pub fn recount(&mut self, owner: &Subject, removed: usize, added: usize) {
+        let before = self.bytes_of(owner);
+        let after = before - removed + added;
+        self.ranked.remove(&(before, Arc::clone(owner)));
+        if after == 0 {
+            self.bytes.remove(owner);
+        } else {
+            self.bytes.insert(Arc::clone(owner), after);
+            self.ranked.insert((after, Arc::clone(owner)));
+        }
+    }
+
+    /// The subjects holding anything, the one holding the most first.
+    pub fn largest_first(&self) -> impl Iterator<Item = &Subject> {
+        self.ranked.iter().rev().map(|(_, owner)| owner)
+    }
+
+    /// What `owner`'s topics hold now, in bytes.
+    pub fn bytes_of(&self, owner: &str) -> usize {
+        self.bytes.get(owner).copied().unwrap_or(0)
+    }
+}
+
+/// How the hub is shared among subjects (`owners.rs`), from `Config`; kept apart from
+/// [`HubLimits`] so that a hub without them (the default) needs no mention of them.
+#[derive(Debug, Clone, Copy)]
+pub struct SubjectLimits {
+    /// Topics one token subject may own (`--max-topics-per-subject`).
+    pub topics_per_subject: usize,
+    /// How long a held message stays (`--history-ttl-s`); `None`: until pushed out.
+    pub history_ttl: Option<Duration>,
+}
+
+impl Default for SubjectLimits {
+    fn default() -> SubjectLimits {
+        SubjectLimits {
+            topics_per_subject: usize::MAX,
+            history_ttl: None,
+        }
+    }
+}
+
+impl Owners {
+    /// Whether `subject` may create the topics of `topics` that `existing` lacks:
+    /// `Err(limit)` if a token subject would own more than its share of them. Clients
+    /// without a token have their own half of the table instead (module docs).
+    pub fn check_share(
+        &self,
+        existing: &HashMap<TopicName, Topic>,
+        topics: &[TopicName],
+        subject: &Subject,
+        limits: SubjectLimits,
+    ) -> Result<(), usize> {
+        if is_anonymous(subject) {
+            return Ok(());
+        }
+        let new = topics
+            .iter()
+            .filter(|name| !existing.contains_key(*name))
+            .count();
+        let limit = limits.topics_per_subject;
+        if new > 0 && self.topics_of(subject) + new > limit {
+            return Err(limit);
+        }
+        Ok(())
     }
 }
 
