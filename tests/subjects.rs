@@ -44,8 +44,8 @@ fn publish(socket: &mut std::net::TcpStream, token: &str, topics: &[String], bod
         query.join("&"),
         body.len()
     );
-    socket.write_all(head.as_bytes()).unwrap();
-    socket.write_all(body.as_bytes()).unwrap();
+    // One write: a second small one would wait for the first's delayed ACK (Nagle).
+    socket.write_all(format!("{head}{body}").as_bytes()).unwrap();
     read_response(socket).status
 }
 
