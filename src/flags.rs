@@ -136,7 +136,7 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         name: "--max-topics",
         value: "N",
-        help: "topics at once, half of them for clients without a token (then refused; with --redis a publish still goes to the log)",
+        help: "topics at once, half of them for clients without a token (then refused, or a token holder takes an unfollowed topic of the subject owning the most; with --redis a publish still goes to the log)",
         default: || config::DEFAULT_MAX_TOPICS.to_string(),
         set: |config, value| set_positive(&mut config.max_topics, value),
     },

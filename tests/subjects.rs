@@ -45,7 +45,9 @@ fn publish(socket: &mut std::net::TcpStream, token: &str, topics: &[String], bod
         body.len()
     );
     // One write: a second small one would wait for the first's delayed ACK (Nagle).
-    socket.write_all(format!("{head}{body}").as_bytes()).unwrap();
+    socket
+        .write_all(format!("{head}{body}").as_bytes())
+        .unwrap();
     read_response(socket).status
 }
 

@@ -233,9 +233,7 @@ impl Hub {
         let published = {
             let mut state = lock(&self.state);
             debug_assert_eq!(state.ids, IdSource::Counted);
-            state.make_room_for(topics, self.limits.max_topics)?;
-            state.make_room_for_subject(topics, publisher, self.subjects)?;
-            state.expire_held(self.subjects.history_ttl, Instant::now());
+            state.make_room(topics, publisher, self.limits.max_topics, self.subjects)?;
             // The id is assigned under the lock, so ids follow publish order and every
             // history stays sorted.
             let id = state.last_id.next_counted();

@@ -15,7 +15,8 @@
 //!    told it missed, and how far back one reconnect replays; [`forgotten`], what a
 //!    removed topic leaves behind so that stays true; [`owners`], how topics and the
 //!    history budget are shared among token subjects; [`expiry`], held messages that
-//!    outlive `--history-ttl-s`; [`subject`], who a client counts as.
+//!    outlive `--history-ttl-s`; [`subject`], who a client counts as; `room.rs`, room
+//!    in a full topic table for another subject's topics.
 //! 3. [`relay`]: the wake-up relay, how ten thousand sleeping threads are woken a
 //!    few at a time.
 //! 4. [`publish`]: `POST /publish`.
@@ -30,6 +31,7 @@ pub mod missed;
 pub mod owners;
 pub mod publish;
 pub mod relay;
+mod room;
 pub mod subject;
 pub mod subscription;
 pub mod topic;

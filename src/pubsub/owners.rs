@@ -7,8 +7,11 @@
 //! and Alice could then not even follow her own inbox. So a topic belongs to the
 //! subject whose publish or subscription created it, and:
 //!
-//! - a subject may own at most `--max-topics-per-subject` topics (`hub.rs` refuses a
-//!   request that would create more: `503`, counted as `per_subject`);
+//! - a subject may own at most `--max-topics-per-subject` topics (`room.rs` refuses a
+//!   request that would create more: `503`, counted as `per_subject`), and when the
+//!   table is full anyway, the subject that owns the most gives up topics nobody
+//!   follows to another token subject's new ones (`room.rs`), so Alice's own topics
+//!   always have room while someone else holds more than she does;
 //! - when the histories hold too much, the subject whose topics hold the most bytes
 //!   gives up a message first (`budget.rs`), so one subject's publishing evicts its own
 //!   history before anyone else's;
@@ -38,6 +41,14 @@ pub struct Owners {
 }
 
 impl Owners {
+    /// The subject that owns the most topics, and how many.
+    pub fn largest(&self) -> Option<(Subject, usize)> {
+        self.topics
+            .iter()
+            .max_by_key(|(_, owned)| **owned)
+            .map(|(subject, owned)| (Subject::clone(subject), *owned))
+    }
+
     /// How many topics `subject` owns now.
     pub fn topics_of(&self, subject: &str) -> usize {
         self.topics.get(subject).copied().unwrap_or(0)

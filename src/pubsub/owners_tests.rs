@@ -163,3 +163,51 @@ fn held_messages_expire_and_topics_left_with_nothing_go_with_them() {
     assert_eq!(hub.snapshot().topics, 0);
     assert_eq!(hub.state.lock().unwrap().owners.topics_of(&mallory), 0);
 }
+
+#[test]
+fn a_full_table_makes_room_for_another_subject_from_the_largest_owners_unfollowed_topics() {
+    let hub = Hub::new(HubLimits {
+        history_per_topic: 10,
+        history_bytes: 64 * 1024 * 1024,
+        max_topics: 100,
+        relay_width: 2,
+        max_replay: 10_000,
+    });
+    let (mallory, alice) = (subject("mallory"), subject("alice"));
+    for n in 0..100 {
+        hub.publish_as(
+            &mallory,
+            &topic(&format!("users/mallory/{n}")),
+            Event::new("x"),
+        )
+        .unwrap();
+    }
+    let _followed = hub.subscribe(topic("users/mallory/0"), None).unwrap();
+    assert_eq!(hub.snapshot().topics, 100);
+    // Mallory herself gets no more, nor does a client without a token.
+    assert_eq!(
+        hub.publish_as(&mallory, &topic("users/mallory/new"), Event::new("x")),
+        Err(HubError::TooManyTopics { limit: 100 })
+    );
+    assert!(
+        hub.subscribe_anonymously(topic("public/news"), None)
+            .is_err()
+    );
+    // Alice follows her inbox and publishes to two topics: three of Mallory's
+    // unfollowed topics make way, with their histories.
+    let _inbox = hub
+        .subscribe_as(&alice, topic("users/alice/inbox"), None)
+        .unwrap();
+    let both = [topic("users/alice/a"), topic("users/alice/b")].concat();
+    hub.publish_as(&alice, &both, Event::new("hi")).unwrap();
+    let snapshot = hub.snapshot();
+    assert_eq!(snapshot.topics, 100);
+    let state = hub.state.lock().unwrap();
+    assert_eq!(state.owners.topics_of(&mallory), 97);
+    assert_eq!(state.owners.topics_of(&alice), 3);
+    assert!(
+        state.topics.contains_key("users/mallory/0"),
+        "a followed topic stays"
+    );
+    assert_eq!(snapshot.history_held, 97 + 1);
+}

@@ -71,10 +71,7 @@ impl Hub {
         subject: &Subject,
     ) -> Result<Subscription<'_>, HubError> {
         let mut state = lock(&self.state);
-        // Expired topics first: they may be what stands between this one and the cap.
-        state.expire_held(self.subjects.history_ttl, Instant::now());
-        state.make_room_for(&topics, max_topics)?;
-        state.make_room_for_subject(&topics, subject, self.subjects)?;
+        state.make_room(&topics, subject, max_topics, self.subjects)?;
         let key = state.relay.register(thread::current());
         for name in &topics {
             let state = &mut *state;
