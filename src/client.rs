@@ -4,9 +4,14 @@
 //! ```text
 //! spawn ──► read_request ──► route ──► write a response ──┐ (keep-alive: next request)
 //!               ▲                                          │
-//!               └──────────────────────────────────────────┘
+//!               └── claim a request slot ◄── wait, idle ◄──┘
 //!                          or ──► run a stream until it ends, the client leaves, or Ctrl-C
 //! ```
+//!
+//! Between two requests a kept-alive connection holds an idle place instead of its
+//! request slot (`shared.rs`): a client that keeps many connections open and quiet
+//! does not keep the slots that others' publishes need. When its next request starts
+//! to arrive, it claims a slot again, within its client's share (`shares.rs`).
 //!
 //! Every connection gets its own named OS thread, and there is no pool: an event
 //! stream holds its thread for as long as the client listens, so a fixed pool of N

@@ -214,7 +214,7 @@ pub struct Topic {
     pub dropped_through: EventId,
     /// What the messages in `history` are charged, in bytes ([`Message::charged_bytes`]),
     /// each in full, even when other topics hold it too: the memory budget takes from
-    /// the topic that holds the most (`budget.rs`).
+    /// the subject whose topics hold the most, its largest topic first (`budget.rs`).
     pub bytes: usize,
     /// The subject whose publish or subscription created it (`owners.rs`).
     pub owner: Subject,
