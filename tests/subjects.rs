@@ -177,3 +177,34 @@ fn a_token_holder_spreading_over_many_topics_leaves_all_of_bobs_history() {
     assert_eq!(events[0].last_event_id, "1");
     assert_eq!(events[499].last_event_id, "500");
 }
+
+#[test]
+fn on_a_quiet_server_expired_messages_go_and_take_their_unfollowed_topics_with_them() {
+    // Topics kept alive only by held messages used to stay forever. Nobody publishes
+    // after these: the server's expiry thread must do it alone.
+    let server = tenants(Config {
+        history_ttl: std::time::Duration::from_secs(1),
+        ..fast_config()
+    });
+    let mallory = token("mallory");
+    let followed = StreamReader::open(
+        &server,
+        "/subscribe?topic=users/mallory/0/0",
+        &format!("Authorization: Bearer {mallory}\r\nAccept: text/event-stream\r\n"),
+    );
+    let mut socket = server.connect();
+    assert_eq!(publish(&mut socket, &mallory, &spread(0), "x"), 202);
+    assert_eq!(server.stat("topics"), 32);
+    let emptied = support::wait_for(std::time::Duration::from_secs(10), || {
+        server.stat("history_held") == 0 && server.stat("topics") == 1
+    });
+    assert!(emptied.is_some(), "{}", server.stats());
+    assert_eq!(server.stat("history_bytes"), 0);
+    // The followed topic stays while someone follows it.
+    drop(followed);
+    assert!(
+        support::wait_for(std::time::Duration::from_secs(5), || server.stat("topics")
+            == 0)
+        .is_some()
+    );
+}
