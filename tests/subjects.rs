@@ -208,3 +208,40 @@ fn on_a_quiet_server_expired_messages_go_and_take_their_unfollowed_topics_with_t
         .is_some()
     );
 }
+
+#[test]
+fn with_a_shared_log_every_instance_knows_whose_topics_they_are() {
+    // Each log entry says who published it, so the instance that did not take the
+    // publish counts its topics to the same subject, and holds it to the same share.
+    let redis = support::redis::RedisServer::start(&[]);
+    let shared_log = |redis: &support::redis::RedisServer| {
+        tenants(Config {
+            redis: Some(sse_server::redis::url::RedisUrl::parse(&redis.url()).unwrap()),
+            redis_key: "subjects".into(),
+            max_topics_per_subject: Some(64),
+            ..fast_config()
+        })
+    };
+    let (a, b) = (shared_log(&redis), shared_log(&redis));
+    for server in [&a, &b] {
+        let connected = support::wait_for(std::time::Duration::from_secs(10), || {
+            server.stats().contains("\"connected\": true")
+        });
+        assert!(connected.is_some(), "{}", server.stats());
+    }
+    let mallory = token("mallory");
+    let mut on_a = a.connect();
+    assert_eq!(publish(&mut on_a, &mallory, &spread(0), "x"), 202);
+    assert_eq!(publish(&mut on_a, &mallory, &spread(1), "x"), 202);
+    assert_eq!(publish(&mut on_a, &mallory, &spread(2), "x"), 503);
+    // B took both messages from the log, as Mallory's.
+    let caught_up = support::wait_for(std::time::Duration::from_secs(10), || {
+        b.stat("topics") == 64
+    });
+    assert!(caught_up.is_some(), "{}", b.stats());
+    let mut on_b = b.connect();
+    assert_eq!(publish(&mut on_b, &mallory, &spread(3), "x"), 503);
+    assert_eq!(share_refusals(&b, "per_subject"), 1);
+    // Her own topics still take messages, on either instance.
+    assert_eq!(publish(&mut b.connect(), &mallory, &spread(0), "y"), 202);
+}

@@ -377,10 +377,13 @@ mod tests {
             names.dedup();
             let newest = EventId::counted(n);
             let event = Event::new("x".repeat(next(400) as usize));
+            // Three publishers, so that the budget is shared among subjects too.
+            let publisher = format!("sub:{}", next(3));
             hub.append(vec![LogEntry {
                 id: newest,
                 topics: names,
                 event,
+                publisher: publisher.into(),
             }]);
 
             let state = hub.state.lock().unwrap();

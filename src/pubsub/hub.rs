@@ -258,19 +258,12 @@ impl Hub {
             let mut state = lock(&self.state);
             debug_assert_eq!(state.ids, IdSource::Log);
             state.expire_held(self.subjects.history_ttl, Instant::now());
-            // The log does not say who published: its messages are one subject's here.
-            let publisher = Subject::from(ANONYMOUS);
             for entry in entries {
                 if entry.id <= state.last_id {
                     continue;
                 }
-                state.add(
-                    entry.id,
-                    &entry.topics,
-                    entry.event,
-                    &publisher,
-                    self.limits,
-                );
+                let publisher = &entry.publisher;
+                state.add(entry.id, &entry.topics, entry.event, publisher, self.limits);
                 added += 1;
             }
             state.relay.wake_next(&mut to_wake);

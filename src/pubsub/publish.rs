@@ -104,8 +104,15 @@ pub fn handle(
         // With --redis, the message is published once Redis holds it; this instance's
         // subscribers get it from the log like everyone else's (redis/tail.rs).
         Some(log) => {
+            // The subject's share is checked here, where the publish is answered; the
+            // topics are created, for the subject the entry names, when the tail
+            // brings the message back.
+            shared
+                .hub
+                .check_subject_room(&publisher, &topics)
+                .inspect_err(|error| count_share_refusal(error, shared))?;
             let id = log
-                .append(&topics, event_type.as_deref(), &text)
+                .append_as(&publisher, &topics, event_type.as_deref(), &text)
                 .map_err(|error| HttpError::BackendFailed {
                     reason: "the message was not published: the shared log is not \
                              available; try again shortly"

@@ -17,9 +17,25 @@
 use std::time::Instant;
 
 use crate::pubsub::budget::Histories;
-use crate::pubsub::hub::{HubError, HubState, SubjectLimits};
+use crate::pubsub::hub::{Hub, HubError, HubState, SubjectLimits};
 use crate::pubsub::subject::{Subject, is_anonymous};
 use crate::pubsub::topic::TopicName;
+use crate::sync::lock;
+
+impl Hub {
+    /// Refuses a publish by `subject` that would create topics past its share
+    /// (`owners.rs`), without creating any: with `--redis`, the topics are created when
+    /// the message comes back from the log (`redis/tail.rs`).
+    pub fn check_subject_room(
+        &self,
+        subject: &Subject,
+        topics: &[TopicName],
+    ) -> Result<(), HubError> {
+        let mut state = lock(&self.state);
+        state.expire_held(self.subjects.history_ttl, Instant::now());
+        state.make_room_for_subject(topics, subject, self.subjects)
+    }
+}
 
 impl HubState {
     /// Makes room for the new topics among `topics`, for `subject`: expires what is

@@ -71,6 +71,9 @@ pub struct LogEntry {
     pub id: EventId,
     pub topics: Vec<TopicName>,
     pub event: Event,
+    /// Who published it (the log's `by` field), so that every instance shares its
+    /// topics and history among subjects alike (`owners.rs`).
+    pub publisher: Subject,
 }
 
 impl LogEntry {
