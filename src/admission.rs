@@ -53,7 +53,7 @@
 //! publish body, or two pipelined requests, arrive whole and in order.
 
 use std::io::{self, Read};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::thread;
@@ -66,10 +66,11 @@ use crate::http::error::HttpError;
 use crate::http::head::{HeadScanner, parse_head};
 use crate::http::request::Request;
 use crate::http::response::{self, Persistence, Response, Status};
-use crate::shared::{RequestSlot, Shared, StreamSlot};
+use crate::shared::{NoSlot, RequestSlot, Shared, StreamSlot};
+use crate::shares::Place;
 use crate::sse::event::EVENT_STREAM;
 use crate::sse::stream;
-use crate::stats::Refusal;
+use crate::stats::{Refusal, Share};
 
 /// Connections that may wait for a slot at once, and as many more handed over and not
 /// yet taken in (both counted in the OS budgets of `limits.rs`).
@@ -84,10 +85,20 @@ const LINGER_TIME: Duration = Duration::from_millis(500);
 
 /// Waits, when every stream slot is taken, for one to free up: at most
 /// `--admission-wait-ms`, and only while fewer than half the request budget waits.
-/// The caller holds a request slot meanwhile. An `Err` is answered with [`refusal`].
-pub fn admit_stream(shared: &Shared) -> Result<StreamSlot<'_>, HttpError> {
-    if let Some(slot) = shared.streams.claim() {
-        return Ok(slot);
+/// The caller holds a request slot meanwhile. A `client` that holds its share of
+/// streams already (`shares.rs`) is refused at once. An `Err` is answered with
+/// [`refusal`].
+pub fn admit_stream(shared: &Shared, client: IpAddr) -> Result<StreamSlot<'_>, HttpError> {
+    let Some(share) = shared.shares.claim(client, Place::Stream) else {
+        shared.stats.count_share_refusal(Share::PerClient);
+        let share = shared.config.streams_per_client();
+        return Err(HttpError::ServiceUnavailable(format!(
+            "this client address holds its share of streams ({share}, \
+             --max-streams-per-client)"
+        )));
+    };
+    if let Some(place) = shared.streams.claim() {
+        return Ok(StreamSlot { place, share });
     }
     let full = || {
         let streams = shared.config.max_clients;
@@ -101,11 +112,11 @@ pub fn admit_stream(shared: &Shared) -> Result<StreamSlot<'_>, HttpError> {
     // a tenth of a second).
     let deadline = Instant::now() + shared.config.admission_wait;
     let shutting_down = || shared.shutdown.is_draining();
-    if let Some(slot) = shared
+    if let Some(place) = shared
         .streams
         .claim_before(deadline, SHUTDOWN_CHECK, shutting_down)
     {
-        return Ok(slot);
+        return Ok(StreamSlot { place, share });
     }
     let why = if shared.shutdown.is_draining() {
         Refusal::Draining
@@ -119,6 +130,14 @@ pub fn admit_stream(shared: &Shared) -> Result<StreamSlot<'_>, HttpError> {
 /// How an admitted connection is served: `client::spawn`, handed in by the server, so
 /// that this module does not import `client.rs` (which imports this one).
 pub type Serve = fn(TcpStream, SocketAddr, RequestSlot);
+
+/// What a client at its share of request slots is told (`shares.rs`).
+pub fn over_client_share(shared: &Shared) -> HttpError {
+    let share = shared.config.requests_per_client();
+    HttpError::ServiceUnavailable(format!(
+        "this client address holds its share of requests ({share}, --max-requests-per-client)"
+    ))
+}
 
 /// The accept loop's side of the waiting room.
 pub struct WaitingRoom {
@@ -242,7 +261,8 @@ fn visit(
     serve: Serve,
     closing: &mut Vec<(TcpStream, Instant)>,
 ) -> bool {
-    if let Some(slot) = RequestSlot::claim(shared) {
+    let claimed = RequestSlot::claim(shared, guest.peer.ip());
+    if let Ok(slot) = claimed {
         let socket = guest.socket.try_clone();
         match socket.and_then(|socket| socket.set_nonblocking(false).map(|()| socket)) {
             Ok(socket) => {
@@ -272,14 +292,27 @@ fn visit(
     let mut head = vec![0u8; shared.config.max_head_bytes];
     let length = guest.socket.peek(&mut head).unwrap_or(0);
     let request = parsed_head(&head[..length], shared);
-    let full = HttpError::ServiceUnavailable("the server is full, retry later".into());
+    let full = match claimed {
+        Err(NoSlot::ClientShare) => {
+            shared.stats.count_share_refusal(Share::PerClient);
+            over_client_share(shared)
+        }
+        _ => {
+            if request.as_ref().is_some_and(wants_event_stream) {
+                shared.stats.count_refusal(Refusal::Full);
+            }
+            let requests = shared.config.max_requests;
+            HttpError::ServiceUnavailable(format!(
+                "the server is full ({requests} requests), retry later"
+            ))
+        }
+    };
     let refused = refusal(request.as_ref(), &full, shared);
-    if request.as_ref().is_some_and(wants_event_stream) {
-        shared.stats.count_refusal(Refusal::Full);
-    }
     warn!(
-        "{} refused: the server is full ({} requests); answered {}",
-        guest.peer, shared.config.max_requests, refused.status
+        "{} refused: {}; answered {}",
+        guest.peer,
+        full.detail(),
+        refused.status
     );
     if response::write_response(&guest.socket, &refused, Persistence::Close, false).is_ok() {
         let _ = guest.socket.shutdown(Shutdown::Write);

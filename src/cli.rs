@@ -246,11 +246,11 @@ pub fn usage() -> String {
             format!(" [default: {default}]")
         };
         let env = env_name(flag.name);
-        text += &format!("    {name:<24}{}{default} [env: {env}]\n", flag.help);
+        text += &format!("    {name:<23} {}{default} [env: {env}]\n", flag.help);
     }
     for switch in SWITCHES {
         let env = env_name(switch.name);
-        text += &format!("    {:<24}{} [env: {env}=1]\n", switch.name, switch.help);
+        text += &format!("    {:<23} {} [env: {env}=1]\n", switch.name, switch.help);
     }
     text += "    -h, --help              print this help\n";
     text += "    -V, --version           print the version\n\n";

@@ -383,3 +383,81 @@ fn a_reachable_server_does_not_start_open_unless_told() {
     // Loopback alone stays as easy as ever.
     assert!(!config(&["--bind", "::1"], &[]).open);
 }
+
+#[test]
+fn secrets_come_from_files_and_help_prefers_them_to_flags() {
+    // Issue 24: a secret given as a flag is visible to every local user in `ps`.
+    let folder = std::env::temp_dir().join(format!("sse-cli-secrets-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).unwrap();
+    let secret_file = folder.join("auth-secret");
+    let token_file = folder.join("token");
+    // As `echo` or an editor writes them, with a line end.
+    std::fs::write(&secret_file, format!("{SECRET}\n")).unwrap();
+    std::fs::write(&token_file, "t0ken\r\n").unwrap();
+    let path = |file: &std::path::Path| file.to_str().unwrap().to_string();
+    let from_file = config(&["--auth-secret-file", &path(&secret_file)], &[]);
+    assert_eq!(from_file.auth_secret, Some(Secret::new(SECRET)));
+    let token = config(&["--token-file", &path(&token_file)], &[]);
+    assert_eq!(token.token, Some(Secret::new("t0ken")));
+    // A short secret is refused, and the error names the flag, never the text.
+    std::fs::write(&secret_file, "tooshort").unwrap();
+    let short = parse(&["--auth-secret-file", &path(&secret_file)], &[])
+        .expect_err("too short")
+        .0;
+    assert!(
+        short.contains("--auth-secret-file") && !short.contains("tooshort"),
+        "{short}"
+    );
+    let missing = path(&folder.join("missing"));
+    let error = parse(&["--token-file", &missing], &[])
+        .expect_err("no file")
+        .0;
+    assert!(
+        error.contains("cannot read") && error.contains("missing"),
+        "{error}"
+    );
+    std::fs::remove_dir_all(&folder).unwrap();
+    let help = usage();
+    assert!(
+        help.contains("prefer $SSE_AUTH_SECRET or --auth-secret-file"),
+        "{help}"
+    );
+    assert!(help.contains("prefer $SSE_TOKEN or --token-file"), "{help}");
+}
+
+#[test]
+fn the_shares_default_to_parts_of_their_caps() {
+    let defaults = config(
+        &[
+            "--max-requests",
+            "100",
+            "--max-clients",
+            "40",
+            "--max-topics",
+            "500",
+        ],
+        &[],
+    );
+    assert_eq!(defaults.requests_per_client(), 25);
+    assert_eq!(defaults.streams_per_client(), 10);
+    assert_eq!(defaults.topics_per_subject(), 5);
+    assert_eq!(defaults.history_ttl, Duration::from_secs(3600));
+    let given = config(
+        &[
+            "--max-requests-per-client",
+            "7",
+            "--max-streams-per-client",
+            "3",
+            "--max-topics-per-subject",
+            "9",
+            "--history-ttl-s",
+            "60",
+        ],
+        &[],
+    );
+    assert_eq!(given.requests_per_client(), 7);
+    assert_eq!(given.streams_per_client(), 3);
+    assert_eq!(given.topics_per_subject(), 9);
+    assert_eq!(given.history_ttl, Duration::from_secs(60));
+    assert!(parse(&["--max-streams-per-client", "0"], &[]).is_err());
+}

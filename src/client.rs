@@ -4,9 +4,14 @@
 //! ```text
 //! spawn ──► read_request ──► route ──► write a response ──┐ (keep-alive: next request)
 //!               ▲                                          │
-//!               └──────────────────────────────────────────┘
+//!               └── claim a request slot ◄── wait, idle ◄──┘
 //!                          or ──► run a stream until it ends, the client leaves, or Ctrl-C
 //! ```
+//!
+//! Between two requests a kept-alive connection holds an idle place instead of its
+//! request slot (`shared.rs`): a client that keeps many connections open and quiet
+//! does not keep the slots that others' publishes need. When its next request starts
+//! to arrive, it claims a slot again, within its client's share (`shares.rs`).
 //!
 //! Every connection gets its own named OS thread, and there is no pool: an event
 //! stream holds its thread for as long as the client listens, so a fixed pool of N
@@ -29,12 +34,15 @@ use log::{debug, error, warn};
 use crate::admission;
 use crate::http::connection::{Connection, ReadError};
 use crate::http::cors;
+use crate::http::error::HttpError;
 use crate::http::forwarded::ClientView;
+use crate::http::log_text::log_safe;
 use crate::http::request::Request;
 use crate::http::response::{self, Framing, Persistence, Response, Status};
 use crate::routes::{self, Reply};
-use crate::shared::{RequestSlot, Shared};
+use crate::shared::{IdlePlace, Listener, NoSlot, RequestSlot, Shared};
 use crate::sse::feeds::{self, StreamEnd};
+use crate::stats::Share;
 use crate::vanish;
 
 /// Starts the thread that serves `socket`, holding a request slot.
@@ -53,7 +61,8 @@ pub fn spawn(socket: TcpStream, peer: SocketAddr, slot: RequestSlot) {
 
 /// Serves one connection from its first byte to its close, then logs one line.
 fn serve(socket: TcpStream, peer: SocketAddr, slot: RequestSlot) {
-    let shared: &Shared = &Arc::clone(slot.shared());
+    let shared_state = Arc::clone(slot.shared());
+    let shared: &Shared = &shared_state;
     let listener = slot.listener;
     // Held while requests are read and answered; a stream trades it for a stream slot.
     let mut request_slot = Some(slot);
@@ -89,7 +98,11 @@ fn serve(socket: TcpStream, peer: SocketAddr, slot: RequestSlot) {
                 break format!("rejected with {}", error.status());
             }
         };
-        target = format!("{} {}", request.method, request.redacted_target());
+        target = format!(
+            "{} {}",
+            request.method,
+            log_safe(&request.redacted_target())
+        );
         if behind_proxy {
             client = ClientView::of(&request, peer, &shared.config.trusted_proxies);
         }
@@ -134,6 +147,15 @@ fn serve(socket: TcpStream, peer: SocketAddr, slot: RequestSlot) {
                 (error.to_response().with_headers(cors), true)
             }
         };
+        // Kept alive, the connection waits for its next request in an idle place,
+        // not a request slot; with none free (or its client at its share of them), it
+        // is closed after this answer. A pipelined request already here needs none.
+        let pipelined = connection.has_next_request_bytes();
+        let idle_place = match pipelined {
+            true => None,
+            false => IdlePlace::claim(shared, peer.ip()),
+        };
+        let may_stay = may_stay && (pipelined || idle_place.is_some());
         match respond(
             &connection,
             &request,
@@ -142,9 +164,27 @@ fn serve(socket: TcpStream, peer: SocketAddr, slot: RequestSlot) {
             may_stay,
             shared,
         ) {
-            Ok(Persistence::KeepAlive) => continue,
+            Ok(Persistence::KeepAlive) if pipelined => continue,
+            Ok(Persistence::KeepAlive) => {}
             Ok(Persistence::Close) => break format!("answered {}", response.status),
             Err(error) => break describe_io_error(&error),
+        }
+        // Idle: the request slot goes back while the client is silent (a thousand idle
+        // connections must not hold every slot), and is claimed again when the next
+        // request starts to arrive.
+        drop(request_slot.take());
+        match connection.await_next_request(Instant::now() + shared.config.head_timeout) {
+            Ok(true) => {}
+            Ok(false) => break "idle keep-alive connection closed".to_string(),
+            Err(ReadError::Io(error)) => break describe_io_error(&error),
+            Err(ReadError::Http(_) | ReadError::Closed) => {
+                break "idle keep-alive connection closed".to_string();
+            }
+        }
+        drop(idle_place);
+        match reclaim_slot(&connection, peer, listener, &shared_state) {
+            Ok(slot) => request_slot = Some(slot),
+            Err(ending) => break ending,
         }
     };
     // Probes and scrapes come every few seconds: at info they would drown the log.
@@ -160,6 +200,37 @@ fn serve(socket: TcpStream, peer: SocketAddr, slot: RequestSlot) {
         client.label,
         started.elapsed().as_secs_f64()
     );
+}
+
+/// A request slot for the next request of a kept-alive connection, waiting at most
+/// `--admission-wait-ms` for one as a new connection would (`admission.rs`). Without
+/// one, the client is told `503` and the connection closes; returns why.
+fn reclaim_slot(
+    connection: &Connection,
+    peer: SocketAddr,
+    listener: Listener,
+    shared: &Arc<Shared>,
+) -> Result<RequestSlot, String> {
+    let deadline = Instant::now() + shared.config.admission_wait;
+    let shutting_down = || shared.shutdown.is_triggered();
+    let claimed = RequestSlot::claim_before(shared, peer.ip(), listener, deadline, shutting_down);
+    let why = match claimed {
+        Ok(slot) => return Ok(slot),
+        Err(NoSlot::ClientShare) => {
+            shared.stats.count_share_refusal(Share::PerClient);
+            admission::over_client_share(shared)
+        }
+        Err(NoSlot::Full) => HttpError::ServiceUnavailable(format!(
+            "the server is full ({} requests), retry later",
+            shared.config.max_requests
+        )),
+    };
+    warn!(
+        "{peer} refused its next request: {}; answered 503",
+        why.detail()
+    );
+    let _ = response::close_after_error(connection.socket(), &why.to_response());
+    Err(format!("next request refused: {}", why.detail()))
 }
 
 /// Writes an ordinary response, keeping the connection open only if it `may_stay`,

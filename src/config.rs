@@ -48,6 +48,13 @@ pub const DEFAULT_HISTORY_BYTES: usize = 64 * 1024 * 1024;
 /// How many topics may exist at once (a topic exists while it has a follower or a
 /// held message).
 pub const DEFAULT_MAX_TOPICS: usize = 100_000;
+/// How long a published message is held for replay (`--history-ttl-s`): a reconnect
+/// comes within seconds or minutes; an hour covers a laptop's lid closed over lunch.
+pub const DEFAULT_HISTORY_TTL_S: u64 = 3600;
+/// One token subject's share of `--max-topics` unless `--max-topics-per-subject`
+/// says otherwise: a hundredth (1,000 of the default 100,000), far more than an app
+/// gives one user, and it takes a hundred subjects at their cap to fill the table.
+pub const DEFAULT_SUBJECT_SHARE_DIVISOR: usize = 100;
 /// How often a demo stream checks that its client is still connected (a
 /// subscription's client is watched by the kernel instead, see `sse/watch.rs`). The
 /// check is one non-blocking `read` (see `sse/stream.rs`); a departed client's slot is
@@ -63,6 +70,10 @@ pub const DEFAULT_ADMISSION_WAIT_MS: u64 = 500;
 /// Short requests served at once, apart from streams: it lives beside the OS limits,
 /// whose budgets it comes out of (`limits.rs`).
 pub use crate::limits::DEFAULT_MAX_REQUESTS;
+/// One client address's share of `--max-requests` and of `--max-clients`, unless
+/// `--max-requests-per-client` or `--max-streams-per-client` says otherwise: a
+/// quarter, so that it takes four addresses, not one, to fill the server (`shares.rs`).
+pub const DEFAULT_CLIENT_SHARE_DIVISOR: usize = 4;
 /// How many subscribers the wake-up relay keeps woken at once (see `pubsub/relay.rs`).
 pub const DEFAULT_RELAY_WIDTH: usize = 4;
 /// The largest body `POST /publish` accepts.
@@ -120,6 +131,11 @@ pub struct Config {
     pub history_bytes: usize,
     /// Topics that may exist at once.
     pub max_topics: usize,
+    /// Topics one token subject may own; `None`: a hundredth of `max_topics` (see
+    /// [`Config::topics_per_subject`]).
+    pub max_topics_per_subject: Option<usize>,
+    /// How long a held message stays in the histories.
+    pub history_ttl: Duration,
     /// How often a demo stream checks whether its client has left.
     pub client_check: Duration,
     /// How long sent data may stay unacknowledged before the connection is aborted;
@@ -141,6 +157,11 @@ pub struct Config {
     /// Most connections reading or answering requests at once, apart from streams;
     /// the next one waits in the waiting room (see `admission.rs`).
     pub max_requests: usize,
+    /// Request slots (and as many idle keep-alive connections) one client address may
+    /// hold; `None`: a quarter of `max_requests` (see [`Config::requests_per_client`]).
+    pub max_requests_per_client: Option<usize>,
+    /// Streams one client address may hold; `None`: a quarter of `max_clients`.
+    pub max_streams_per_client: Option<usize>,
     /// When set, publishing needs `Authorization: Bearer <token>`.
     pub token: Option<Secret>,
     /// When set, tokens signed with it say who may follow and publish which topics
@@ -205,6 +226,8 @@ impl Default for Config {
             history: DEFAULT_HISTORY,
             history_bytes: DEFAULT_HISTORY_BYTES,
             max_topics: DEFAULT_MAX_TOPICS,
+            max_topics_per_subject: None,
+            history_ttl: Duration::from_secs(DEFAULT_HISTORY_TTL_S),
             client_check: Duration::from_millis(DEFAULT_CLIENT_CHECK_MS),
             vanish_timeout: Some(Duration::from_secs(DEFAULT_VANISH_TIMEOUT_S)),
             admission_wait: Duration::from_millis(DEFAULT_ADMISSION_WAIT_MS),
@@ -214,6 +237,8 @@ impl Default for Config {
             max_header_lines: DEFAULT_MAX_HEADER_LINES,
             max_clients: crate::limits::default_max_clients(),
             max_requests: DEFAULT_MAX_REQUESTS,
+            max_requests_per_client: None,
+            max_streams_per_client: None,
             token: None,
             auth_secret: None,
             public_topics: Vec::new(),
@@ -234,5 +259,25 @@ impl Default for Config {
             demo: true,
             admin_bind: None,
         }
+    }
+}
+
+impl Config {
+    /// Request slots one client address may hold (`shares.rs`).
+    pub fn requests_per_client(&self) -> usize {
+        self.max_requests_per_client
+            .unwrap_or((self.max_requests / DEFAULT_CLIENT_SHARE_DIVISOR).max(1))
+    }
+
+    /// Topics one token subject may own (`pubsub/owners.rs`).
+    pub fn topics_per_subject(&self) -> usize {
+        self.max_topics_per_subject
+            .unwrap_or((self.max_topics / DEFAULT_SUBJECT_SHARE_DIVISOR).max(1))
+    }
+
+    /// Streams one client address may hold (`shares.rs`).
+    pub fn streams_per_client(&self) -> usize {
+        self.max_streams_per_client
+            .unwrap_or((self.max_clients / DEFAULT_CLIENT_SHARE_DIVISOR).max(1))
     }
 }

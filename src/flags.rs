@@ -141,9 +141,23 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         name: "--max-topics",
         value: "N",
-        help: "topics at once, half of them for clients without a token (then refused; with --redis a publish still goes to the log)",
+        help: "topics at once, half of them for clients without a token (then refused, or a token holder takes an unfollowed topic of the subject owning the most; with --redis a publish still goes to the log)",
         default: || config::DEFAULT_MAX_TOPICS.to_string(),
         set: |config, value| set_positive(&mut config.max_topics, value),
+    },
+    Flag {
+        name: "--max-topics-per-subject",
+        value: "N",
+        help: "topics one token subject may own (then refused)",
+        default: || "a hundredth of --max-topics".into(),
+        set: |config, value| set_positive_option(&mut config.max_topics_per_subject, value),
+    },
+    Flag {
+        name: "--history-ttl-s",
+        value: "N",
+        help: "held messages older than N s are dropped, and topics left empty with them",
+        default: || config::DEFAULT_HISTORY_TTL_S.to_string(),
+        set: |config, value| set_secs(&mut config.history_ttl, value),
     },
     Flag {
         name: "--max-message-bytes",
@@ -170,6 +184,20 @@ pub const FLAGS: &[Flag] = &[
         set: |config, value| set_positive(&mut config.max_requests, value),
     },
     Flag {
+        name: "--max-requests-per-client",
+        value: "N",
+        help: "requests (and idle keep-alive connections) one client address may hold; a --trusted-proxy has no limit",
+        default: || "a quarter of --max-requests".into(),
+        set: |config, value| set_positive_option(&mut config.max_requests_per_client, value),
+    },
+    Flag {
+        name: "--max-streams-per-client",
+        value: "N",
+        help: "streams one client address may hold (then refused kindly)",
+        default: || "a quarter of --max-clients".into(),
+        set: |config, value| set_positive_option(&mut config.max_streams_per_client, value),
+    },
+    Flag {
         name: "--admission-wait-ms",
         value: "N",
         help: "when full, how long a new stream waits for a slot",
@@ -179,23 +207,34 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         name: "--token",
         value: "T",
-        help: "require Authorization: Bearer T to publish",
+        help: "require Authorization: Bearer T to publish; prefer $SSE_TOKEN or --token-file (ps shows flags to every user)",
         default: String::new,
-        set: |config, value| {
-            if value.is_empty() {
-                return Err("the token must not be empty".into());
-            }
-            config.token = Some(Secret::new(value));
-            Ok(())
-        },
+        set: set_token,
+    },
+    Flag {
+        name: "--token-file",
+        value: "PATH",
+        help: "--token, read from a file (systemd's LoadCredential= makes one)",
+        default: String::new,
+        set: |config, path| set_token(config, &read_secret_file(path)?),
     },
     Flag {
         name: "--auth-secret",
         value: "S",
-        help: "check HS256 tokens signed with S (at least 32 bytes)",
+        help: "check HS256 tokens signed with S; prefer $SSE_AUTH_SECRET or --auth-secret-file (ps shows flags to every user)",
         default: String::new,
         set: |config, value| {
             config.auth_secret = Some(check_secret(value)?);
+            Ok(())
+        },
+    },
+    Flag {
+        name: "--auth-secret-file",
+        value: "PATH",
+        help: "--auth-secret, read from a file (systemd's LoadCredential= makes one)",
+        default: String::new,
+        set: |config, path| {
+            config.auth_secret = Some(check_secret(&read_secret_file(path)?)?);
             Ok(())
         },
     },
@@ -346,6 +385,24 @@ fn parse_port(value: &str) -> Result<u16, String> {
     u16::try_from(number).map_err(|_| "is out of range: a port is 0 to 65535".to_string())
 }
 
+fn set_token(config: &mut Config, value: &str) -> Result<(), String> {
+    if value.is_empty() {
+        return Err("the token must not be empty".into());
+    }
+    config.token = Some(Secret::new(value));
+    Ok(())
+}
+
+/// The secret in the file at `path`, without the line end an editor or `echo` leaves
+/// after it. A command line is readable by every local user (`ps`, `/proc/PID/cmdline`),
+/// a file only by whom its permissions say. The error names the file, never its text.
+fn read_secret_file(path: &str) -> Result<String, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| format!("cannot read the file {path:?}: {error}"))?;
+    let secret = text.strip_suffix('\n').unwrap_or(&text);
+    Ok(secret.strip_suffix('\r').unwrap_or(secret).to_string())
+}
+
 fn check_public_pattern(pattern: &str) -> Result<Pattern, String> {
     if pattern.contains(SUBJECT) {
         return Err(format!(
@@ -373,6 +430,13 @@ fn set_positive<T: FromStr + Default + PartialEq>(
         return Err("must be greater than 0".into());
     }
     *field = number;
+    Ok(())
+}
+
+fn set_positive_option(field: &mut Option<usize>, value: &str) -> Result<(), String> {
+    let mut number = 0;
+    set_positive(&mut number, value)?;
+    *field = Some(number);
     Ok(())
 }
 

@@ -11,7 +11,7 @@
 //! - The program: [`config`], [`cli`], [`flags`] and [`switches`] (every setting and
 //!   the command line), [`startup`] (what the server says it is about to do),
 //!   [`shared`] (the one shared state), [`server`], [`client`], [`routes`],
-//!   [`admission`] (a full server), [`shutdown`] (Ctrl-C), [`mint`] (`sse-server
+//!   [`admission`] (a full server), [`shares`] (no client takes more than its share), [`shutdown`] (Ctrl-C), [`mint`] (`sse-server
 //!   token`).
 //! - Chapter 1, [`http`]: HTTP/1.1 by hand: requests, limits, responses, chunks.
 //! - Chapter 2, [`sse`]: the event-stream format and a live stream on one socket.
@@ -54,6 +54,7 @@ pub mod routes;
 pub mod secret;
 pub mod server;
 pub mod shared;
+pub mod shares;
 pub mod shutdown;
 pub mod slab;
 pub mod sse;

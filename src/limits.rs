@@ -36,12 +36,15 @@ pub const DEFAULT_MAX_REQUESTS: usize = 1024;
 /// their way in.
 pub const WAITING_ROOM_SOCKETS: usize = 1024;
 /// Descriptors kept back for the listeners, stdio, logging, the shutdown wake-up and
-/// Redis (64), short requests, and the waiting room, when the limit has room for them.
-const RESERVED_DESCRIPTORS: usize = 64 + DEFAULT_MAX_REQUESTS + 2 * WAITING_ROOM_SOCKETS;
+/// Redis (64), short requests, as many keep-alive connections idle between requests
+/// (`shared.rs`), and the waiting room, when the limit has room for them.
+const RESERVED_DESCRIPTORS: usize = 64 + 2 * DEFAULT_MAX_REQUESTS + 2 * WAITING_ROOM_SOCKETS;
 /// Threads kept back for the server's own (accept loop, client watch, waiting room,
-/// Redis tail, log replays: 64) and for short requests. With a `--max-requests`
-/// larger than the default, lower `--max-clients` by the difference.
-const RESERVED_THREADS: usize = 64 + DEFAULT_MAX_REQUESTS;
+/// history expiry, Redis tail, log replays: 64), for short requests, and for as many keep-alive
+/// connections idle between requests (each keeps its thread, not its request slot).
+/// With a `--max-requests` larger than the default, lower `--max-clients` by twice
+/// the difference.
+const RESERVED_THREADS: usize = 64 + 2 * DEFAULT_MAX_REQUESTS;
 /// Memory maps each client thread costs, with room for allocator arenas.
 const MAPS_PER_THREAD: usize = 5;
 /// Used when `/proc` cannot be read (not Linux): a cap that is safe almost anywhere.

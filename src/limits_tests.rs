@@ -45,8 +45,8 @@ fn every_limit_has_a_budget_and_the_smallest_binds() {
     assert_eq!(of(Limit::ThreadsMax), 192730 - 110 - RESERVED_THREADS);
     assert_eq!(of(Limit::UserProcesses), 96365 - RESERVED_THREADS);
     assert_eq!(binding(&budgets).unwrap().limit, Limit::MemoryMaps);
-    assert!(warning_for(12_000, true, &budgets).is_none());
-    assert!(warning_for(13_000, true, &budgets).is_some());
+    assert!(warning_for(10_000, true, &budgets).is_none());
+    assert!(warning_for(11_000, true, &budgets).is_some());
 }
 
 #[test]
@@ -75,15 +75,15 @@ fn systemd_tasks_max_binds_through_the_cgroup() {
     let budget = binding(&budgets).unwrap();
     assert_eq!(budget.limit, Limit::CgroupTasks);
     assert_eq!(budget.clients, 4915 - 15 - RESERVED_THREADS);
-    let warning = warning_for(10_000, true, &budgets).expect("10,000 is above 3,812");
+    let warning = warning_for(10_000, true, &budgets).expect("10,000 is above 2,788");
     assert!(warning.contains("pids.max allows (4915"), "{warning}");
     assert!(warning.contains("TasksMax="), "{warning}");
     // A parent with less room left binds instead.
     sources
         .cgroup_pids
-        .push(("3000\n".into(), Some("900\n".into())));
+        .push(("4000\n".into(), Some("900\n".into())));
     let parent = binding(&super::budgets(&sources)).unwrap();
-    assert_eq!(parent.clients, 3000 - 900 - RESERVED_THREADS);
+    assert_eq!(parent.clients, 4000 - 900 - RESERVED_THREADS);
 }
 
 #[test]

@@ -23,7 +23,7 @@ use std::sync::atomic::Ordering;
 
 use crate::process::ProcessSample;
 use crate::shared::Shared;
-use crate::stats::{Ending, Refusal, StreamKind};
+use crate::stats::{Ending, Refusal, Share, StreamKind};
 
 /// The `Content-Type` of format 0.0.4.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -135,6 +135,19 @@ fn streams(out: &mut Exposition, shared: &Shared) {
     out.family(name, Kind::Counter, "Streams refused, by reason.");
     for why in Refusal::ALL {
         out.sample(name, Some(("reason", why.label())), stats.refusals(why));
+    }
+    let name = "sse_share_refusals_total";
+    out.family(
+        name,
+        Kind::Counter,
+        "Requests, streams and publishes refused because one client address or one token subject held its share.",
+    );
+    for whose in Share::ALL {
+        out.sample(
+            name,
+            Some(("reason", whose.label())),
+            stats.share_refusals(whose),
+        );
     }
     let name = "sse_streams_ended_total";
     out.family(name, Kind::Counter, "Streams ended, by reason.");

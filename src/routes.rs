@@ -187,13 +187,17 @@ pub fn route<'s>(
             // The same URL answers differently by Accept, so caches must key on it.
             Response::html(DEMO_PAGE).with_header("Vary", "Accept"),
         )),
-        Handler::Counter => counter(request, shared),
-        Handler::Clock => Ok(Reply::Stream(Feed::Clock, admission::admit_stream(shared)?)),
+        Handler::Counter => counter(request, client, shared),
+        Handler::Clock => Ok(Reply::Stream(
+            Feed::Clock,
+            admission::admit_stream(shared, client.peer)?,
+        )),
         Handler::Subscribe => {
             let topics = publish::requested_topics(request)?;
-            let valid_until = gate::check_subscribe(request, &topics, &shared.config)?;
+            let (valid_until, subject) =
+                gate::check_subscribe_as(request, &topics, &shared.config)?;
             // A place first: a subscriber that waits for one must not be in the hub yet.
-            let slot = admission::admit_stream(shared)?;
+            let slot = admission::admit_stream(shared, client.peer)?;
             // Registered now, before the stream's head is written (see sse/feeds.rs).
             let last_event_id = last_event_id(request).filter(|id| !id.is_empty());
             let resume = Resume::from_header(last_event_id.as_deref());
@@ -201,10 +205,14 @@ pub fn route<'s>(
             // half of `--max-topics` only: the rest is kept for token holders. (A topic
             // cap refused is a 503, which an EventSource gets as a reconnect hint.)
             let anonymous = shared.config.auth_secret.is_some() && valid_until.is_none();
+            // A token holder owns the topics it creates, within its share (`owners.rs`).
             let subscription = if anonymous {
                 shared.hub.subscribe_anonymously(topics, resume)?
             } else {
-                shared.hub.subscribe(topics, resume)?
+                shared
+                    .hub
+                    .subscribe_as(&subject, topics, resume)
+                    .inspect_err(|error| publish::count_share_refusal(error, shared))?
             };
             Ok(Reply::Stream(
                 Feed::Subscription {
@@ -262,14 +270,18 @@ fn allow_header(methods: &[&str]) -> String {
 /// The counter stream, resumed after `Last-Event-ID`. When nothing is left to send we
 /// answer 204: the spec says a browser then stops reconnecting for good (WHATWG HTML
 /// 9.2.3, "fail the connection" on any status other than 200).
-fn counter<'s>(request: &Request, shared: &'s Shared) -> Result<Reply<'s>, HttpError> {
+fn counter<'s>(
+    request: &Request,
+    client: &ClientView,
+    shared: &'s Shared,
+) -> Result<Reply<'s>, HttpError> {
     let resume_after = last_event_id(request)
         .and_then(|id| id.parse().ok())
         .unwrap_or(0);
     if resume_after >= shared.config.count {
         return Ok(Reply::Response(Response::empty(Status::NoContent)));
     }
-    let slot = admission::admit_stream(shared)?;
+    let slot = admission::admit_stream(shared, client.peer)?;
     Ok(Reply::Stream(Feed::Counter { resume_after }, slot))
 }
 

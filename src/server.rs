@@ -155,6 +155,13 @@ impl Server {
         if let Err(error) = watching {
             warn!("cannot start the client watch: {error}; departed clients are noticed at writes");
         }
+        let expiry = Arc::clone(&self.shared);
+        let expiring = thread::Builder::new()
+            .name("history expiry".into())
+            .spawn(move || expire_histories(&expiry));
+        if let Err(error) = expiring {
+            warn!("cannot start the history expiry: {error}; old messages go at the next publish");
+        }
         let waiting_room = match WaitingRoom::open(Arc::clone(&self.shared), client::spawn) {
             Ok(room) => Some(room),
             Err(error) => {
@@ -194,9 +201,10 @@ impl Server {
     /// request slot is taken. (Whether it may stream is decided once its request is
     /// read: `admission::admit_stream`.)
     fn dispatch(&self, socket: TcpStream, peer: SocketAddr, waiting_room: Option<&WaitingRoom>) {
-        match RequestSlot::claim(&self.shared) {
-            Some(slot) => client::spawn(socket, peer, slot),
-            None => match waiting_room {
+        // A client at its share waits too: one of its own requests may end meanwhile.
+        match RequestSlot::claim(&self.shared, peer.ip()) {
+            Ok(slot) => client::spawn(socket, peer, slot),
+            Err(_) => match waiting_room {
                 Some(room) => room.enter(socket, peer),
                 None => warn!("{peer} dropped: the server is full"),
             },
@@ -226,15 +234,25 @@ fn accept_admin(listener: &TcpListener, shared: &Arc<Shared>) {
             return;
         }
         match accepted {
-            Ok((socket, peer)) => match RequestSlot::claim_on(shared, Listener::Admin) {
-                Some(slot) => client::spawn(socket, peer, slot),
-                None => warn!("{peer} dropped from the admin listener: the server is full"),
+            Ok((socket, peer)) => match RequestSlot::claim_on(shared, peer.ip(), Listener::Admin) {
+                Ok(slot) => client::spawn(socket, peer, slot),
+                Err(_) => warn!("{peer} dropped from the admin listener: the server is full"),
             },
             Err(error) => {
                 debug!("admin accept failed: {error}");
                 shared.shutdown.wait_timeout(ACCEPT_BACKOFF);
             }
         }
+    }
+}
+
+/// Drops held messages past `--history-ttl-s` (`pubsub/expiry.rs`) about every
+/// second, or every tenth of the time-to-live if that is shorter, until shutdown.
+fn expire_histories(shared: &Shared) {
+    let interval =
+        (shared.config.history_ttl / 10).clamp(Duration::from_millis(10), Duration::from_secs(1));
+    while !shared.shutdown.wait_timeout(interval) {
+        shared.hub.expire();
     }
 }
 

@@ -19,14 +19,22 @@
 //! requests shared it, a server full of streams could not take one publish, and the
 //! clients that are connected would receive nothing. Requests get a budget of their
 //! own, also bounded: a flood of short requests cannot take every thread either.
+//!
+//! A keep-alive connection *between* requests holds neither: it holds an **idle
+//! place** (as many as request slots), and claims a request slot again when its next
+//! request starts to arrive (`client.rs`). Otherwise a thousand idle connections
+//! would hold every request slot while sending nothing. Each of the three is also
+//! counted per client address (`shares.rs`), so that no one client holds them all.
 
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
-use crate::pubsub::hub::{Hub, HubLimits, IdSource};
+use crate::pubsub::hub::{Hub, HubLimits, IdSource, SubjectLimits};
 use crate::redis::log::{LogSettings, RedisLog};
+use crate::shares::{ClientShares, Place, ShareClaim, Taken};
 use crate::shutdown::ShutdownSignal;
 use crate::sse::watch::ClientWatch;
 use crate::stats::Stats;
@@ -46,6 +54,11 @@ pub struct Shared {
     pub requests: Budget,
     /// Connections streaming; at most `config.max_clients`.
     pub streams: Budget,
+    /// Keep-alive connections waiting for their next request; at most
+    /// `config.max_requests`.
+    pub idle: Budget,
+    /// What each client address holds of the three budgets above (`shares.rs`).
+    pub shares: ClientShares,
     /// Requests waiting for a stream slot; at most half of `config.max_requests`, so
     /// that a reconnect wave at the stream cap leaves room for publishes.
     pub stream_waiters: Budget,
@@ -75,13 +88,22 @@ impl Shared {
             None => IdSource::Counted,
         };
         Arc::new(Shared {
-            hub: Hub::with_ids(limits, ids),
+            hub: Hub::with_ids(limits, ids).with_subject_limits(SubjectLimits {
+                topics_per_subject: config.topics_per_subject(),
+                history_ttl: Some(config.history_ttl),
+            }),
             log,
             stats: Stats::default(),
             shutdown: ShutdownSignal::new(),
             watch: ClientWatch::default(),
             requests: Budget::new(config.max_requests),
             streams: Budget::new(config.max_clients),
+            idle: Budget::new(config.max_requests),
+            shares: ClientShares::new(
+                config.requests_per_client(),
+                config.streams_per_client(),
+                config.trusted_proxies.clone(),
+            ),
             stream_waiters: Budget::new((config.max_requests / 2).max(1)),
             config,
         })
@@ -126,6 +148,18 @@ impl Budget {
         check: Duration,
         give_up: impl Fn() -> bool,
     ) -> Option<Claim<'_>> {
+        self.take_before(deadline, check, give_up)
+            .then(|| Claim { budget: self })
+    }
+
+    /// [`Budget::claim_before`] for an owner that gives the place back itself.
+    fn take_before(&self, deadline: Instant, check: Duration, give_up: impl Fn() -> bool) -> bool {
+        if self.try_take() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
         self.sleepers.fetch_add(1, Ordering::AcqRel);
         let mut guard = lock(&self.lock);
         let claimed = loop {
@@ -141,7 +175,7 @@ impl Budget {
         };
         drop(guard);
         self.sleepers.fetch_sub(1, Ordering::AcqRel);
-        claimed.then(|| Claim { budget: self })
+        claimed
     }
 
     fn try_take(&self) -> bool {
@@ -181,26 +215,70 @@ pub enum Listener {
     Admin,
 }
 
-/// A connection's claim on a request slot. It carries the shared state into the
-/// client's thread and gives the slot back when dropped, on every exit path
-/// (including a panic).
+/// Why no slot was had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoSlot {
+    /// The server's budget is spent.
+    Full,
+    /// This client address holds its share already (`shares.rs`).
+    ClientShare,
+}
+
+/// A connection's claim on a request slot, and on its client's share of them. It
+/// carries the shared state into the client's thread and gives both back when
+/// dropped, on every exit path (including a panic).
 pub struct RequestSlot {
     shared: Arc<Shared>,
     /// The listener the connection came in on.
     pub listener: Listener,
+    /// `None` only inside `drop`.
+    share: Option<Taken>,
 }
 
 impl RequestSlot {
-    /// Takes a request slot for a connection on the public listener, if one is free.
-    pub fn claim(shared: &Arc<Shared>) -> Option<RequestSlot> {
-        RequestSlot::claim_on(shared, Listener::Public)
+    /// Takes a request slot for `client` on the public listener if one is free and
+    /// the client is within its share.
+    pub fn claim(shared: &Arc<Shared>, client: IpAddr) -> Result<RequestSlot, NoSlot> {
+        RequestSlot::claim_on(shared, client, Listener::Public)
     }
 
-    /// Takes a request slot for a connection on `listener`, if one is free.
-    pub fn claim_on(shared: &Arc<Shared>, listener: Listener) -> Option<RequestSlot> {
-        shared.requests.try_take().then(|| RequestSlot {
+    /// Takes a request slot for `client` on `listener`, if one is free and the client
+    /// is within its share.
+    pub fn claim_on(
+        shared: &Arc<Shared>,
+        client: IpAddr,
+        listener: Listener,
+    ) -> Result<RequestSlot, NoSlot> {
+        RequestSlot::claim_before(shared, client, listener, Instant::now(), || false)
+    }
+
+    /// Takes a request slot for `client` on `listener`, sleeping until `deadline` for
+    /// one to be given back if none is free (or until `give_up()`). A client at its
+    /// share is refused at once: waiting would only hold its connection longer.
+    pub fn claim_before(
+        shared: &Arc<Shared>,
+        client: IpAddr,
+        listener: Listener,
+        deadline: Instant,
+        give_up: impl Fn() -> bool,
+    ) -> Result<RequestSlot, NoSlot> {
+        // The waiting room asks this for every waiting connection every few
+        // milliseconds: a full budget says no without touching the shares' lock.
+        if Instant::now() >= deadline && shared.requests.is_full() {
+            return Err(NoSlot::Full);
+        }
+        let share = shared
+            .shares
+            .take(client, Place::Request)
+            .ok_or(NoSlot::ClientShare)?;
+        if !shared.requests.take_before(deadline, SLEEP_CHECK, give_up) {
+            shared.shares.give_back(share);
+            return Err(NoSlot::Full);
+        }
+        Ok(RequestSlot {
             shared: Arc::clone(shared),
             listener,
+            share: Some(share),
         })
     }
 
@@ -213,6 +291,28 @@ impl RequestSlot {
 impl Drop for RequestSlot {
     fn drop(&mut self) {
         self.shared.requests.give_back();
+        if let Some(share) = self.share.take() {
+            self.shared.shares.give_back(share);
+        }
+    }
+}
+
+/// A keep-alive connection's place while it waits for its next request (see the
+/// module docs), and its client's share of them.
+pub struct IdlePlace<'s> {
+    _place: Claim<'s>,
+    _share: ShareClaim<'s>,
+}
+
+impl IdlePlace<'_> {
+    /// An idle place for `client`, if one is free and the client is within its share.
+    pub fn claim(shared: &Shared, client: IpAddr) -> Option<IdlePlace<'_>> {
+        let share = shared.shares.claim(client, Place::Idle)?;
+        let place = shared.idle.claim()?;
+        Some(IdlePlace {
+            _place: place,
+            _share: share,
+        })
     }
 }
 
@@ -227,13 +327,24 @@ impl Drop for Claim<'_> {
     }
 }
 
-/// A stream's place among `--max-clients`, held until the stream ends (see
-/// `admission::admit_stream`, which waits for one).
-pub type StreamSlot<'s> = Claim<'s>;
+/// A stream's place among `--max-clients` and in its client's share of them, held
+/// until the stream ends (see `admission::admit_stream`, which waits for one).
+pub struct StreamSlot<'s> {
+    // Held, never read: their `Drop`s give the places back.
+    #[allow(dead_code)]
+    pub(crate) place: Claim<'s>,
+    #[allow(dead_code)]
+    pub(crate) share: ShareClaim<'s>,
+}
+
+/// How often a thread asleep in [`Budget::take_before`] with a `give_up` looks up.
+const SLEEP_CHECK: Duration = Duration::from_millis(100);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const LOCAL: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 
     #[test]
     fn a_panicking_client_thread_gives_its_slot_back() {
@@ -241,9 +352,9 @@ mod tests {
             max_requests: 1,
             ..Config::default()
         });
-        let slot = RequestSlot::claim(&shared).expect("one slot is free");
+        let slot = RequestSlot::claim(&shared, LOCAL).expect("one slot is free");
         assert!(
-            RequestSlot::claim(&shared).is_none(),
+            RequestSlot::claim(&shared, LOCAL).is_err(),
             "the budget is one request"
         );
         // Unwinding runs the slot's Drop, exactly as a normal return does.
@@ -253,9 +364,10 @@ mod tests {
         });
         assert!(client.join().is_err());
         assert!(
-            RequestSlot::claim(&shared).is_some(),
+            RequestSlot::claim(&shared, LOCAL).is_ok(),
             "the slot was not given back"
         );
+        assert_eq!(shared.shares.clients(), 0, "nor the client's share");
     }
 
     #[test]
@@ -273,7 +385,7 @@ mod tests {
             "a refused claim gives back nothing"
         );
         assert!(
-            RequestSlot::claim(&shared).is_some(),
+            RequestSlot::claim(&shared, LOCAL).is_ok(),
             "a full stream cap leaves requests their own budget"
         );
         drop(stream);

@@ -6,7 +6,7 @@
 //! including a panic in its thread, is counted.
 //!
 //! Every label a counter has comes from a short fixed list ([`StreamKind`],
-//! [`Refusal`], [`Ending`], an HTTP status code): never a topic, a token or an
+//! [`Refusal`], [`Share`], [`Ending`], an HTTP status code): never a topic, a token or an
 //! address, which would make one series per client (unbounded, and private).
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -60,6 +60,29 @@ impl Refusal {
             Refusal::Full => "full",
             Refusal::WaitingRoomFull => "waiting_room_full",
             Refusal::Draining => "draining",
+        }
+    }
+}
+
+/// Whose share a refusal protected: the `reason` label of `sse_share_refusals_total`.
+/// Counts requests, streams, keep-alives and publishes alike: what they have in common
+/// is that one client, not the server, had used up its part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Share {
+    /// One client address held its share of request slots, idle keep-alive
+    /// connections or streams (`shares.rs`).
+    PerClient,
+    /// One token subject held its share of the topics (`pubsub/owners.rs`).
+    PerSubject,
+}
+
+impl Share {
+    pub const ALL: [Share; 2] = [Share::PerClient, Share::PerSubject];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Share::PerClient => "per_client",
+            Share::PerSubject => "per_subject",
         }
     }
 }
@@ -140,6 +163,7 @@ pub struct Stats {
     open_by_kind: Labelled<3>,
     started_by_kind: Labelled<3>,
     refused: Labelled<3>,
+    share_refusals: Labelled<2>,
     ended: Labelled<8>,
     publishes_accepted: AtomicU64,
     publishes_rejected: Labelled<STATUS_CODES>,
@@ -155,6 +179,7 @@ impl Default for Stats {
             open_by_kind: Labelled::new(),
             started_by_kind: Labelled::new(),
             refused: Labelled::new(),
+            share_refusals: Labelled::new(),
             ended: Labelled::new(),
             publishes_accepted: AtomicU64::new(0),
             publishes_rejected: Labelled::new(),
@@ -180,6 +205,17 @@ impl Stats {
     /// Counts a stream refused for `why`.
     pub fn count_refusal(&self, why: Refusal) {
         self.refused.add(why as usize, 1);
+    }
+
+    /// Counts a request, stream or publish refused because a client or a subject had
+    /// used up `whose` share.
+    pub fn count_share_refusal(&self, whose: Share) {
+        self.share_refusals.add(whose as usize, 1);
+    }
+
+    /// Refusals for a client's or a subject's share.
+    pub fn share_refusals(&self, whose: Share) -> u64 {
+        self.share_refusals.get(whose as usize)
     }
 
     /// Counts a stream that ended for `why`.
@@ -365,5 +401,6 @@ mod tests {
                 .enumerate()
                 .all(|(i, e)| *e as usize == i)
         );
+        assert!(Share::ALL.iter().enumerate().all(|(i, s)| *s as usize == i));
     }
 }

@@ -27,8 +27,8 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// A server process with its log in a file, so a test can check it never panicked.
 /// Threads a server has with no client: main (accept loop), the Ctrl-C handler, the
-/// waiting room and the client watch.
-const IDLE_THREADS: u64 = 4;
+/// waiting room, the client watch and the history expiry.
+const IDLE_THREADS: u64 = 5;
 
 struct Target {
     server: Option<ServerProcess>,
@@ -65,6 +65,10 @@ impl Target {
             .args(["--allowed-host", "t"])
             // No drain window: the Ctrl-C scenario is about the end itself.
             .args(["--drain-window-s", "0"])
+            // Every scenario's clients share one address, 127.0.0.1; the per-client
+            // shares that would then bind first are tested in tests/shares.rs.
+            .args(["--max-requests-per-client", "1000000"])
+            .args(["--max-streams-per-client", "1000000"])
             .args(args)
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())

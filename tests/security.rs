@@ -1,6 +1,8 @@
-//! What a security review reproduced (issue 20), each as the request an attacker sent:
-//! a cross-site form post carrying a visitor's cookie, a DNS-rebound `Host`, a form
-//! feed before a `Content-Length`, and a publish while Redis is away.
+//! What security reviews reproduced (issues 20 and 24), each as the request an
+//! attacker sent: a cross-site form post carrying a visitor's cookie (with an `Origin`
+//! and without one), a DNS-rebound `Host` (plain, after an IPv6 literal, and in an
+//! absolute-form target), a form feed before a `Content-Length`, and a publish while
+//! Redis is away.
 
 mod support;
 
@@ -64,16 +66,98 @@ fn under_allow_origin_star_a_cross_site_post_with_the_cookie_is_403_and_a_bearer
         &format!("Origin: https://evil.example\r\n{bearer}"),
     );
     assert_eq!(own_token.status, 202, "{}", own_token.body_text());
-    // The cookie still works from our own page, from a page listed by name, and from
-    // curl (no Origin at all).
+    // The cookie still works from our own page and from a page listed by name, in
+    // `Origin` or, without one, in `Referer`.
     for origin in [
         "Origin: http://test\r\n",
         "Origin: https://app.test\r\n",
-        "",
+        "Referer: http://test/demo\r\n",
+        "Referer: https://app.test/page?x=1\r\n",
     ] {
         let answer = publish(&server, "test", &format!("{origin}{cookie}"));
         assert_eq!(answer.status, 202, "{origin:?}: {}", answer.body_text());
     }
+}
+
+#[test]
+fn a_cookie_publish_that_names_no_page_is_403_and_a_bearer_without_origin_works() {
+    // Issue 24: a cookie-authorized publish with no Origin was trusted. A browser that
+    // leaves `Origin` out still names the page in `Referer`; one that names neither
+    // cannot be checked, so its cookie is not spent (RFC 6265bis section 8.8.1).
+    let server = TestServer::start(Config {
+        auth_secret: Some(Secret::new(SECRET)),
+        ..fast_config()
+    });
+    let token = alice();
+    let cookie = format!("Cookie: sse_token={token}\r\n");
+    for page in ["", "Referer: https://evil.example/\r\n"] {
+        let refused = publish(&server, "test", &format!("{page}{cookie}"));
+        assert_eq!(refused.status, 403, "{page:?}: {}", refused.body_text());
+        assert!(
+            refused.body_text().contains("Referer"),
+            "{}",
+            refused.body_text()
+        );
+    }
+    let same_site = publish(
+        &server,
+        "test",
+        &format!("Referer: http://test/\r\n{cookie}"),
+    );
+    assert_eq!(same_site.status, 202, "{}", same_site.body_text());
+    // curl with a Bearer header and no Origin, as ever.
+    let curl = publish(
+        &server,
+        "test",
+        &format!("Authorization: Bearer {token}\r\n"),
+    );
+    assert_eq!(curl.status, 202, "{}", curl.body_text());
+    assert_eq!(server.stat("messages_published"), 2);
+}
+
+#[test]
+fn text_after_an_ipv6_literal_in_host_is_421() {
+    let server = TestServer::start(Config {
+        allowed_hosts: Vec::new(),
+        ..fast_config()
+    });
+    for host in ["[::1]evil.example", "[::1]evil.example:80", "[::1]:80evil"] {
+        let answer = publish(&server, host, "");
+        assert_eq!(answer.status, 421, "{host}: {}", answer.body_text());
+    }
+    assert_eq!(publish(&server, "[::1]:80", "").status, 202);
+}
+
+#[test]
+fn an_absolute_form_target_is_answered_for_its_own_authority() {
+    // RFC 9112 section 3.2.2: the target's authority wins over `Host`, and is checked
+    // like one. Regression (issue 24): `GET http://evil.example/stats` was answered
+    // for the `Host` it came with.
+    let server = TestServer::start(Config {
+        allowed_hosts: Vec::new(),
+        ..fast_config()
+    });
+    let get = |target: &str, host: &str| {
+        server
+            .exchange(&format!(
+                "GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+            ))
+            .status
+    };
+    assert_eq!(get("http://evil.example/stats", "localhost"), 421);
+    assert_eq!(get("http://[::1]evil.example/stats", "localhost"), 421);
+    assert_eq!(get("http://localhost/stats", "evil.example"), 200);
+    assert_eq!(get("http://127.0.0.1:1/stats?x", "evil.example"), 200);
+    for bad in ["http:///stats", "http://user@localhost/stats"] {
+        assert_eq!(get(bad, "localhost"), 400, "{bad}");
+    }
+    // The publish form's same-origin check compares with the target's authority too.
+    let port = server.addr.port();
+    let answer = server.exchange(&format!(
+        "POST http://localhost:{port}/publish HTTP/1.1\r\nHost: evil.example\r\n\
+         Origin: http://localhost:{port}\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi"
+    ));
+    assert_eq!(answer.status, 202, "{}", answer.body_text());
 }
 
 #[test]

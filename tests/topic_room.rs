@@ -22,6 +22,9 @@ fn config() -> Config {
         auth_secret: Some(Secret::new(SECRET)),
         public_topics: vec![Pattern::parse("public/*").unwrap()],
         max_topics: 64,
+        // These tests are about the whole table and the anonymous half; a subject's
+        // own share is tested in tests/subjects.rs.
+        max_topics_per_subject: Some(64),
         ..fast_config()
     }
 }

@@ -33,7 +33,9 @@ use crate::auth::jwt::{self, Claims, LEEWAY_SECS};
 use crate::auth::patterns::{self, Pattern};
 use crate::config::{Config, Secret};
 use crate::http::error::HttpError;
+use crate::http::log_text::log_safe;
 use crate::http::request::Request;
+use crate::pubsub::subject::{self, Subject};
 use crate::pubsub::topic::TopicName;
 
 /// The cookie a page's app sets for the server to find.
@@ -60,15 +62,26 @@ pub fn check_subscribe(
     topics: &[TopicName],
     config: &Config,
 ) -> Result<ValidUntil, HttpError> {
+    check_subscribe_as(request, topics, config).map(|(valid_until, _)| valid_until)
+}
+
+/// [`check_subscribe`], and who the subscription counts as (`pubsub/owners.rs`): the
+/// token's subject, or anonymous when no token was needed.
+pub fn check_subscribe_as(
+    request: &Request,
+    topics: &[TopicName],
+    config: &Config,
+) -> Result<(ValidUntil, Subject), HttpError> {
+    let anonymous = || subject::subject_of(None);
     let Some(secret) = &config.auth_secret else {
-        return Ok(None);
+        return Ok((None, anonymous()));
     };
     let private: Vec<&TopicName> = topics
         .iter()
         .filter(|topic| !patterns::any_matches(&config.public_topics, topic, None))
         .collect();
     let Some(first_private) = private.first() else {
-        return Ok(None);
+        return Ok((None, anonymous()));
     };
     // Reading needs no cookie rule: another site's page cannot read the answer unless
     // CORS lets it, and `http/cors.rs` lets it only for origins listed by name.
@@ -79,8 +92,10 @@ pub fn check_subscribe(
         check_grant(&claims.subscribe, topic, &claims, "follow")?;
     }
     let valid_until = claims.expires_at.saturating_add(LEEWAY_SECS);
-    Ok(Some(
-        UNIX_EPOCH + std::time::Duration::from_secs(valid_until.max(0) as u64),
+    let valid_until = UNIX_EPOCH + std::time::Duration::from_secs(valid_until.max(0) as u64);
+    Ok((
+        Some(valid_until),
+        subject::subject_of(claims.subject.as_deref()),
     ))
 }
 
@@ -93,6 +108,17 @@ pub fn check_publish(
     config: &Config,
     cookie: CookieUse,
 ) -> Result<(), HttpError> {
+    check_publish_as(request, topics, config, cookie).map(|_| ())
+}
+
+/// [`check_publish`], and who the publish counts as (`pubsub/owners.rs`): the token's
+/// subject with `--auth-secret`, else anonymous (one subject for everyone).
+pub fn check_publish_as(
+    request: &Request,
+    topics: &[TopicName],
+    config: &Config,
+    cookie: CookieUse,
+) -> Result<Subject, HttpError> {
     if let Some(secret) = &config.auth_secret {
         let claims = bearer_claims(request, secret, cookie, || {
             "publishing needs a token".into()
@@ -100,10 +126,11 @@ pub fn check_publish(
         for topic in topics {
             check_grant(&claims.publish, topic, &claims, "publish to")?;
         }
+        return Ok(subject::subject_of(claims.subject.as_deref()));
     } else if let Some(token) = &config.token {
         check_shared_token(request, token)?;
     }
-    Ok(())
+    Ok(subject::subject_of(None))
 }
 
 /// The token a request carries, from the first place that has one (module docs),
@@ -139,11 +166,17 @@ fn bearer_claims(
         if request.cookie(TOKEN_COOKIE).is_some() {
             // Not 401: the visitor may well hold a good token. This page may not
             // spend it.
-            return Err(HttpError::Forbidden(format!(
-                "the {TOKEN_COOKIE} cookie does not authorize a publish from origin {}; \
-                 a page on another origin sends its token in Authorization: Bearer",
-                request.header("origin").unwrap_or("(none)")
-            )));
+            return Err(HttpError::Forbidden(match request.header("origin") {
+                Some(origin) => format!(
+                    "the {TOKEN_COOKIE} cookie does not authorize a publish from origin {}; \
+                     a page on another origin sends its token in Authorization: Bearer",
+                    log_safe(origin)
+                ),
+                None => format!(
+                    "the {TOKEN_COOKIE} cookie authorizes a publish only with an Origin or \
+                     a Referer from this site; curl sends Authorization: Bearer"
+                ),
+            }));
         }
         return Err(HttpError::Unauthorized {
             reason: why_needed(),
@@ -169,7 +202,8 @@ fn check_grant(
         return Ok(());
     }
     Err(HttpError::Forbidden(format!(
-        "the token does not allow you to {verb} topic {topic:?}"
+        "the token does not allow you to {verb} topic \"{}\"",
+        log_safe(topic)
     )))
 }
 

@@ -85,6 +85,22 @@ impl Connection {
         self.unread_body == 0
     }
 
+    /// Whether bytes of a next request have been received already (pipelined).
+    pub fn has_next_request_bytes(&self) -> bool {
+        !self.received.is_empty()
+    }
+
+    /// Waits, between two requests on a kept-alive connection, until the next request
+    /// starts to arrive: `true` then; `false` if the client closed the connection or
+    /// sent nothing before `deadline` (then there is nothing to answer, RFC 9112
+    /// section 9.3 lets either side close an idle connection).
+    pub fn await_next_request(&mut self, deadline: Instant) -> Result<bool, ReadError> {
+        if self.has_next_request_bytes() {
+            return Ok(true);
+        }
+        Ok(matches!(self.read_before(deadline)?, Some(read) if read > 0))
+    }
+
     /// Gives back the memory of the request buffer. Called once, before a stream
     /// starts: a stream holds its connection for hours, and it reads nothing more.
     pub fn release_buffer(&mut self) {

@@ -27,6 +27,8 @@ pub struct ClientView {
     pub label: String,
     /// `https` when a trusted proxy says the client used TLS, else `http`.
     pub scheme: &'static str,
+    /// The TCP peer's address: what a client's share is counted by (`shares.rs`).
+    pub peer: IpAddr,
 }
 
 impl ClientView {
@@ -35,6 +37,7 @@ impl ClientView {
         ClientView {
             label: peer.to_string(),
             scheme: "http",
+            peer: peer.ip(),
         }
     }
 
@@ -61,6 +64,7 @@ impl ClientView {
         ClientView {
             label,
             scheme: if https { "https" } else { "http" },
+            peer: peer.ip(),
         }
     }
 }

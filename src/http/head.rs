@@ -11,6 +11,7 @@
 
 use crate::config::Config;
 use crate::http::error::HttpError;
+use crate::http::log_text::log_safe;
 use crate::http::request::Request;
 use crate::http::version::Version;
 
@@ -76,12 +77,22 @@ pub fn parse_head(head: &[u8]) -> Result<Request, HttpError> {
         .split(|&byte| byte == b'\n')
         .map(|line| line.strip_suffix(b"\r").unwrap_or(line));
     let request_line = lines.next().unwrap_or_default();
-    let (method, path, query, version) = parse_request_line(request_line)?;
+    let (method, target, version) = parse_request_line(request_line)?;
 
     let mut headers = Vec::new();
     for line in lines {
         headers.push(parse_header_line(line)?);
     }
+    if let Some(authority) = target.authority {
+        // RFC 9112 section 3.2.2: a server that receives the absolute form "MUST
+        // ignore the received Host header field (if any) and instead use the host
+        // information of the request-target". So the target's authority becomes the
+        // one `Host`, and every check of the host (`host.rs`, the publish form's
+        // same-origin check) sees the name the request really addresses.
+        headers.retain(|(name, _)| !name.eq_ignore_ascii_case("host"));
+        headers.push(("Host".to_string(), authority));
+    }
+    let (path, query) = (target.path, target.query);
     let mut request = Request {
         method,
         path,
@@ -94,8 +105,17 @@ pub fn parse_head(head: &[u8]) -> Result<Request, HttpError> {
     Ok(request)
 }
 
+/// A request target, split (RFC 9112 section 3.2).
+struct Target {
+    path: String,
+    /// What followed `?`, still percent-encoded.
+    query: Option<String>,
+    /// `host[:port]`, for the absolute form only.
+    authority: Option<String>,
+}
+
 /// `METHOD SP request-target SP HTTP-version` (RFC 9112 section 3), single spaces.
-fn parse_request_line(line: &[u8]) -> Result<(String, String, Option<String>, Version), HttpError> {
+fn parse_request_line(line: &[u8]) -> Result<(String, Target, Version), HttpError> {
     let bad = |why: &str| HttpError::BadRequest(why.to_string());
     let line = std::str::from_utf8(line).map_err(|_| bad("request line is not ASCII"))?;
     let mut parts = line.split(' ');
@@ -108,8 +128,8 @@ fn parse_request_line(line: &[u8]) -> Result<(String, String, Option<String>, Ve
         return Err(bad("invalid method"));
     }
     let version = parse_version(version)?;
-    let (path, query) = parse_target(method, target)?;
-    Ok((method.to_string(), path, query, version))
+    let target = parse_target(method, target)?;
+    Ok((method.to_string(), target, version))
 }
 
 /// `HTTP/1.0` or `HTTP/1.1`; a later 1.x is answered as 1.1 (RFC 9110 section 2.5).
@@ -123,15 +143,17 @@ fn parse_version(version: &str) -> Result<Version, HttpError> {
         }
         Some([major]) if major.is_ascii_digit() => Err(HttpError::VersionNotSupported),
         _ => Err(HttpError::BadRequest(format!(
-            "invalid HTTP version {version:?}"
+            "invalid HTTP version \"{}\"",
+            log_safe(version)
         ))),
     }
 }
 
 /// Splits the request target into path and query (RFC 9112 section 3.2). Accepts
 /// origin form (`/path?q`), absolute form (`http://host/path`, which proxies send and
-/// servers must accept) and asterisk form (`*`, only for `OPTIONS`).
-fn parse_target(method: &str, target: &str) -> Result<(String, Option<String>), HttpError> {
+/// servers must accept; its authority is kept, see [`parse_head`]) and asterisk form
+/// (`*`, only for `OPTIONS`).
+fn parse_target(method: &str, target: &str) -> Result<Target, HttpError> {
     let bad = |why: &str| HttpError::BadRequest(why.to_string());
     if target.is_empty() || !target.bytes().all(|byte| byte.is_ascii_graphic()) {
         return Err(bad("request target has spaces or control characters"));
@@ -141,12 +163,16 @@ fn parse_target(method: &str, target: &str) -> Result<(String, Option<String>), 
     }
     if target == "*" {
         return match method {
-            "OPTIONS" => Ok(("*".to_string(), None)),
+            "OPTIONS" => Ok(Target {
+                path: "*".to_string(),
+                query: None,
+                authority: None,
+            }),
             _ => Err(bad("* is only a target for OPTIONS")),
         };
     }
-    let origin_form = if target.starts_with('/') {
-        target
+    let (origin_form, authority) = if target.starts_with('/') {
+        (target.to_string(), None)
     } else {
         let lowercase = target.to_ascii_lowercase();
         let Some(after_scheme) = ["http://", "https://"].iter().find_map(|scheme| {
@@ -156,15 +182,31 @@ fn parse_target(method: &str, target: &str) -> Result<(String, Option<String>), 
         }) else {
             return Err(bad("request target is not a path"));
         };
-        // Skip the authority (host and port); what follows is the path, "/" if none.
-        match after_scheme.find(['/', '?']) {
-            Some(start) if after_scheme[start..].starts_with('/') => &after_scheme[start..],
-            _ => "/",
+        // The authority (host and port) runs to the path; the path is "/" if none.
+        let end = after_scheme.find(['/', '?']).unwrap_or(after_scheme.len());
+        let authority = &after_scheme[..end];
+        // An http URI with an empty host is invalid (RFC 9110 section 4.2.1), and
+        // userinfo (`user@host`) is an error in one (section 4.2.4): a name before
+        // an `@` is how a link pretends to go somewhere it does not.
+        if authority.is_empty() || authority.contains('@') {
+            return Err(bad("the target's authority is empty or has userinfo"));
         }
+        // `http://host?q` has an empty path, which is `/` (RFC 9112 section 3.2.1).
+        let rest = &after_scheme[end..];
+        let origin_form = match rest.starts_with('/') {
+            true => rest.to_string(),
+            false => format!("/{rest}"),
+        };
+        (origin_form, Some(authority.to_string()))
     };
-    Ok(match origin_form.split_once('?') {
+    let (path, query) = match origin_form.split_once('?') {
         Some((path, query)) => (path.to_string(), Some(query.to_string())),
         None => (origin_form.to_string(), None),
+    };
+    Ok(Target {
+        path,
+        query,
+        authority,
     })
 }
 

@@ -37,6 +37,7 @@ use std::net::{IpAddr, Ipv6Addr};
 
 use crate::config::Config;
 use crate::http::error::HttpError;
+use crate::http::log_text::log_safe;
 use crate::http::request::Request;
 
 /// `421` unless `request` names a host this server answers for (module docs).
@@ -52,7 +53,8 @@ pub fn check_host(request: &Request, config: &Config) -> Result<(), HttpError> {
         return Ok(());
     }
     Err(HttpError::MisdirectedRequest(format!(
-        "this server does not answer for host {name:?} (see --allowed-host)"
+        "this server does not answer for host \"{}\" (see --allowed-host)",
+        log_safe(name)
     )))
 }
 
@@ -76,18 +78,30 @@ pub fn parse_allowed_host(name: &str) -> Result<String, String> {
 }
 
 /// The host part of a `Host` value: `host`, `host:port`, `[v6]` or `[v6]:port`
-/// (RFC 9110 section 7.2). IPv6 addresses keep their brackets.
+/// (RFC 9110 section 7.2; `uri-host [ ":" port ]`, RFC 3986 section 3.2.2). IPv6
+/// addresses keep their brackets. Anything else after a `]` than `:` and digits
+/// (`[::1]evil.example`) is no authority at all: the whole value is returned, and
+/// answered for by no name.
 fn host_name(authority: &str) -> &str {
     if authority.starts_with('[') {
         return match authority.find(']') {
-            Some(end) => &authority[..=end],
-            None => authority,
+            Some(end) if is_port_suffix(&authority[end + 1..]) => &authority[..=end],
+            _ => authority,
         };
     }
     match authority.rsplit_once(':') {
         Some((name, port)) if port.bytes().all(|byte| byte.is_ascii_digit()) => name,
         _ => authority,
     }
+}
+
+/// Whether `rest` is nothing, or `:` and a port's digits (which may be none, RFC 3986
+/// section 3.2.3).
+fn is_port_suffix(rest: &str) -> bool {
+    rest.is_empty()
+        || rest
+            .strip_prefix(':')
+            .is_some_and(|port| port.bytes().all(|byte| byte.is_ascii_digit()))
 }
 
 /// Whether `name` (from a `Host`, without its port) is one we answer for.
@@ -144,6 +158,11 @@ mod tests {
             "127.0.0.1.attacker.example",
             "[::1",
             "[not-an-address]:5000",
+            // Regression (issue 24): the text after `]` was ignored.
+            "[::1]evil.example",
+            "[::1]evil.example:5000",
+            "[::1]:5000evil",
+            "[::1]:5000:1",
             "localhost:5000:1",
         ] {
             assert_eq!(status(host, &open), 421, "{host:?}");

@@ -21,6 +21,7 @@ pub mod error;
 pub mod forwarded;
 pub mod head;
 pub mod host;
+pub mod log_text;
 pub mod request;
 pub mod response;
 pub mod version;

@@ -7,15 +7,20 @@
 //! would push Bob's one message out of `users/bob/inbox`, and Bob's page, reconnecting,
 //! would never see it.
 //!
-//! So the budget takes from the topic that holds the most bytes, its oldest message
-//! first (on a tie, the topic whose oldest message is older). A topic loses a message
-//! only while no other topic holds more than it does: a small topic's history is
-//! never taken to make room for a larger one. A busy topic simply keeps a shorter
-//! past, which is what its own publisher paid for.
+//! So the budget is shared among the subjects that own the topics (`owners.rs`: the
+//! token's `sub`, or one subject for every client without a token), and then among
+//! each subject's topics: it takes from the subject whose topics hold the most bytes,
+//! from that subject's topic that holds the most, its oldest message first (on a tie,
+//! the topic whose oldest message is older). A subject loses a message only while no
+//! other subject holds more than it does, and a topic only while none of its owner's
+//! holds more: Bob's small inbox is never taken to make room for Mallory, whether she
+//! publishes to one big topic or spreads the same bytes over a thousand. A busy
+//! publisher simply keeps a shorter past, which is what it paid for.
 //!
 //! ```text
-//! budget 8 MB    users/alice/feed  ██████████████████████████  7.9 MB   <- loses its oldest
-//!                users/bob/inbox   █                           1 KB
+//! budget 8 MB    mallory  users/mallory/0..999  ████████████████████  7.9 MB  <- the largest
+//!                                                                             of hers loses
+//!                bob      users/bob/inbox       █                     500 KB     its oldest
 //! ```
 //!
 //! A message published to several topics is held once (`Arc`) but charged to each of
@@ -34,6 +39,8 @@ use std::collections::HashMap;
 
 use crate::pubsub::event_id::EventId;
 use crate::pubsub::forgotten::Forgotten;
+use crate::pubsub::owners::{OwnerRanking, Owners};
+use crate::pubsub::subject::Subject;
 use crate::pubsub::topic::{Message, Topic, TopicName};
 
 /// What the histories hold, counted once per message, and which topic gives up a
@@ -44,19 +51,30 @@ pub struct Budget {
     pub held: usize,
     /// What those messages are charged ([`Message::charged_bytes`]), each once.
     pub bytes: usize,
-    /// Every topic whose history holds something, by its [`Rank`]: the last one gives
-    /// up its oldest message first.
+    /// Every topic whose history holds something, by its [`Rank`]: its owner's, then
+    /// its own.
     ranking: BTreeSet<Rank>,
+    /// What each subject's topics hold together: the largest gives up a message first.
+    owners: OwnerRanking,
+    /// Every topic whose history holds something, by the id of its oldest message:
+    /// the first holds the oldest message of all (`expiry.rs`).
+    by_age: BTreeSet<(EventId, TopicName)>,
 }
 
-/// A topic's place in the ranking: its bytes, then the age of its oldest message (the
-/// older, the higher), then its name, so that every topic has a place of its own.
-type Rank = (usize, Reverse<EventId>, TopicName);
+/// A topic's place in the ranking: its owner, its bytes, then the age of its oldest
+/// message (the older, the higher), then its name, so that every topic has a place of
+/// its own and one owner's topics sit together, largest last.
+type Rank = (Subject, usize, Reverse<EventId>, TopicName);
 
 /// Where `topic` ranks now; `None` while its history is empty.
 fn rank_of(name: &TopicName, topic: &Topic) -> Option<Rank> {
     let oldest = topic.history.front()?;
-    Some((topic.bytes, Reverse(oldest.id), Arc::clone(name)))
+    Some((
+        Arc::clone(&topic.owner),
+        topic.bytes,
+        Reverse(oldest.id),
+        Arc::clone(name),
+    ))
 }
 
 impl Budget {
@@ -87,28 +105,63 @@ impl Budget {
         self.bytes = bytes.unwrap_or(0);
     }
 
-    /// Moves a topic from its old place in the ranking to its new one.
+    /// Moves a topic from its old place in the rankings to its new one (a topic's
+    /// owner never changes, so both ranks name the same one).
     fn rerank(&mut self, before: Option<Rank>, after: Option<Rank>) {
         if before == after {
             return;
         }
         if let Some(before) = before {
+            self.owners.recount(&before.0, before.1, 0);
+            self.by_age.remove(&(before.2.0, Arc::clone(&before.3)));
             self.ranking.remove(&before);
         }
         if let Some(after) = after {
+            self.owners.recount(&after.0, 0, after.1);
+            self.by_age.insert((after.2.0, Arc::clone(&after.3)));
             self.ranking.insert(after);
         }
     }
 
-    /// The topic that should give up its oldest message: the one holding the most
-    /// bytes, unless all it holds is `newest` (the message being added, which always
-    /// stays, even alone over the budget); then the next largest.
+    /// The topic that should give up its oldest message: the largest topic of the
+    /// subject holding the most bytes, unless all it holds is `newest` (the message
+    /// being added, which always stays, even alone over the budget); then the next.
     fn largest_apart_from(&self, newest: EventId) -> Option<TopicName> {
-        self.ranking
-            .iter()
-            .rev()
-            .find(|(_, Reverse(oldest), _)| *oldest != newest)
-            .map(|(_, _, name)| Arc::clone(name))
+        self.owners.largest_first().find_map(|owner| {
+            self.topics_of(owner)
+                .rev()
+                .find(|(_, _, Reverse(oldest), _)| *oldest != newest)
+                .map(|(_, _, _, name)| Arc::clone(name))
+        })
+    }
+
+    /// `owner`'s topics that hold something, smallest first.
+    fn topics_of<'b>(&'b self, owner: &Subject) -> impl DoubleEndedIterator<Item = &'b Rank> {
+        // The smallest rank `owner` can have (no bytes, the newest possible oldest
+        // message, the empty name) and the largest (every byte, the oldest possible
+        // message, a name after every name: U+10FFFF is the last character).
+        let newest = EventId {
+            ms: u64::MAX,
+            seq: u64::MAX,
+        };
+        let first = (Arc::clone(owner), 0, Reverse(newest), Arc::from(""));
+        let last = (
+            Arc::clone(owner),
+            usize::MAX,
+            Reverse(EventId::ZERO),
+            Arc::from("\u{10FFFF}"),
+        );
+        self.ranking.range(first..=last)
+    }
+
+    /// The topic that holds the oldest message of all, and that message's id.
+    pub fn oldest_held(&self) -> Option<&(EventId, TopicName)> {
+        self.by_age.first()
+    }
+
+    /// What `owner`'s topics hold now, in bytes (each topic's `bytes`).
+    pub fn bytes_of(&self, owner: &str) -> usize {
+        self.owners.bytes_of(owner)
     }
 }
 
@@ -127,6 +180,8 @@ pub struct Histories<'a> {
     pub budget: &'a mut Budget,
     /// Where a removed topic leaves a note of what it dropped (`forgotten.rs`).
     pub forgotten: &'a mut Forgotten,
+    /// Who owns which topics (`owners.rs`).
+    pub owners: &'a mut Owners,
 }
 
 impl Histories<'_> {
@@ -134,13 +189,16 @@ impl Histories<'_> {
     /// then drops messages until every history and the byte budget are within their
     /// limits: each history's oldest beyond `per_topic`, then, while the budget is
     /// exceeded, the oldest of the topic that holds the most.
-    pub fn hold(&mut self, message: &Arc<Message>, limits: HistoryLimits) {
+    /// A topic created for it belongs to `owner`.
+    pub fn hold(&mut self, message: &Arc<Message>, owner: &Subject, limits: HistoryLimits) {
         let mut dropped = Vec::new();
         for name in message.topics.iter() {
             if !self.topics.contains_key(name) && self.topics.len() >= limits.max_topics {
                 continue;
             }
-            let topic = self.forgotten.topic_entry(self.topics, name);
+            let topic = self
+                .owners
+                .topic_entry(self.forgotten, self.topics, name, owner);
             let before = rank_of(name, topic);
             topic.push(Arc::clone(message));
             if topic.history.len() > limits.per_topic {
@@ -168,7 +226,7 @@ impl Histories<'_> {
 
     /// Drops the oldest message of the topic `name`, and the topic itself if nothing
     /// needs it any more.
-    fn drop_oldest_of(&mut self, name: &TopicName) {
+    pub(super) fn drop_oldest_of(&mut self, name: &TopicName) {
         let Some(topic) = self.topics.get_mut(name) else {
             return;
         };
@@ -176,7 +234,7 @@ impl Histories<'_> {
         let oldest = topic.pop_oldest();
         self.budget.rerank(before, rank_of(name, topic));
         if topic.is_unused() {
-            self.forgotten.remove_topic(self.topics, name);
+            self.owners.remove_topic(self.forgotten, self.topics, name);
         }
         if let Some(oldest) = oldest {
             self.release_if_unheld(&oldest);
@@ -319,10 +377,13 @@ mod tests {
             names.dedup();
             let newest = EventId::counted(n);
             let event = Event::new("x".repeat(next(400) as usize));
+            // Three publishers, so that the budget is shared among subjects too.
+            let publisher = format!("sub:{}", next(3));
             hub.append(vec![LogEntry {
                 id: newest,
                 topics: names,
                 event,
+                publisher: publisher.into(),
             }]);
 
             let state = hub.state.lock().unwrap();

@@ -38,7 +38,9 @@
 //! memory a lagging subscriber can pin is bounded by the histories, however far it
 //! lags, plus the one batch it is writing ([`MAX_BATCH_BYTES`], whose messages the
 //! histories may already have evicted). A topic with no follower and nothing held is
-//! removed: it costs nothing.
+//! removed: it costs nothing. Topics and the byte budget are shared fairly among the
+//! subjects that own them, and held messages expire after `--history-ttl-s`
+//! (`owners.rs`, `expiry.rs`).
 //!
 //! Who is woken, and when, is the relay's job (`relay.rs`); a subscriber's side of all
 //! this is `subscription.rs`.
@@ -46,12 +48,16 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::thread::Thread;
+use std::time::Instant;
 
 use crate::pubsub::budget::{Budget, Histories, HistoryLimits};
 use crate::pubsub::event_id::EventId;
 use crate::pubsub::forgotten::Forgotten;
 use crate::pubsub::merge;
+use crate::pubsub::owners::Owners;
+pub use crate::pubsub::owners::SubjectLimits;
 use crate::pubsub::relay::{Relay, SubscriberKey};
+use crate::pubsub::subject::{ANONYMOUS, Subject};
 use crate::pubsub::topic::{LogEntry, Message, Topic, TopicName, encode_with_id};
 use crate::sse::event::Event;
 use crate::sync::lock;
@@ -111,6 +117,9 @@ pub enum HubError {
     /// An anonymous subscription would create topics beyond its share of
     /// `max_topics` ([`HubLimits::anonymous_topics`]).
     TooManyAnonymousTopics { limit: usize },
+    /// A token subject would own more than its share of topics
+    /// ([`SubjectLimits::topics_per_subject`]).
+    TooManySubjectTopics { limit: usize },
 }
 
 impl HubLimits {
@@ -145,6 +154,7 @@ pub struct HubSnapshot {
 pub struct Hub {
     pub(super) state: Mutex<HubState>,
     pub(super) limits: HubLimits,
+    pub(super) subjects: SubjectLimits,
 }
 
 pub(super) struct HubState {
@@ -163,6 +173,8 @@ pub(super) struct HubState {
     pub(super) relay: Relay,
     /// Notes of removed topics' gaps (`forgotten.rs`).
     pub(super) forgotten: Forgotten,
+    /// Who owns which topics (`owners.rs`).
+    pub(super) owners: Owners,
     /// Set at shutdown: every subscriber returns [`Delivery::Closed`].
     pub(super) closed: bool,
     /// Subscribers that have left, and how long they held the lock to do it.
@@ -188,12 +200,20 @@ impl Hub {
                 budget: Budget::default(),
                 relay: Relay::new(limits.relay_width),
                 forgotten: Forgotten::default(),
+                owners: Owners::default(),
                 closed: false,
                 subscribers_left: 0,
                 leave_lock_ns: 0,
             }),
             limits,
+            subjects: SubjectLimits::default(),
         }
+    }
+
+    /// This hub, sharing its topics and histories among subjects within `subjects`.
+    pub fn with_subject_limits(mut self, subjects: SubjectLimits) -> Hub {
+        self.subjects = subjects;
+        self
     }
 
     /// Publishes `event` (its type and data; the hub gives it its id) to every topic in
@@ -201,15 +221,26 @@ impl Hub {
     /// a subscriber. (A hub that follows a shared log takes its messages from
     /// [`Hub::append`] instead.)
     pub fn publish(&self, topics: &[TopicName], event: Event) -> Result<Published, HubError> {
+        self.publish_as(&Subject::from(ANONYMOUS), topics, event)
+    }
+
+    /// [`Hub::publish`] by `publisher`, who owns the topics it creates (`owners.rs`):
+    /// refused if a token subject would own more than its share of them.
+    pub fn publish_as(
+        &self,
+        publisher: &Subject,
+        topics: &[TopicName],
+        event: Event,
+    ) -> Result<Published, HubError> {
         let mut to_wake = Vec::new();
         let published = {
             let mut state = lock(&self.state);
             debug_assert_eq!(state.ids, IdSource::Counted);
-            state.make_room_for(topics, self.limits.max_topics)?;
+            state.make_room(topics, publisher, self.limits.max_topics, self.subjects)?;
             // The id is assigned under the lock, so ids follow publish order and every
             // history stays sorted.
             let id = state.last_id.next_counted();
-            let subscribers = state.add(id, topics, event, self.limits);
+            let subscribers = state.add(id, topics, event, publisher, self.limits);
             state.relay.wake_next(&mut to_wake);
             Published { id, subscribers }
         };
@@ -229,11 +260,13 @@ impl Hub {
         {
             let mut state = lock(&self.state);
             debug_assert_eq!(state.ids, IdSource::Log);
+            state.expire_held(self.subjects.history_ttl, Instant::now());
             for entry in entries {
                 if entry.id <= state.last_id {
                     continue;
                 }
-                state.add(entry.id, &entry.topics, entry.event, self.limits);
+                let publisher = &entry.publisher;
+                state.add(entry.id, &entry.topics, entry.event, publisher, self.limits);
                 added += 1;
             }
             state.relay.wake_next(&mut to_wake);
@@ -307,14 +340,35 @@ impl HubState {
         Ok(())
     }
 
+    /// Refuses a request by a token subject that would own more than its share of
+    /// topics (`owners.rs`).
+    pub(super) fn make_room_for_subject(
+        &self,
+        topics: &[TopicName],
+        subject: &Subject,
+        limits: SubjectLimits,
+    ) -> Result<(), HubError> {
+        self.owners
+            .check_share(&self.topics, topics, subject, limits)
+            .map_err(|limit| HubError::TooManySubjectTopics { limit })
+    }
+
     /// Encodes the message `id`, holds it, and queues the sleeping followers of its
     /// topics; returns how many distinct subscribers follow them.
-    fn add(&mut self, id: EventId, topics: &[TopicName], event: Event, limits: HubLimits) -> usize {
+    fn add(
+        &mut self,
+        id: EventId,
+        topics: &[TopicName],
+        event: Event,
+        publisher: &Subject,
+        limits: HubLimits,
+    ) -> usize {
         let encoded = encode_with_id(id, event);
         let message = Arc::new(Message {
             id,
             topics: topics.into(),
             encoded,
+            held_since: Instant::now(),
         });
         self.last_id = id;
         self.messages_added += 1;
@@ -322,8 +376,9 @@ impl HubState {
             topics: &mut self.topics,
             budget: &mut self.budget,
             forgotten: &mut self.forgotten,
+            owners: &mut self.owners,
         };
-        histories.hold(&message, limits.for_histories());
+        histories.hold(&message, publisher, limits.for_histories());
         self.schedule_followers(topics)
     }
 

@@ -353,6 +353,7 @@ fn entry(ms: u64, names: &[&str], data: &str) -> LogEntry {
         id: EventId { ms, seq: 0 },
         topics: topics(names),
         event: Event::new(data),
+        publisher: crate::pubsub::subject::subject_of(None),
     }
 }
 

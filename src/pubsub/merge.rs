@@ -84,6 +84,7 @@ mod tests {
                 id: EventId::counted(id),
                 topics: Box::new([]),
                 encoded: vec![b'x'; size].into_boxed_slice(),
+                held_since: std::time::Instant::now(),
             }));
         }
         topic
@@ -162,6 +163,7 @@ mod tests {
                 id: EventId::counted(id),
                 topics: Box::new([]),
                 encoded: vec![b'x'; 40_000].into_boxed_slice(),
+                held_since: std::time::Instant::now(),
             });
             histories
                 .iter_mut()

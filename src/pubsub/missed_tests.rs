@@ -204,6 +204,7 @@ fn with_a_log_the_start_notice_comes_before_the_log_is_asked() {
         id: EventId { ms, seq: 0 },
         topics: topics(&[name]),
         event: Event::new("x"),
+        publisher: crate::pubsub::subject::subject_of(None),
     };
     // `b` holds 3 and 4, `a` holds 11 and 12 and has dropped 10.
     let entries = [

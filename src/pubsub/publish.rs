@@ -21,7 +21,7 @@
 //! | a `?topic=` that is not a valid name, or more than 32 of them | 400 |
 //! | with `--auth-secret`: no valid token (`auth/gate.rs`) | 401 with `WWW-Authenticate` |
 //! | with `--auth-secret`: a token whose `publish` misses a named topic | 403 |
-//! | with `--auth-secret`: the token is in the cookie, and the page is on another origin that `--allow-origin` does not name (`*` names none) | 403 |
+//! | with `--auth-secret`: the token is in the cookie, and the page is on another origin that `--allow-origin` does not name (`*` names none), or the request has no `Origin` and no `Referer` from our own or a named origin | 403 |
 //! | with `--token`: no matching `Authorization: Bearer` | 401 with `WWW-Authenticate` |
 //! | an `Origin` that is neither ours nor allowed by `--allow-origin` | 403 |
 //! | `?event=` empty, with a line break, over 64 bytes, or `missed` (the server's own) | 400 |
@@ -29,6 +29,7 @@
 //! | `Content-Length` over `--max-message-bytes` | 413, body not read |
 //! | body not valid UTF-8 (event streams are UTF-8 text) | 400 |
 //! | a new topic beyond `--max-topics` (alone; with `--redis` the log takes it, and this instance keeps no history of it) | 503 |
+//! | with `--auth-secret`: a new topic beyond the token subject's share, `--max-topics-per-subject` (`owners.rs`) | 503 |
 //! | with `--redis`: Redis did not take the message | 503 with `Retry-After` |
 //!
 //! The origin check stops cross-site request forgery: any web page can make a
@@ -36,7 +37,9 @@
 //! browser always says which page sent it in `Origin`. `--allow-origin '*'` lets any
 //! page publish, but only with a token the page sends itself: the visitor's cookie,
 //! which the browser attaches to such a post unasked, counts only from our own origin
-//! or one listed by name (`auth/gate.rs`).
+//! or one listed by name (`auth/gate.rs`), in `Origin` or, without one, in `Referer`;
+//! a request that names no page at all may publish with a token it sends itself
+//! (curl's `Authorization: Bearer`), never with the cookie.
 
 use std::time::Instant;
 
@@ -46,6 +49,7 @@ use crate::auth::gate::{self, CookieUse};
 use crate::http::connection::Connection;
 use crate::http::error::HttpError;
 use crate::http::forwarded::ClientView;
+use crate::http::log_text::log_safe;
 use crate::http::request::Request;
 use crate::http::response::{Response, Status};
 use crate::pubsub::hub::{HubError, Published};
@@ -53,6 +57,7 @@ use crate::pubsub::missed::MISSED_EVENT;
 use crate::pubsub::topic::{TopicName, topic_list};
 use crate::shared::Shared;
 use crate::sse::event::{self, Event};
+use crate::stats::Share;
 
 /// The longest `?event=` type we accept, in bytes.
 pub const MAX_EVENT_TYPE_BYTES: usize = 64;
@@ -69,12 +74,15 @@ pub fn handle(
     let page = page_origin(request, client.scheme, &config.allowed_origins);
     let cookie = match page {
         PageOrigin::Trusted => CookieUse::Honoured,
-        PageOrigin::AnyoneAllowed | PageOrigin::Refused(_) => CookieUse::Refused,
+        PageOrigin::Unknown | PageOrigin::AnyoneAllowed | PageOrigin::Refused(_) => {
+            CookieUse::Refused
+        }
     };
-    gate::check_publish(request, &topics, config, cookie)?;
+    let publisher = gate::check_publish_as(request, &topics, config, cookie)?;
     if let PageOrigin::Refused(origin) = page {
         return Err(HttpError::Forbidden(format!(
-            "origin {origin} may not publish (see --allow-origin)"
+            "origin {} may not publish (see --allow-origin)",
+            log_safe(&origin)
         )));
     }
     let event_type = request.query_param("event")?;
@@ -96,8 +104,15 @@ pub fn handle(
         // With --redis, the message is published once Redis holds it; this instance's
         // subscribers get it from the log like everyone else's (redis/tail.rs).
         Some(log) => {
+            // The subject's share is checked here, where the publish is answered; the
+            // topics are created, for the subject the entry names, when the tail
+            // brings the message back.
+            shared
+                .hub
+                .check_subject_room(&publisher, &topics)
+                .inspect_err(|error| count_share_refusal(error, shared))?;
             let id = log
-                .append(&topics, event_type.as_deref(), &text)
+                .append_as(&publisher, &topics, event_type.as_deref(), &text)
                 .map_err(|error| HttpError::BackendFailed {
                     reason: "the message was not published: the shared log is not \
                              available; try again shortly"
@@ -116,7 +131,10 @@ pub fn handle(
                     .with_type(event_type)
                     .map_err(|error| HttpError::BadRequest(format!("event type {error}")))?;
             }
-            shared.hub.publish(&topics, message)?
+            shared
+                .hub
+                .publish_as(&publisher, &topics, message)
+                .inspect_err(|error| count_share_refusal(error, shared))?
         }
     };
     debug!(
@@ -133,9 +151,15 @@ pub fn handle(
 /// Where a publish comes from, as far as cross-site forgery is concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum PageOrigin {
-    /// No `Origin` (curl, scripts), our own origin (the demo page), or an origin
-    /// `--allow-origin` names.
+    /// Our own origin (the demo page), or an origin `--allow-origin` names: in
+    /// `Origin`, or, without one, in a `Referer`.
     Trusted,
+    /// No `Origin`, and no `Referer` from a trusted page: curl and scripts, which
+    /// send their token themselves, or a page whose browser said nothing. It may
+    /// publish with a token it sends, never with the cookie (RFC 6265bis section
+    /// 8.8.1 and the Mercure spec ask a server to check where a cookie-authorized
+    /// request comes from; a request that says nothing cannot be checked).
+    Unknown,
     /// Another origin, let in by `--allow-origin '*'` alone.
     AnyoneAllowed,
     /// Another origin, not allowed: 403.
@@ -145,23 +169,42 @@ enum PageOrigin {
 /// How the request's `Origin` stands. Our own origin is `scheme` (`https` when a
 /// trusted proxy says so, see `http/forwarded.rs`) and the `Host`.
 fn page_origin(request: &Request, scheme: &str, allowed_origins: &[String]) -> PageOrigin {
-    let Some(origin) = request.header("origin") else {
-        return PageOrigin::Trusted;
-    };
     let own_origin = request
         .header("host")
         .map(|host| format!("{scheme}://{host}"));
     // Listed by name: `*` is no name, even for a client that sends `Origin: *`.
-    let listed = allowed_origins
-        .iter()
-        .any(|allowed| allowed != "*" && allowed == origin);
-    if own_origin.as_deref() == Some(origin) || listed {
+    let trusted = |origin: &str| {
+        own_origin.as_deref() == Some(origin)
+            || allowed_origins
+                .iter()
+                .any(|allowed| allowed != "*" && allowed == origin)
+    };
+    let Some(origin) = request.header("origin") else {
+        // A browser that sends no `Origin` still says which page sent the request in
+        // `Referer` (unless a referrer policy hides it): its origin is the URL up to
+        // the path (RFC 6454 section 4).
+        let referer = request.header("referer").and_then(origin_of_url);
+        return match referer {
+            Some(page) if trusted(page) => PageOrigin::Trusted,
+            _ => PageOrigin::Unknown,
+        };
+    };
+    if trusted(origin) {
         PageOrigin::Trusted
     } else if allowed_origins.iter().any(|allowed| allowed == "*") {
         PageOrigin::AnyoneAllowed
     } else {
         PageOrigin::Refused(origin.to_string())
     }
+}
+
+/// `scheme://host[:port]` of an absolute URL, `None` if `url` is none.
+fn origin_of_url(url: &str) -> Option<&str> {
+    let after_scheme = url.find("://")? + 3;
+    let end = url[after_scheme..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |end| after_scheme + end);
+    (end > after_scheme).then(|| &url[..end])
 }
 
 /// The topics named by `?topic=` (checked, each once), or `default`.
@@ -179,7 +222,19 @@ impl From<HubError> for HttpError {
                 "without a token, new topics are created only up to {limit} in all \
                  (half of --max-topics)"
             )),
+            HubError::TooManySubjectTopics { limit } => HttpError::ServiceUnavailable(format!(
+                "the token's subject owns its share of {limit} topics \
+                 (--max-topics-per-subject); topics it no longer uses go after \
+                 --history-ttl-s"
+            )),
         }
+    }
+}
+
+/// Counts a refusal for a subject's share in `/metrics` (`per_subject`).
+pub fn count_share_refusal(error: &HubError, shared: &Shared) {
+    if let HubError::TooManySubjectTopics { .. } = error {
+        shared.stats.count_share_refusal(Share::PerSubject);
     }
 }
 
@@ -218,9 +273,31 @@ mod tests {
     }
 
     #[test]
+    fn without_an_origin_only_a_referer_from_a_trusted_page_is_trusted() {
+        use PageOrigin::{Trusted, Unknown};
+        assert_eq!(origin("", "http", &[]), Unknown);
+        let own = "Referer: http://localhost:5000/page?x=1\r\n";
+        assert_eq!(origin(own, "http", &[]), Trusted);
+        assert_eq!(origin(own, "https", &[]), Unknown, "another scheme");
+        let listed = "Referer: https://app.test/\r\n";
+        assert_eq!(origin(listed, "http", &["https://app.test"]), Trusted);
+        assert_eq!(origin(listed, "http", &["*"]), Unknown);
+        for other in [
+            "Referer: http://localhost:5000.evil.test/\r\n",
+            "Referer: http://evil.test/http://localhost:5000/\r\n",
+            "Referer: /relative\r\n",
+            "Referer: http:///\r\n",
+        ] {
+            assert_eq!(origin(other, "http", &[]), Unknown, "{other:?}");
+        }
+        // An Origin, when there is one, is what counts.
+        let both = "Origin: http://evil.test\r\nReferer: http://localhost:5000/\r\n";
+        assert!(matches!(origin(both, "http", &[]), PageOrigin::Refused(_)));
+    }
+
+    #[test]
     fn only_our_own_or_allowed_origins_may_publish() {
         use PageOrigin::{AnyoneAllowed, Refused, Trusted};
-        assert_eq!(origin("", "http", &[]), Trusted);
         assert_eq!(
             origin("Origin: http://localhost:5000\r\n", "http", &[]),
             Trusted

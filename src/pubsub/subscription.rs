@@ -13,6 +13,7 @@ use crate::pubsub::event_id::EventId;
 use crate::pubsub::hub::{Hub, HubError, IdSource};
 use crate::pubsub::missed::{Missed, Resume};
 use crate::pubsub::relay::SubscriberKey;
+use crate::pubsub::subject::{ANONYMOUS, Subject};
 use crate::pubsub::topic::{Message, TopicName};
 use crate::sync::lock;
 
@@ -26,7 +27,20 @@ impl Hub {
         topics: Vec<TopicName>,
         resume: impl Into<Resume>,
     ) -> Result<Subscription<'_>, HubError> {
-        self.subscribe_within(topics, resume.into(), self.limits.max_topics)
+        let anyone = Subject::from(ANONYMOUS);
+        self.subscribe_within(topics, resume.into(), self.limits.max_topics, &anyone)
+    }
+
+    /// [`Hub::subscribe`] for a token holder, `subject`, who owns the topics its
+    /// subscription creates: refused if it would own more than its share of them
+    /// (`owners.rs`).
+    pub fn subscribe_as(
+        &self,
+        subject: &Subject,
+        topics: Vec<TopicName>,
+        resume: impl Into<Resume>,
+    ) -> Result<Subscription<'_>, HubError> {
+        self.subscribe_within(topics, resume.into(), self.limits.max_topics, subject)
     }
 
     /// [`Hub::subscribe`] for a client without a token (following `--public` topics):
@@ -41,24 +55,30 @@ impl Hub {
         resume: impl Into<Resume>,
     ) -> Result<Subscription<'_>, HubError> {
         let limit = self.limits.anonymous_topics();
-        self.subscribe_within(topics, resume.into(), limit)
+        let anyone = Subject::from(ANONYMOUS);
+        self.subscribe_within(topics, resume.into(), limit, &anyone)
             .map_err(|_| HubError::TooManyAnonymousTopics { limit })
     }
 
     /// Subscribes if the topics it would create keep their number within `max_topics`
-    /// (and says [`HubError::TooManyTopics`] with that limit if not).
+    /// (and says [`HubError::TooManyTopics`] with that limit if not), and `subject`
+    /// within its share of them.
     fn subscribe_within(
         &self,
         topics: Vec<TopicName>,
         resume: Resume,
         max_topics: usize,
+        subject: &Subject,
     ) -> Result<Subscription<'_>, HubError> {
         let mut state = lock(&self.state);
-        state.make_room_for(&topics, max_topics)?;
+        state.make_room(&topics, subject, max_topics, self.subjects)?;
         let key = state.relay.register(thread::current());
         for name in &topics {
             let state = &mut *state;
-            let topic = state.forgotten.topic_entry(&mut state.topics, name);
+            let topic =
+                state
+                    .owners
+                    .topic_entry(&state.forgotten, &mut state.topics, name, subject);
             topic.followers.insert(key);
         }
         let (last_sent_id, missed_at_start) =
@@ -238,7 +258,8 @@ impl Drop for Subscription<'_> {
                     topic.followers.remove(self.key);
                     if topic.is_unused() {
                         let state = &mut *state;
-                        state.forgotten.remove_topic(&mut state.topics, name);
+                        let (forgotten, topics) = (&mut state.forgotten, &mut state.topics);
+                        state.owners.remove_topic(forgotten, topics, name);
                     }
                 }
             }

@@ -12,9 +12,12 @@ use std::collections::VecDeque;
 use std::collections::hash_map::{self, HashMap};
 use std::fmt;
 use std::sync::Arc;
+use std::time::Instant;
 
+use crate::http::log_text::log_safe;
 use crate::pubsub::event_id::EventId;
 use crate::pubsub::relay::SubscriberKey;
+use crate::pubsub::subject::Subject;
 use crate::sse::event::Event;
 
 /// The topic a subscriber follows, and a publish goes to, when the request names none.
@@ -41,6 +44,9 @@ pub struct Message {
     pub topics: Box<[TopicName]>,
     /// The complete event (`id:`, `event:`, `data:` lines and the blank line).
     pub encoded: Box<[u8]>,
+    /// When this hub took it in: held past `--history-ttl-s`, it is dropped
+    /// (`expiry.rs`).
+    pub held_since: Instant,
 }
 
 impl Message {
@@ -65,6 +71,9 @@ pub struct LogEntry {
     pub id: EventId,
     pub topics: Vec<TopicName>,
     pub event: Event,
+    /// Who published it (the log's `by` field), so that every instance shares its
+    /// topics and history among subjects alike (`owners.rs`).
+    pub publisher: Subject,
 }
 
 impl LogEntry {
@@ -98,7 +107,8 @@ impl fmt::Display for TopicNameError {
             }
             TopicNameError::BadCharacter(bad) => write!(
                 f,
-                "{bad:?} may not be in a topic name (allowed: A-Z a-z 0-9 - _ . ~ / : @)"
+                "'{}' may not be in a topic name (allowed: A-Z a-z 0-9 - _ . ~ / : @)",
+                log_safe(bad.encode_utf8(&mut [0; 4]))
             ),
         }
     }
@@ -131,7 +141,8 @@ pub fn topic_list(names: &[String]) -> Result<Vec<TopicName>, String> {
     }
     let mut topics: Vec<TopicName> = Vec::with_capacity(names.len().max(1));
     for name in names {
-        let topic = check_topic_name(name).map_err(|error| format!("topic {name:?}: {error}"))?;
+        let topic = check_topic_name(name)
+            .map_err(|error| format!("topic \"{}\": {error}", log_safe(name)))?;
         if !topics.contains(&topic) {
             topics.push(topic);
         }
@@ -206,8 +217,10 @@ pub struct Topic {
     pub dropped_through: EventId,
     /// What the messages in `history` are charged, in bytes ([`Message::charged_bytes`]),
     /// each in full, even when other topics hold it too: the memory budget takes from
-    /// the topic that holds the most (`budget.rs`).
+    /// the subject whose topics hold the most, its largest topic first (`budget.rs`).
     pub bytes: usize,
+    /// The subject whose publish or subscription created it (`owners.rs`).
+    pub owner: Subject,
 }
 
 impl Topic {
@@ -250,6 +263,7 @@ mod tests {
             id: EventId::counted(id),
             topics: Box::new([]),
             encoded: Box::new([]),
+            held_since: Instant::now(),
         })
     }
 

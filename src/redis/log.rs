@@ -6,9 +6,13 @@
 //! messages that every instance agrees on. So a message is one entry,
 //!
 //! ```text
-//! XADD sse:log MAXLEN ~ 100000 * topics "orders/42 users/alice" event status data "shipped"
+//! XADD sse:log MAXLEN ~ 100000 * topics "orders/42 users/alice" event status data "shipped" by "sub:shop"
 //!   → "1732368000000-0"          the message's id, on every instance
 //! ```
+//!
+//! (`by` names the subject that published it, `pubsub/subject.rs`, so that every
+//! instance shares its topics and history among subjects alike; an entry without it
+//! counts as anonymous.)
 //!
 //! and the commands we need are few (Redis docs, "Redis Streams" and each command's
 //! page):
@@ -32,7 +36,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use log::warn;
 
+use crate::http::log_text::log_safe;
 use crate::pubsub::event_id::EventId;
+use crate::pubsub::subject::{ANONYMOUS, Subject};
 use crate::pubsub::topic::{LogEntry, TopicName, check_topic_name};
 use crate::redis::connection::RedisConnection;
 use crate::redis::resp::Value;
@@ -167,6 +173,18 @@ impl RedisLog {
         event_type: Option<&str>,
         data: &str,
     ) -> io::Result<EventId> {
+        self.append_as(ANONYMOUS, topics, event_type, data)
+    }
+
+    /// [`RedisLog::append`] by `publisher`, a subject (`pubsub/subject.rs`) that every
+    /// instance then counts the message's topics and bytes to.
+    pub fn append_as(
+        &self,
+        publisher: &str,
+        topics: &[TopicName],
+        event_type: Option<&str>,
+        data: &str,
+    ) -> io::Result<EventId> {
         let key = self.settings.key.as_bytes();
         let max_len = self.settings.max_len.to_string();
         let topic_list = topics.join(" ");
@@ -184,6 +202,8 @@ impl RedisLog {
             args.extend([&b"event"[..], event_type.as_bytes()]);
         }
         args.extend([&b"data"[..], data.as_bytes()]);
+        // Who published it, so that every instance's hub knows whose topics these are.
+        args.extend([&b"by"[..], publisher.as_bytes()]);
         let reply = self.with_connection(|connection| connection.command(&args))?;
         entry_id(&reply).ok_or_else(|| unexpected("XADD"))
     }
@@ -352,16 +372,22 @@ fn parse_page(reply: &Value) -> io::Result<Page> {
         let id = entry_id(id).ok_or_else(|| unexpected("a stream entry id"))?;
         page.last_id = Some(id);
         match parse_fields(fields) {
-            Ok((topics, event)) => page.entries.push(LogEntry { id, topics, event }),
+            Ok((topics, event, publisher)) => page.entries.push(LogEntry {
+                id,
+                topics,
+                event,
+                publisher,
+            }),
             Err(why) => warn!("skipped log entry {id}: {why}"),
         }
     }
     Ok(page)
 }
 
-/// An entry's fields into its topics and event.
-fn parse_fields(fields: &[Value]) -> Result<(Vec<TopicName>, Event), String> {
-    let (mut topics, mut event_type, mut data) = (None, None, None);
+/// An entry's fields into its topics, its event and who published it (anonymous when
+/// the entry does not say: written before `by` was, or by another program).
+fn parse_fields(fields: &[Value]) -> Result<(Vec<TopicName>, Event, Subject), String> {
+    let (mut topics, mut event_type, mut data, mut publisher) = (None, None, None, None);
     for pair in fields.chunks(2) {
         let [Value::Bulk(Some(name)), Value::Bulk(Some(value))] = pair else {
             return Err("fields are not name/value pairs".into());
@@ -371,13 +397,16 @@ fn parse_fields(fields: &[Value]) -> Result<(Vec<TopicName>, Event), String> {
             b"topics" => topics = Some(value),
             b"event" => event_type = Some(value),
             b"data" => data = Some(value),
+            b"by" => publisher = Some(value),
             _ => {}
         }
     }
     let topics = topics
         .ok_or("no topics field")?
         .split(' ')
-        .map(|name| check_topic_name(name).map_err(|why| format!("topic {name:?}: {why}")))
+        .map(|name| {
+            check_topic_name(name).map_err(|why| format!("topic \"{}\": {why}", log_safe(name)))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let mut event = Event::new(data.ok_or("no data field")?);
     if let Some(event_type) = event_type {
@@ -386,7 +415,8 @@ fn parse_fields(fields: &[Value]) -> Result<(Vec<TopicName>, Event), String> {
             .with_type(event_type)
             .map_err(|why| format!("event type: {why}"))?;
     }
-    Ok((topics, event))
+    let publisher = Subject::from(publisher.unwrap_or(ANONYMOUS));
+    Ok((topics, event, publisher))
 }
 
 /// An id as Redis writes it, always with both parts (`42` alone would mean `42-0`).

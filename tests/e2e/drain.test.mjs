@@ -34,7 +34,8 @@ before(async () => {
                 "--open", "--retry-ms", String(RETRY_MS), "--drain-window-s", String(WINDOW_S)];
   [a, b] = [await startServer(args), await startServer(args)];
   nginx = await startNginx([new URL(a.url).port], { backupPorts: [new URL(b.url).port],
-                                                    workerConnections: 4 * CLIENTS });
+                                                    workerConnections: 4 * CLIENTS,
+                                                    perClientConnections: 2 * CLIENTS });
 });
 
 after(async () => {

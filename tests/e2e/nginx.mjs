@@ -38,8 +38,11 @@ export async function stopChild(child, signal = "SIGTERM") {
 /// directory, inside a minimal main configuration. Returns `{ url, accessLog(), stop() }`;
 /// the URL is `https://localhost:PORT`, `accessLog()` the log's text so far. `backupPorts`
 /// are instances nginx uses only while every other one is down; `workerConnections`
-/// bounds nginx's connections (two per proxied stream).
-export async function startNginx(instancePorts, { backupPorts = [], workerConnections = 256 } = {}) {
+/// bounds nginx's connections (two per proxied stream). Every test client comes from one
+/// address, so a test of many clients raises the per-client limits to
+/// `perClientConnections` (and the burst with it).
+export async function startNginx(instancePorts, { backupPorts = [], workerConnections = 256,
+                                                  perClientConnections = 64 } = {}) {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "sse-e2e-nginx-"));
   fs.chmodSync(workDir, 0o777);
   execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
@@ -54,7 +57,12 @@ export async function startNginx(instancePorts, { backupPorts = [], workerConnec
     .replace("listen 443 ssl http2;", `listen 127.0.0.1:${proxyPort} ssl http2;`)
     .replace("/etc/ssl/sse-server/cert.pem", path.join(workDir, "cert.pem"))
     .replace("/etc/ssl/sse-server/key.pem", path.join(workDir, "key.pem"))
-    .replace("/var/log/nginx/sse-server.access.log", path.join(workDir, "access.log"));
+    .replace("/var/log/nginx/sse-server.access.log", path.join(workDir, "access.log"))
+    .replace("limit_conn sse_connections_per_client 64;",
+             `limit_conn sse_connections_per_client ${perClientConnections};`)
+    .replace("burst=100 nodelay;", `burst=${Math.max(100, 2 * perClientConnections)} nodelay;`);
+  assert.ok(site.includes(`limit_conn sse_connections_per_client ${perClientConnections};`),
+            "deploy/nginx.conf no longer has the per-client limit this test adapts");
   assert.ok(site.includes(servers) && site.includes(`127.0.0.1:${proxyPort}`) &&
             site.includes(path.join(workDir, "access.log")),
             "deploy/nginx.conf no longer has the lines this test adapts");

@@ -39,6 +39,8 @@ const refusals = () => (server.log().match(/refused: 503 Service Unavailable: th
 before(async () => {
   server = await startServer([
     "--max-clients", String(MAX_STREAMS),
+    // The browser is one client address: here it may fill the whole cap.
+    "--max-streams-per-client", String(MAX_STREAMS),
     "--admission-wait-ms", "100",
     "--retry-ms", "300",
     "--client-check-ms", "200",

@@ -35,6 +35,10 @@ pub fn fast_config() -> Config {
         // The tests' requests say `Host: t` or `Host: test`, names a deployment would
         // give with --allowed-host (an open server answers no other, http/host.rs).
         allowed_hosts: vec!["t".into(), "test".into()],
+        // Every test client connects from 127.0.0.1, so most tests are one client
+        // address: its shares are tested by tests/shares.rs, and off elsewhere.
+        max_requests_per_client: Some(1_000_000),
+        max_streams_per_client: Some(1_000_000),
         ..Config::default()
     }
 }
@@ -62,6 +66,23 @@ impl TestServer {
     /// A new connection with read and write timeouts.
     pub fn connect(&self) -> TcpStream {
         let socket = TcpStream::connect(self.addr).expect("connect to the test server");
+        socket.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+        socket.set_write_timeout(Some(READ_TIMEOUT)).unwrap();
+        socket
+    }
+
+    /// A new connection from `source`, another loopback address (`127.0.0.2`): to the
+    /// server, another client (std cannot choose the source address, socket2 can).
+    pub fn connect_from(&self, source: std::net::IpAddr) -> TcpStream {
+        use socket2::{Domain, Socket, Type};
+        let socket = Socket::new(Domain::for_address(self.addr), Type::STREAM, None).unwrap();
+        socket
+            .bind(&SocketAddr::new(source, 0).into())
+            .expect("bind a second loopback address");
+        socket
+            .connect_timeout(&self.addr.into(), READ_TIMEOUT)
+            .expect("connect to the test server");
+        let socket: TcpStream = socket.into();
         socket.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
         socket.set_write_timeout(Some(READ_TIMEOUT)).unwrap();
         socket
