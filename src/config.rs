@@ -80,6 +80,14 @@ pub const DEFAULT_MAX_REPLAY: usize = crate::pubsub::missed::DEFAULT_MAX_REPLAY;
 /// Replays from the Redis log that may run at once; a stream that finds them all
 /// taken waits a little, then ends, and its browser comes back after `retry:`.
 pub const DEFAULT_MAX_LOG_REPLAYS: usize = 8;
+/// About the most bytes one replay reads from the Redis log, whatever its topics
+/// (`redis/replay.rs`): about what the kernel may buffer for one socket, so a replay
+/// costs Redis no more than its connection can hold.
+pub const DEFAULT_MAX_REPLAY_BYTES: usize = 4 * 1024 * 1024;
+/// The bytes all replays from the log may hold in memory together
+/// (`redis/replay_memory.rs`): as much as the histories, so a crowd of slow readers
+/// replaying at once costs at most what the hub may hold.
+pub const DEFAULT_REPLAY_MEMORY_BYTES: usize = DEFAULT_HISTORY_BYTES;
 
 /// The settings of one server.
 #[derive(Clone, Debug)]
@@ -149,6 +157,10 @@ pub struct Config {
     pub max_replay: usize,
     /// Replays from the Redis log that may run at once.
     pub max_log_replays: usize,
+    /// About the most bytes one replay reads from the Redis log.
+    pub max_replay_bytes: usize,
+    /// The bytes all replays from the log may hold in memory together.
+    pub replay_memory_bytes: usize,
     /// How long shutdown waits for open streams to end.
     pub shutdown_grace: Duration,
     /// Stack size of each client thread.
@@ -196,6 +208,8 @@ impl Default for Config {
             redis_max_len: DEFAULT_REDIS_MAX_LEN,
             max_replay: DEFAULT_MAX_REPLAY,
             max_log_replays: DEFAULT_MAX_LOG_REPLAYS,
+            max_replay_bytes: DEFAULT_MAX_REPLAY_BYTES,
+            replay_memory_bytes: DEFAULT_REPLAY_MEMORY_BYTES,
             shutdown_grace: Duration::from_millis(DEFAULT_SHUTDOWN_GRACE_MS),
             thread_stack_bytes: DEFAULT_THREAD_STACK_BYTES,
             allowed_hosts: Vec::new(),

@@ -286,6 +286,20 @@ pub const FLAGS: &[Flag] = &[
         set: |config, value| set_positive(&mut config.max_log_replays, value),
     },
     Flag {
+        name: "--max-replay-bytes",
+        value: "N",
+        help: "about the most bytes one replay reads from the Redis log (older: event missed)",
+        default: || config::DEFAULT_MAX_REPLAY_BYTES.to_string(),
+        set: |config, value| set_positive(&mut config.max_replay_bytes, value),
+    },
+    Flag {
+        name: "--replay-memory-bytes",
+        value: "N",
+        help: "bytes all replays from the Redis log may hold in memory together",
+        default: || config::DEFAULT_REPLAY_MEMORY_BYTES.to_string(),
+        set: |config, value| set_positive(&mut config.replay_memory_bytes, value),
+    },
+    Flag {
         name: "--drain-spread-s",
         value: "N",
         help: "at shutdown, spread reconnects over retry-ms + up to N s",

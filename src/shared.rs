@@ -67,6 +67,7 @@ impl Shared {
                 key: config.redis_key.clone(),
                 max_len: config.redis_max_len,
                 max_log_replays: config.max_log_replays,
+                replay_memory_bytes: config.replay_memory_bytes,
             })
         });
         let ids = match log {

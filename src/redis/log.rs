@@ -33,8 +33,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use log::warn;
 
 use crate::pubsub::event_id::EventId;
+use crate::pubsub::missed::MISSED_EVENT;
 use crate::pubsub::topic::{LogEntry, TopicName, check_topic_name};
 use crate::redis::connection::RedisConnection;
+use crate::redis::replay_memory::ReplayMemory;
 use crate::redis::resp::Value;
 use crate::redis::seen::SeenIds;
 use crate::redis::slots::ReplaySlots;
@@ -62,6 +64,8 @@ pub struct LogSettings {
     pub max_len: usize,
     /// Replays from the log that may run at once (`--max-log-replays`).
     pub max_log_replays: usize,
+    /// The bytes all replays together may hold in memory (`--replay-memory-bytes`).
+    pub replay_memory_bytes: usize,
 }
 
 /// What `/stats` says about the log.
@@ -99,6 +103,11 @@ pub struct Page {
     pub last_id: Option<EventId>,
     /// How many entries were read, well-formed or not.
     pub read: usize,
+    /// The bytes of the entries read (ids, field names and values; not RESP's
+    /// framing): about what Redis sent.
+    pub bytes: usize,
+    /// The bytes of the largest entry read.
+    pub largest_entry_bytes: usize,
 }
 
 /// The shared log, and the connections to it.
@@ -108,6 +117,8 @@ pub struct RedisLog {
     pub status: LogStatus,
     /// The cap on replays running at once (`replay.rs`).
     pub replays: ReplaySlots,
+    /// The bytes replays hold in memory (`replay_memory.rs`).
+    pub replay_memory: ReplayMemory,
     /// The ids the tail has read, to place a trimmed client id (`seen.rs`).
     pub seen: SeenIds,
 }
@@ -116,6 +127,7 @@ impl RedisLog {
     pub fn new(settings: LogSettings) -> RedisLog {
         RedisLog {
             replays: ReplaySlots::new(settings.max_log_replays),
+            replay_memory: ReplayMemory::new(settings.replay_memory_bytes),
             seen: SeenIds::new(settings.max_len.saturating_mul(2)),
             settings,
             idle: Mutex::new(Vec::new()),
@@ -214,6 +226,8 @@ impl RedisLog {
                 entries: Vec::new(),
                 last_id: None,
                 read: 0,
+                bytes: 0,
+                largest_entry_bytes: 0,
             }),
             Value::Array(Some(streams)) => match streams.as_slice() {
                 [Value::Array(Some(stream))] if stream.len() == 2 => parse_page(&stream[1]),
@@ -341,6 +355,8 @@ fn parse_page(reply: &Value) -> io::Result<Page> {
         entries: Vec::with_capacity(items.len()),
         last_id: None,
         read: items.len(),
+        bytes: 0,
+        largest_entry_bytes: 0,
     };
     for item in items {
         let Value::Array(Some(pair)) = item else {
@@ -349,6 +365,9 @@ fn parse_page(reply: &Value) -> io::Result<Page> {
         let [id, Value::Array(Some(fields))] = pair.as_slice() else {
             return Err(unexpected("a stream entry"));
         };
+        let entry_bytes = value_bytes(&pair[0]) + fields.iter().map(value_bytes).sum::<usize>();
+        page.bytes += entry_bytes;
+        page.largest_entry_bytes = page.largest_entry_bytes.max(entry_bytes);
         let id = entry_id(id).ok_or_else(|| unexpected("a stream entry id"))?;
         page.last_id = Some(id);
         match parse_fields(fields) {
@@ -382,11 +401,25 @@ fn parse_fields(fields: &[Value]) -> Result<(Vec<TopicName>, Event), String> {
     let mut event = Event::new(data.ok_or("no data field")?);
     if let Some(event_type) = event_type {
         check_event_type(event_type).map_err(|why| format!("event type: {why}"))?;
+        // Only the server says `missed` (`pubsub/missed.rs`): a publish may not use
+        // the type, and neither may an entry someone wrote into the log directly, or
+        // a page would reload for nothing, or trust a gap that never was.
+        if event_type == MISSED_EVENT {
+            return Err(format!("event type {MISSED_EVENT:?} is the server's own"));
+        }
         event = event
             .with_type(event_type)
             .map_err(|why| format!("event type: {why}"))?;
     }
     Ok((topics, event))
+}
+
+/// The bytes of a bulk string (0 for anything else).
+fn value_bytes(value: &Value) -> usize {
+    match value {
+        Value::Bulk(Some(bytes)) => bytes.len(),
+        _ => 0,
+    }
 }
 
 /// An id as Redis writes it, always with both parts (`42` alone would mean `42-0`).

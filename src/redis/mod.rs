@@ -18,11 +18,12 @@
 //! 5. [`tail`]: the thread that follows the log into the hub, and survives outages.
 //! 6. [`replay`]: reading back what the hub no longer holds; [`seen`], the ids the
 //!    tail read, which tell whether a client's trimmed id missed anything; [`slots`],
-//!    the cap on replays running at once.
+//!    the cap on replays running at once; [`replay_memory`], the bytes they may hold.
 
 pub mod connection;
 pub mod log;
 pub mod replay;
+pub mod replay_memory;
 pub mod resp;
 pub mod seen;
 pub mod slots;
