@@ -88,6 +88,10 @@ pub const DEFAULT_MAX_REPLAY_BYTES: usize = 4 * 1024 * 1024;
 /// (`redis/replay_memory.rs`): as much as the histories, so a crowd of slow readers
 /// replaying at once costs at most what the hub may hold.
 pub const DEFAULT_REPLAY_MEMORY_BYTES: usize = DEFAULT_HISTORY_BYTES;
+/// The bytes the Redis log may hold, as a multiple of `--history-bytes`, unless
+/// `--redis-max-bytes` says otherwise: the log outlives every instance's memory, but
+/// not by more than this.
+pub const DEFAULT_REDIS_MAX_BYTES_PER_HISTORY_BYTE: usize = 4;
 
 /// The settings of one server.
 #[derive(Clone, Debug)]
@@ -161,6 +165,9 @@ pub struct Config {
     pub max_replay_bytes: usize,
     /// The bytes all replays from the log may hold in memory together.
     pub replay_memory_bytes: usize,
+    /// The bytes the Redis log may hold; `None`: four times `history_bytes` (see
+    /// [`Config::redis_max_bytes`]).
+    pub redis_max_bytes: Option<usize>,
     /// How long shutdown waits for open streams to end.
     pub shutdown_grace: Duration,
     /// Stack size of each client thread.
@@ -210,10 +217,22 @@ impl Default for Config {
             max_log_replays: DEFAULT_MAX_LOG_REPLAYS,
             max_replay_bytes: DEFAULT_MAX_REPLAY_BYTES,
             replay_memory_bytes: DEFAULT_REPLAY_MEMORY_BYTES,
+            redis_max_bytes: None,
             shutdown_grace: Duration::from_millis(DEFAULT_SHUTDOWN_GRACE_MS),
             thread_stack_bytes: DEFAULT_THREAD_STACK_BYTES,
             allowed_hosts: Vec::new(),
             drain_spread: Duration::from_secs(DEFAULT_DRAIN_SPREAD_S),
         }
+    }
+}
+
+impl Config {
+    /// The bytes the Redis log may hold: `--redis-max-bytes`, or four times
+    /// `--history-bytes`.
+    pub fn redis_max_bytes(&self) -> usize {
+        self.redis_max_bytes.unwrap_or(
+            self.history_bytes
+                .saturating_mul(DEFAULT_REDIS_MAX_BYTES_PER_HISTORY_BYTE),
+        )
     }
 }

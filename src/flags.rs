@@ -300,6 +300,23 @@ pub const FLAGS: &[Flag] = &[
         set: |config, value| set_positive(&mut config.replay_memory_bytes, value),
     },
     Flag {
+        name: "--redis-max-bytes",
+        value: "N",
+        help: "about how many bytes the Redis log keeps",
+        default: || {
+            format!(
+                "{} x --history-bytes",
+                config::DEFAULT_REDIS_MAX_BYTES_PER_HISTORY_BYTE
+            )
+        },
+        set: |config, value| {
+            let mut bytes = 0usize;
+            set_positive(&mut bytes, value)?;
+            config.redis_max_bytes = Some(bytes);
+            Ok(())
+        },
+    },
+    Flag {
         name: "--drain-spread-s",
         value: "N",
         help: "at shutdown, spread reconnects over retry-ms + up to N s",

@@ -29,6 +29,7 @@ fn log_of(redis: &RedisServer, key: &str, max_len: usize) -> RedisLog {
         max_len,
         max_log_replays: 1,
         replay_memory_bytes: 1 << 30,
+        max_bytes: None,
     })
 }
 

@@ -27,6 +27,7 @@ fn log_of(redis: &RedisServer, key: &str) -> RedisLog {
         max_len: 1_000_000,
         max_log_replays: 1,
         replay_memory_bytes: 1 << 30,
+        max_bytes: None,
     })
 }
 

@@ -139,6 +139,7 @@ fn two_hundred_slow_replays_hold_no_more_than_the_budget_and_skip_nothing() {
         max_len: 1_000_000,
         max_log_replays: 1,
         replay_memory_bytes: 1 << 30,
+        max_bytes: None,
     });
     let topics = vec![check_topic_name("t").unwrap()];
     let start = log.append(&topics, None, "before").unwrap();

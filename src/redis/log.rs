@@ -19,6 +19,7 @@
 //! | `XREAD COUNT n BLOCK ms STREAMS key ID` | entries after ID, waiting up to ms for one (the tail, `tail.rs`) |
 //! | `XREVRANGE key + - COUNT n` | the newest n entries (filling the history at start) |
 //! | `XREVRANGE key B (A COUNT n` | entries after A up to B, newest first (replay older than what is in memory, `replay.rs`) |
+//! | `XTRIM key MINID ~ ID` | drop the entries older than ID, whole nodes only: the byte bound (`log_bytes.rs`) |
 //! | `XINFO STREAM key` | `entries-added`, `recorded-first-entry-id`, `max-deleted-entry-id`: whether entries were trimmed or deleted ([`RedisLog::lost_after`]) |
 //!
 //! Connections for publishing and replay are kept in a small pool (replays are capped
@@ -30,18 +31,17 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use log::warn;
-
 use crate::pubsub::event_id::EventId;
-use crate::pubsub::missed::MISSED_EVENT;
-use crate::pubsub::topic::{LogEntry, TopicName, check_topic_name};
+use crate::pubsub::topic::TopicName;
 use crate::redis::connection::RedisConnection;
+pub use crate::redis::entry::Page;
+use crate::redis::entry::{entry_id, parse_page, stream_id, unexpected};
+use crate::redis::log_bytes::LogBytes;
 use crate::redis::replay_memory::ReplayMemory;
 use crate::redis::resp::Value;
 use crate::redis::seen::SeenIds;
 use crate::redis::slots::ReplaySlots;
 use crate::redis::url::RedisUrl;
-use crate::sse::event::{Event, check_event_type};
 use crate::sync::lock;
 
 /// How long connecting, and any command but a blocking read, may take.
@@ -62,6 +62,9 @@ pub struct LogSettings {
     pub key: String,
     /// About how many entries the stream keeps (`--redis-max-len`).
     pub max_len: usize,
+    /// About how many bytes the stream keeps (`--redis-max-bytes`); `None` for a
+    /// log client that never trims by bytes.
+    pub max_bytes: Option<usize>,
     /// Replays from the log that may run at once (`--max-log-replays`).
     pub max_log_replays: usize,
     /// The bytes all replays together may hold in memory (`--replay-memory-bytes`).
@@ -95,21 +98,6 @@ impl LogStatus {
     }
 }
 
-/// One page of entries read from the log.
-pub struct Page {
-    /// The well-formed entries, oldest first.
-    pub entries: Vec<LogEntry>,
-    /// The id of the last entry read, well-formed or not: where the next read starts.
-    pub last_id: Option<EventId>,
-    /// How many entries were read, well-formed or not.
-    pub read: usize,
-    /// The bytes of the entries read (ids, field names and values; not RESP's
-    /// framing): about what Redis sent.
-    pub bytes: usize,
-    /// The bytes of the largest entry read.
-    pub largest_entry_bytes: usize,
-}
-
 /// The shared log, and the connections to it.
 pub struct RedisLog {
     pub settings: LogSettings,
@@ -121,6 +109,8 @@ pub struct RedisLog {
     pub replay_memory: ReplayMemory,
     /// The ids the tail has read, to place a trimmed client id (`seen.rs`).
     pub seen: SeenIds,
+    /// The sizes of the newest entries, for the byte bound (`log_bytes.rs`).
+    pub bytes: Option<LogBytes>,
 }
 
 impl RedisLog {
@@ -129,6 +119,9 @@ impl RedisLog {
             replays: ReplaySlots::new(settings.max_log_replays),
             replay_memory: ReplayMemory::new(settings.replay_memory_bytes),
             seen: SeenIds::new(settings.max_len.saturating_mul(2)),
+            bytes: settings
+                .max_bytes
+                .map(|max_bytes| LogBytes::new(max_bytes, settings.max_len)),
             settings,
             idle: Mutex::new(Vec::new()),
             status: LogStatus::default(),
@@ -228,6 +221,7 @@ impl RedisLog {
                 read: 0,
                 bytes: 0,
                 largest_entry_bytes: 0,
+                sizes: Vec::new(),
             }),
             Value::Array(Some(streams)) => match streams.as_slice() {
                 [Value::Array(Some(stream))] if stream.len() == 2 => parse_page(&stream[1]),
@@ -245,6 +239,7 @@ impl RedisLog {
             connection.command(&[b"XREVRANGE", key, b"+", b"-", b"COUNT", count.as_bytes()])?;
         let mut page = parse_page(&reply)?;
         page.entries.reverse();
+        page.sizes.reverse();
         page.last_id = page.entries.last().map(|entry| entry.id);
         Ok(page)
     }
@@ -331,6 +326,19 @@ impl RedisLog {
         Ok(deleted > after || (lost_before_first && !self.seen.adjacent(after, first)))
     }
 
+    /// Drops every entry older than `first_kept`, as far as whole nodes allow
+    /// (`MINID ~`, see `log_bytes.rs`), on the tail's connection.
+    pub fn trim_before(
+        &self,
+        connection: &mut RedisConnection,
+        first_kept: EventId,
+    ) -> io::Result<()> {
+        let first_kept = stream_id(first_kept);
+        let key = self.settings.key.as_bytes();
+        connection.command(&[b"XTRIM", key, b"MINID", b"~", first_kept.as_bytes()])?;
+        Ok(())
+    }
+
     /// Records that the tail handed `id` over now, for `/stats`.
     pub fn record_delivery(&self, id: EventId) {
         let now_ms = SystemTime::now()
@@ -343,103 +351,6 @@ impl RedisLog {
         status.last_ms.store(id.ms, Ordering::Relaxed);
         status.last_seq.store(id.seq, Ordering::Relaxed);
     }
-}
-
-/// `[[id, [field, value, ...]], ...]` into entries. An entry that is not one of ours
-/// (another program wrote to the key) is skipped with a warning.
-fn parse_page(reply: &Value) -> io::Result<Page> {
-    let Value::Array(Some(items)) = reply else {
-        return Err(unexpected("a stream range"));
-    };
-    let mut page = Page {
-        entries: Vec::with_capacity(items.len()),
-        last_id: None,
-        read: items.len(),
-        bytes: 0,
-        largest_entry_bytes: 0,
-    };
-    for item in items {
-        let Value::Array(Some(pair)) = item else {
-            return Err(unexpected("a stream entry"));
-        };
-        let [id, Value::Array(Some(fields))] = pair.as_slice() else {
-            return Err(unexpected("a stream entry"));
-        };
-        let entry_bytes = value_bytes(&pair[0]) + fields.iter().map(value_bytes).sum::<usize>();
-        page.bytes += entry_bytes;
-        page.largest_entry_bytes = page.largest_entry_bytes.max(entry_bytes);
-        let id = entry_id(id).ok_or_else(|| unexpected("a stream entry id"))?;
-        page.last_id = Some(id);
-        match parse_fields(fields) {
-            Ok((topics, event)) => page.entries.push(LogEntry { id, topics, event }),
-            Err(why) => warn!("skipped log entry {id}: {why}"),
-        }
-    }
-    Ok(page)
-}
-
-/// An entry's fields into its topics and event.
-fn parse_fields(fields: &[Value]) -> Result<(Vec<TopicName>, Event), String> {
-    let (mut topics, mut event_type, mut data) = (None, None, None);
-    for pair in fields.chunks(2) {
-        let [Value::Bulk(Some(name)), Value::Bulk(Some(value))] = pair else {
-            return Err("fields are not name/value pairs".into());
-        };
-        let value = std::str::from_utf8(value).map_err(|_| "a field is not UTF-8")?;
-        match name.as_slice() {
-            b"topics" => topics = Some(value),
-            b"event" => event_type = Some(value),
-            b"data" => data = Some(value),
-            _ => {}
-        }
-    }
-    let topics = topics
-        .ok_or("no topics field")?
-        .split(' ')
-        .map(|name| check_topic_name(name).map_err(|why| format!("topic {name:?}: {why}")))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut event = Event::new(data.ok_or("no data field")?);
-    if let Some(event_type) = event_type {
-        check_event_type(event_type).map_err(|why| format!("event type: {why}"))?;
-        // Only the server says `missed` (`pubsub/missed.rs`): a publish may not use
-        // the type, and neither may an entry someone wrote into the log directly, or
-        // a page would reload for nothing, or trust a gap that never was.
-        if event_type == MISSED_EVENT {
-            return Err(format!("event type {MISSED_EVENT:?} is the server's own"));
-        }
-        event = event
-            .with_type(event_type)
-            .map_err(|why| format!("event type: {why}"))?;
-    }
-    Ok((topics, event))
-}
-
-/// The bytes of a bulk string (0 for anything else).
-fn value_bytes(value: &Value) -> usize {
-    match value {
-        Value::Bulk(Some(bytes)) => bytes.len(),
-        _ => 0,
-    }
-}
-
-/// An id as Redis writes it, always with both parts (`42` alone would mean `42-0`).
-fn stream_id(id: EventId) -> String {
-    format!("{}-{}", id.ms, id.seq)
-}
-
-/// A bulk string holding an entry id.
-fn entry_id(value: &Value) -> Option<EventId> {
-    match value {
-        Value::Bulk(Some(bytes)) => EventId::parse(std::str::from_utf8(bytes).ok()?),
-        _ => None,
-    }
-}
-
-fn unexpected(what: &str) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::InvalidData,
-        format!("unexpected reply to {what}"),
-    )
 }
 
 #[cfg(test)]

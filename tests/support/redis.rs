@@ -118,6 +118,20 @@ impl RedisServer {
         value.parse().unwrap()
     }
 
+    /// The length of the stream at `key` (`XLEN`).
+    pub fn xlen(&self, key: &str) -> u64 {
+        let mut socket = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let command = format!("*2\r\n$4\r\nXLEN\r\n${}\r\n{key}\r\n", key.len());
+        socket.write_all(command.as_bytes()).unwrap();
+        match read_value(&mut BufReader::new(socket), 1024).unwrap() {
+            Value::Integer(length) => length as u64,
+            other => panic!("XLEN answered {other:?}"),
+        }
+    }
+
     /// How many `XREVRANGE` commands Redis has answered.
     pub fn xrevrange_calls(&self) -> u64 {
         self.info("commandstats", "cmdstat_xrevrange", "calls")
