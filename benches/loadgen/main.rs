@@ -38,7 +38,11 @@
 //!
 //! and, once per run, sse-server alone, **the Redis hop** (`redis_hop.rs`): one publish
 //! at a time to the smallest N with `--redis` against without, and the largest N spread
-//! over two instances sharing one Redis.
+//! over two instances sharing one Redis;
+//!
+//! and, once per run, sse-server alone, **beside the stalled** (`stalled.rs`): the lag
+//! of healthy subscribers beside 1,000 that stopped reading (`--stalled-only` runs just
+//! this, once, and prints its figures).
 //!
 //! Runs alternate between the servers (sse-server, tokio, node, sse-server, ...) so
 //! that all see the same machine conditions; every figure is reported with its
@@ -54,6 +58,9 @@ mod publisher;
 mod redis_hop;
 mod report;
 mod scenarios;
+#[path = "../../tests/support/small_buffer.rs"]
+mod small_buffer;
+mod stalled;
 mod sweep;
 mod topics;
 
@@ -142,6 +149,8 @@ struct Options {
     charts: PathBuf,
     /// Whether to measure the Redis hop (`--no-redis` skips it).
     redis: bool,
+    /// Run only the stalled-readers scenario, once, and print its figures.
+    stalled_only: bool,
 }
 
 fn main() {
@@ -158,10 +167,20 @@ fn main() {
     }
     let budgets = limits::budgets();
     let options = parse_options(limits::largest_n(&budgets));
+    if options.stalled_only {
+        for figure in stalled::run(&options.server, &sse_server_args(&options.server, 1_100)) {
+            eprintln!(
+                "bench:   {} / {}: {:.2} {}",
+                figure.scenario, figure.name, figure.value, figure.unit
+            );
+        }
+        return;
+    }
     let started = Instant::now();
     let mut results = Vec::new();
     let mut hops = Vec::new();
     let mut floors = Vec::new();
+    let mut beside_stalled = Vec::new();
     let largest = options.clients.iter().copied().max().unwrap_or(0);
     let runs = options.runs.max(options.runs_at_largest);
     for run in 1..=runs {
@@ -217,6 +236,17 @@ fn main() {
             }
             hops.push(figures);
         }
+        if options.kinds.contains(&Kind::SseServer) {
+            eprintln!("bench: run {run}, healthy subscribers beside stalled ones");
+            let figures = stalled::run(&options.server, &sse_server_args(&options.server, 1_100));
+            for figure in &figures {
+                eprintln!(
+                    "bench:   {} / {}: {:.2} {}",
+                    figure.scenario, figure.name, figure.value, figure.unit
+                );
+            }
+            beside_stalled.push(figures);
+        }
     }
     let sweep = report::Sweep {
         results: &results,
@@ -230,6 +260,7 @@ fn main() {
         &options.charts,
         &sweep,
         &hops,
+        &beside_stalled,
         &floors,
         started.elapsed(),
     );
@@ -309,6 +340,7 @@ fn parse_options(largest: usize) -> Options {
         report: PathBuf::from("BENCHMARKS.md"),
         charts: PathBuf::from("benches/charts"),
         redis: true,
+        stalled_only: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -333,6 +365,7 @@ fn parse_options(largest: usize) -> Options {
             "--report" => options.report = value().into(),
             "--charts" => options.charts = value().into(),
             "--no-redis" => options.redis = false,
+            "--stalled-only" => options.stalled_only = true,
             "--only" => {
                 let all = [
                     Kind::SseServer,
