@@ -193,6 +193,43 @@ fn a_shared_log_in_redis() {
 }
 
 #[test]
+fn the_redis_log_and_its_replays_are_bounded_in_bytes() {
+    let defaults = config(&[], &[]);
+    assert_eq!(defaults.redis_max_bytes(), 4 * defaults.history_bytes);
+    assert_eq!(
+        (defaults.max_replay_bytes, defaults.replay_memory_bytes),
+        (4 << 20, defaults.history_bytes)
+    );
+    // The log's default follows --history-bytes; the flag overrides it.
+    let follows = config(&["--history-bytes", "1000"], &[]);
+    assert_eq!(follows.redis_max_bytes(), 4000);
+    let set = config(
+        &[
+            "--history-bytes=1000",
+            "--redis-max-bytes=123456",
+            "--max-replay-bytes=2048",
+            "--replay-memory-bytes=8192",
+        ],
+        &[],
+    );
+    assert_eq!(
+        (
+            set.redis_max_bytes(),
+            set.max_replay_bytes,
+            set.replay_memory_bytes
+        ),
+        (123_456, 2048, 8192)
+    );
+    for flag in [
+        "--redis-max-bytes",
+        "--max-replay-bytes",
+        "--replay-memory-bytes",
+    ] {
+        assert!(parse(&[flag, "0"], &[]).is_err(), "{flag} 0");
+    }
+}
+
+#[test]
 fn the_token_subcommand() {
     match parse(
         &["token", "--sub", "a", "--subscribe", "x"],

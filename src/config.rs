@@ -105,6 +105,18 @@ pub const DEFAULT_MAX_REPLAY: usize = crate::pubsub::missed::DEFAULT_MAX_REPLAY;
 /// Replays from the Redis log that may run at once; a stream that finds them all
 /// taken waits a little, then ends, and its browser comes back after `retry:`.
 pub const DEFAULT_MAX_LOG_REPLAYS: usize = 8;
+/// About the most bytes one replay reads from the Redis log, whatever its topics
+/// (`redis/replay.rs`): about what the kernel may buffer for one socket, so a replay
+/// costs Redis no more than its connection can hold.
+pub const DEFAULT_MAX_REPLAY_BYTES: usize = 4 * 1024 * 1024;
+/// The bytes all replays from the log may hold in memory together
+/// (`redis/replay_memory.rs`): as much as the histories, so a crowd of slow readers
+/// replaying at once costs at most what the hub may hold.
+pub const DEFAULT_REPLAY_MEMORY_BYTES: usize = DEFAULT_HISTORY_BYTES;
+/// The bytes the Redis log may hold, as a multiple of `--history-bytes`, unless
+/// `--redis-max-bytes` says otherwise: the log outlives every instance's memory, but
+/// not by more than this.
+pub const DEFAULT_REDIS_MAX_BYTES_PER_HISTORY_BYTE: usize = 4;
 
 /// The settings of one server.
 #[derive(Clone, Debug)]
@@ -184,6 +196,13 @@ pub struct Config {
     pub max_replay: usize,
     /// Replays from the Redis log that may run at once.
     pub max_log_replays: usize,
+    /// About the most bytes one replay reads from the Redis log.
+    pub max_replay_bytes: usize,
+    /// The bytes all replays from the log may hold in memory together.
+    pub replay_memory_bytes: usize,
+    /// The bytes the Redis log may hold; `None`: four times `history_bytes` (see
+    /// [`Config::redis_max_bytes`]).
+    pub redis_max_bytes: Option<usize>,
     /// How long shutdown waits for open streams to end.
     pub shutdown_grace: Duration,
     /// Stack size of each client thread.
@@ -249,6 +268,9 @@ impl Default for Config {
             redis_max_len: DEFAULT_REDIS_MAX_LEN,
             max_replay: DEFAULT_MAX_REPLAY,
             max_log_replays: DEFAULT_MAX_LOG_REPLAYS,
+            max_replay_bytes: DEFAULT_MAX_REPLAY_BYTES,
+            replay_memory_bytes: DEFAULT_REPLAY_MEMORY_BYTES,
+            redis_max_bytes: None,
             shutdown_grace: Duration::from_millis(DEFAULT_SHUTDOWN_GRACE_MS),
             thread_stack_bytes: DEFAULT_THREAD_STACK_BYTES,
             allowed_hosts: Vec::new(),
@@ -279,5 +301,14 @@ impl Config {
     pub fn streams_per_client(&self) -> usize {
         self.max_streams_per_client
             .unwrap_or((self.max_clients / DEFAULT_CLIENT_SHARE_DIVISOR).max(1))
+    }
+
+    /// The bytes the Redis log may hold: `--redis-max-bytes`, or four times
+    /// `--history-bytes`.
+    pub fn redis_max_bytes(&self) -> usize {
+        self.redis_max_bytes.unwrap_or(
+            self.history_bytes
+                .saturating_mul(DEFAULT_REDIS_MAX_BYTES_PER_HISTORY_BYTE),
+        )
     }
 }

@@ -305,6 +305,23 @@ pub const FLAGS: &[Flag] = &[
         set: |config, value| set_positive(&mut config.redis_max_len, value),
     },
     Flag {
+        name: "--redis-max-bytes",
+        value: "N",
+        help: "about how many bytes the Redis log keeps",
+        default: || {
+            format!(
+                "{} x --history-bytes",
+                config::DEFAULT_REDIS_MAX_BYTES_PER_HISTORY_BYTE
+            )
+        },
+        set: |config, value| {
+            let mut bytes = 0usize;
+            set_positive(&mut bytes, value)?;
+            config.redis_max_bytes = Some(bytes);
+            Ok(())
+        },
+    },
+    Flag {
         name: "--allowed-host",
         value: "NAME",
         help: "also answer requests whose Host names NAME (repeat)",
@@ -329,6 +346,20 @@ pub const FLAGS: &[Flag] = &[
         help: "replays from the Redis log running at once",
         default: || config::DEFAULT_MAX_LOG_REPLAYS.to_string(),
         set: |config, value| set_positive(&mut config.max_log_replays, value),
+    },
+    Flag {
+        name: "--max-replay-bytes",
+        value: "N",
+        help: "about the most bytes one replay reads from the Redis log (older: event missed)",
+        default: || config::DEFAULT_MAX_REPLAY_BYTES.to_string(),
+        set: |config, value| set_positive(&mut config.max_replay_bytes, value),
+    },
+    Flag {
+        name: "--replay-memory-bytes",
+        value: "N",
+        help: "bytes all replays from the Redis log may hold in memory together",
+        default: || config::DEFAULT_REPLAY_MEMORY_BYTES.to_string(),
+        set: |config, value| set_positive(&mut config.replay_memory_bytes, value),
     },
     Flag {
         name: "--drain-spread-s",

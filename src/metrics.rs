@@ -109,6 +109,18 @@ pub fn render(shared: &Shared) -> String {
             "How long the newest message waited in the log before this instance took it.",
             lag_ms as f64 / 1000.0,
         );
+        out.single(
+            "sse_replay_memory_bytes",
+            Kind::Gauge,
+            "Bytes replays from the log hold in memory now (at most --replay-memory-bytes).",
+            log.replay_memory.in_use() as u64,
+        );
+        out.single(
+            "sse_replay_memory_limit_bytes",
+            Kind::Gauge,
+            "The bytes replays from the log may hold in memory together (--replay-memory-bytes).",
+            log.replay_memory.limit() as u64,
+        );
     }
     process(&mut out, ProcessSample::read());
     out.text

@@ -81,6 +81,8 @@ impl Shared {
                 key: config.redis_key.clone(),
                 max_len: config.redis_max_len,
                 max_log_replays: config.max_log_replays,
+                replay_memory_bytes: config.replay_memory_bytes,
+                max_bytes: Some(config.redis_max_bytes()),
             })
         });
         let ids = match log {

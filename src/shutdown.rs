@@ -16,10 +16,10 @@
 //! draining, which refuses new streams and makes `/readyz` answer 503, while
 //! everything else goes on; `trigger` then ends the streams.
 //!
-//! The one `thread::sleep` on a stream's thread is in `write_patiently`
-//! (`sse/stream.rs`): pauses of 1 to 50 ms between tries of a write that its client is
-//! not reading. Such a stream notices the shutdown once that write is done, or ends when
-//! `--write-timeout-s` has passed.
+//! The one wait this signal cannot end is in `write_patiently` (`sse/stream.rs`): a
+//! write that its client is not reading waits in the kernel for room. Such a stream
+//! notices the shutdown once that write is done, or ends when `--write-timeout-s` has
+//! passed.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex};

@@ -171,6 +171,16 @@ fn the_readme_lists_every_route_of_the_route_table() {
     }
 }
 
+#[test]
+fn the_readme_lists_every_flag_of_the_flag_table() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("read README.md");
+    for flag in sse_server::flags::FLAGS {
+        let row = format!("| `{} {}`", flag.name, flag.value);
+        assert!(readme.contains(&row), "README has no row starting {row:?}");
+    }
+}
+
 const SECRET: &str = "cli-test-secret-cli-test-secret-cli";
 
 /// `sse-server token ...` with the secret in the environment.

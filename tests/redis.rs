@@ -294,6 +294,8 @@ fn a_password_and_database_in_the_url_are_used_and_never_shown() {
         key: "auth".into(),
         max_len: 100,
         max_log_replays: 4,
+        replay_memory_bytes: 1 << 30,
+        max_bytes: None,
     });
     let topics = vec![sse_server::pubsub::topic::check_topic_name("t").unwrap()];
     let id = log.append(&topics, Some("chat"), "hello").unwrap();
@@ -309,6 +311,8 @@ fn a_password_and_database_in_the_url_are_used_and_never_shown() {
         key: "auth".into(),
         max_len: 100,
         max_log_replays: 4,
+        replay_memory_bytes: 1 << 30,
+        max_bytes: None,
     });
     let error = wrong.append(&topics, None, "x").unwrap_err().to_string();
     assert!(error.contains("WRONGPASS"), "{error}");
@@ -323,6 +327,8 @@ fn the_log_says_when_messages_after_an_id_were_trimmed_away() {
         key: "trim".into(),
         max_len: 10,
         max_log_replays: 4,
+        replay_memory_bytes: 1 << 30,
+        max_bytes: None,
     });
     assert!(!log.lost_after(EventId::ZERO).unwrap(), "no stream yet");
     let topics = vec![sse_server::pubsub::topic::check_topic_name("t").unwrap()];

@@ -38,7 +38,11 @@
 //!
 //! and, once per run, sse-server alone, **the Redis hop** (`redis_hop.rs`): one publish
 //! at a time to the smallest N with `--redis` against without, and the largest N spread
-//! over two instances sharing one Redis.
+//! over two instances sharing one Redis;
+//!
+//! and, once per run, sse-server alone, **beside the stalled** (`stalled.rs`): the lag
+//! of healthy subscribers beside 1,000 that stopped reading (`--stalled-only` runs just
+//! this, once, and prints its figures).
 //!
 //! `make bench-cluster` (`--cluster`) runs only `cluster.rs`: three instances over one
 //! Redis holding more streams than one process can, and the capacity table.
@@ -59,6 +63,9 @@ mod publisher;
 mod redis_hop;
 mod report;
 mod scenarios;
+#[path = "../../tests/support/small_buffer.rs"]
+mod small_buffer;
+mod stalled;
 mod sweep;
 mod topics;
 
@@ -149,6 +156,8 @@ struct Options {
     redis: bool,
     /// `--cluster`: only the cluster (`cluster.rs`), this many runs.
     cluster_runs: Option<usize>,
+    /// Run only the stalled-readers scenario, once, and print its figures.
+    stalled_only: bool,
 }
 
 fn main() {
@@ -169,10 +178,20 @@ fn main() {
         run_cluster(&options, &budgets, runs);
         return;
     }
+    if options.stalled_only {
+        for figure in stalled::run(&options.server, &sse_server_args(&options.server, 1_100)) {
+            eprintln!(
+                "bench:   {} / {}: {:.2} {}",
+                figure.scenario, figure.name, figure.value, figure.unit
+            );
+        }
+        return;
+    }
     let started = Instant::now();
     let mut results = Vec::new();
     let mut hops = Vec::new();
     let mut floors = Vec::new();
+    let mut beside_stalled = Vec::new();
     let largest = options.clients.iter().copied().max().unwrap_or(0);
     let runs = options.runs.max(options.runs_at_largest);
     for run in 1..=runs {
@@ -228,6 +247,17 @@ fn main() {
             }
             hops.push(figures);
         }
+        if options.kinds.contains(&Kind::SseServer) {
+            eprintln!("bench: run {run}, healthy subscribers beside stalled ones");
+            let figures = stalled::run(&options.server, &sse_server_args(&options.server, 1_100));
+            for figure in &figures {
+                eprintln!(
+                    "bench:   {} / {}: {:.2} {}",
+                    figure.scenario, figure.name, figure.value, figure.unit
+                );
+            }
+            beside_stalled.push(figures);
+        }
     }
     let sweep = report::Sweep {
         results: &results,
@@ -241,6 +271,7 @@ fn main() {
         &options.charts,
         &sweep,
         &hops,
+        &beside_stalled,
         &floors,
         started.elapsed(),
     );
@@ -364,6 +395,7 @@ fn parse_options(largest: usize) -> Options {
         charts: PathBuf::from("benches/charts"),
         redis: true,
         cluster_runs: None,
+        stalled_only: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -391,6 +423,7 @@ fn parse_options(largest: usize) -> Options {
             "--cluster" => {
                 options.cluster_runs = Some(value().parse().expect("--cluster: a number of runs"))
             }
+            "--stalled-only" => options.stalled_only = true,
             "--only" => {
                 let all = [
                     Kind::SseServer,

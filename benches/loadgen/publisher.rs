@@ -31,6 +31,22 @@ impl Publisher {
         self.receive();
     }
 
+    /// Publishes message `seq` padded with `x` to `bytes` bytes, and waits for the 202.
+    pub fn publish_padded(&mut self, seq: u64, bytes: usize) {
+        let sent_ns = self.epoch.elapsed().as_nanos() as u64;
+        let mut body = format!("{seq} {sent_ns} ");
+        let padding = bytes.saturating_sub(body.len());
+        body.extend(std::iter::repeat_n('x', padding));
+        let request = format!(
+            "POST /publish HTTP/1.1\r\nHost: bench\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        self.writer
+            .write_all(request.as_bytes())
+            .expect("send publish");
+        self.receive();
+    }
+
     /// Publishes message `seq` to `topic` and waits for the 202.
     pub fn publish_to(&mut self, seq: u64, topic: &str) {
         self.send_to(seq, &format!("/publish?topic={topic}"));

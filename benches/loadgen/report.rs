@@ -43,6 +43,7 @@ pub fn write_markdown(
     charts: &Path,
     sweep: &Sweep,
     hops: &[Vec<Figure>],
+    beside_stalled: &[Vec<Figure>],
     floors: &[f64],
     elapsed: Duration,
 ) {
@@ -93,7 +94,20 @@ pub fn write_markdown(
     if largest > 0 {
         write_floor(&mut out, results, floors, largest);
     }
-    write_hops(&mut out, hops);
+    write_alone(
+        &mut out,
+        "The Redis hop (`--redis`), sse-server only",
+        "Redis and the instances share core 0.",
+        hops,
+    );
+    write_alone(
+        &mut out,
+        "Healthy subscribers beside 1,000 stalled readers, sse-server only",
+        "1,000 subscribers never read (4 KiB receive buffers) until `--write-timeout-s` \
+         drops them; 3 read everything; 32 KiB messages about 30 a second for 20 s \
+         (`stalled.rs`). Lag is publish to delivery at the healthy ones.",
+        beside_stalled,
+    );
     out.push_str(NOTES);
     // `make bench-cluster`'s section is its own: kept as it was.
     if let Some(cluster) = crate::cluster_report::kept(path) {
@@ -287,18 +301,18 @@ fn write_floor(out: &mut String, results: &[RunResult], floors: &[f64], n: usize
     out.push('\n');
 }
 
-/// The Redis hop: sse-server only (the references have no shared log), so no ratio.
-fn write_hops(out: &mut String, hops: &[Vec<Figure>]) {
-    let Some(first) = hops.first() else { return };
+/// Figures of sse-server alone (the Redis hop: the references have no shared log), so
+/// no ratio: one table under `title`, one row per figure of the first run.
+fn write_alone(out: &mut String, title: &str, about: &str, runs: &[Vec<Figure>]) {
+    let Some(first) = runs.first() else { return };
     let _ = writeln!(
         out,
-        "## The Redis hop (`--redis`), sse-server only\n\n\
-         Redis and the instances share core 0. {} runs; median [min–max].\n\n\
+        "## {title}\n\n{about} {} runs; median [min–max].\n\n\
          | scenario | figure | value |\n|---|---|---|",
-        hops.len()
+        runs.len()
     );
     for template in first {
-        let values: Vec<f64> = hops
+        let values: Vec<f64> = runs
             .iter()
             .filter_map(|run| value_of(run, template.scenario, template.name))
             .collect();

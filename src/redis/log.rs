@@ -23,6 +23,7 @@
 //! | `XREAD COUNT n BLOCK ms STREAMS key ID` | entries after ID, waiting up to ms for one (the tail, `tail.rs`) |
 //! | `XREVRANGE key + - COUNT n` | the newest n entries (filling the history at start) |
 //! | `XREVRANGE key B (A COUNT n` | entries after A up to B, newest first (replay older than what is in memory, `replay.rs`) |
+//! | `XTRIM key MINID ~ ID` | drop the entries older than ID, whole nodes only: the byte bound (`log_bytes.rs`) |
 //! | `XINFO STREAM key` | `entries-added`, `recorded-first-entry-id`, `max-deleted-entry-id`: whether entries were trimmed or deleted ([`RedisLog::lost_after`]) |
 //!
 //! Connections for publishing and replay are kept in a small pool (replays are capped
@@ -34,18 +35,18 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use log::warn;
-
-use crate::http::log_text::log_safe;
 use crate::pubsub::event_id::EventId;
-use crate::pubsub::subject::{ANONYMOUS, Subject};
-use crate::pubsub::topic::{LogEntry, TopicName, check_topic_name};
+use crate::pubsub::subject::ANONYMOUS;
+use crate::pubsub::topic::TopicName;
 use crate::redis::connection::RedisConnection;
+pub use crate::redis::entry::Page;
+use crate::redis::entry::{entry_id, parse_page, stream_id, unexpected};
+use crate::redis::log_bytes::LogBytes;
+use crate::redis::replay_memory::ReplayMemory;
 use crate::redis::resp::Value;
 use crate::redis::seen::SeenIds;
 use crate::redis::slots::ReplaySlots;
 use crate::redis::url::RedisUrl;
-use crate::sse::event::{Event, check_event_type};
 use crate::sync::lock;
 
 /// How long connecting, and any command but a blocking read, may take.
@@ -66,8 +67,13 @@ pub struct LogSettings {
     pub key: String,
     /// About how many entries the stream keeps (`--redis-max-len`).
     pub max_len: usize,
+    /// About how many bytes the stream keeps (`--redis-max-bytes`); `None` for a
+    /// log client that never trims by bytes.
+    pub max_bytes: Option<usize>,
     /// Replays from the log that may run at once (`--max-log-replays`).
     pub max_log_replays: usize,
+    /// The bytes all replays together may hold in memory (`--replay-memory-bytes`).
+    pub replay_memory_bytes: usize,
 }
 
 /// What `/stats` says about the log.
@@ -97,16 +103,6 @@ impl LogStatus {
     }
 }
 
-/// One page of entries read from the log.
-pub struct Page {
-    /// The well-formed entries, oldest first.
-    pub entries: Vec<LogEntry>,
-    /// The id of the last entry read, well-formed or not: where the next read starts.
-    pub last_id: Option<EventId>,
-    /// How many entries were read, well-formed or not.
-    pub read: usize,
-}
-
 /// The shared log, and the connections to it.
 pub struct RedisLog {
     pub settings: LogSettings,
@@ -114,15 +110,23 @@ pub struct RedisLog {
     pub status: LogStatus,
     /// The cap on replays running at once (`replay.rs`).
     pub replays: ReplaySlots,
+    /// The bytes replays hold in memory (`replay_memory.rs`).
+    pub replay_memory: ReplayMemory,
     /// The ids the tail has read, to place a trimmed client id (`seen.rs`).
     pub seen: SeenIds,
+    /// The sizes of the newest entries, for the byte bound (`log_bytes.rs`).
+    pub bytes: Option<LogBytes>,
 }
 
 impl RedisLog {
     pub fn new(settings: LogSettings) -> RedisLog {
         RedisLog {
             replays: ReplaySlots::new(settings.max_log_replays),
+            replay_memory: ReplayMemory::new(settings.replay_memory_bytes),
             seen: SeenIds::new(settings.max_len.saturating_mul(2)),
+            bytes: settings
+                .max_bytes
+                .map(|max_bytes| LogBytes::new(max_bytes, settings.max_len)),
             settings,
             idle: Mutex::new(Vec::new()),
             status: LogStatus::default(),
@@ -234,6 +238,9 @@ impl RedisLog {
                 entries: Vec::new(),
                 last_id: None,
                 read: 0,
+                bytes: 0,
+                largest_entry_bytes: 0,
+                sizes: Vec::new(),
             }),
             Value::Array(Some(streams)) => match streams.as_slice() {
                 [Value::Array(Some(stream))] if stream.len() == 2 => parse_page(&stream[1]),
@@ -251,6 +258,7 @@ impl RedisLog {
             connection.command(&[b"XREVRANGE", key, b"+", b"-", b"COUNT", count.as_bytes()])?;
         let mut page = parse_page(&reply)?;
         page.entries.reverse();
+        page.sizes.reverse();
         page.last_id = page.entries.last().map(|entry| entry.id);
         Ok(page)
     }
@@ -337,6 +345,19 @@ impl RedisLog {
         Ok(deleted > after || (lost_before_first && !self.seen.adjacent(after, first)))
     }
 
+    /// Drops every entry older than `first_kept`, as far as whole nodes allow
+    /// (`MINID ~`, see `log_bytes.rs`), on the tail's connection.
+    pub fn trim_before(
+        &self,
+        connection: &mut RedisConnection,
+        first_kept: EventId,
+    ) -> io::Result<()> {
+        let first_kept = stream_id(first_kept);
+        let key = self.settings.key.as_bytes();
+        connection.command(&[b"XTRIM", key, b"MINID", b"~", first_kept.as_bytes()])?;
+        Ok(())
+    }
+
     /// Records that the tail handed `id` over now, for `/stats`.
     pub fn record_delivery(&self, id: EventId) {
         let now_ms = SystemTime::now()
@@ -349,94 +370,6 @@ impl RedisLog {
         status.last_ms.store(id.ms, Ordering::Relaxed);
         status.last_seq.store(id.seq, Ordering::Relaxed);
     }
-}
-
-/// `[[id, [field, value, ...]], ...]` into entries. An entry that is not one of ours
-/// (another program wrote to the key) is skipped with a warning.
-fn parse_page(reply: &Value) -> io::Result<Page> {
-    let Value::Array(Some(items)) = reply else {
-        return Err(unexpected("a stream range"));
-    };
-    let mut page = Page {
-        entries: Vec::with_capacity(items.len()),
-        last_id: None,
-        read: items.len(),
-    };
-    for item in items {
-        let Value::Array(Some(pair)) = item else {
-            return Err(unexpected("a stream entry"));
-        };
-        let [id, Value::Array(Some(fields))] = pair.as_slice() else {
-            return Err(unexpected("a stream entry"));
-        };
-        let id = entry_id(id).ok_or_else(|| unexpected("a stream entry id"))?;
-        page.last_id = Some(id);
-        match parse_fields(fields) {
-            Ok((topics, event, publisher)) => page.entries.push(LogEntry {
-                id,
-                topics,
-                event,
-                publisher,
-            }),
-            Err(why) => warn!("skipped log entry {id}: {why}"),
-        }
-    }
-    Ok(page)
-}
-
-/// An entry's fields into its topics, its event and who published it (anonymous when
-/// the entry does not say: written before `by` was, or by another program).
-fn parse_fields(fields: &[Value]) -> Result<(Vec<TopicName>, Event, Subject), String> {
-    let (mut topics, mut event_type, mut data, mut publisher) = (None, None, None, None);
-    for pair in fields.chunks(2) {
-        let [Value::Bulk(Some(name)), Value::Bulk(Some(value))] = pair else {
-            return Err("fields are not name/value pairs".into());
-        };
-        let value = std::str::from_utf8(value).map_err(|_| "a field is not UTF-8")?;
-        match name.as_slice() {
-            b"topics" => topics = Some(value),
-            b"event" => event_type = Some(value),
-            b"data" => data = Some(value),
-            b"by" => publisher = Some(value),
-            _ => {}
-        }
-    }
-    let topics = topics
-        .ok_or("no topics field")?
-        .split(' ')
-        .map(|name| {
-            check_topic_name(name).map_err(|why| format!("topic \"{}\": {why}", log_safe(name)))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut event = Event::new(data.ok_or("no data field")?);
-    if let Some(event_type) = event_type {
-        check_event_type(event_type).map_err(|why| format!("event type: {why}"))?;
-        event = event
-            .with_type(event_type)
-            .map_err(|why| format!("event type: {why}"))?;
-    }
-    let publisher = Subject::from(publisher.unwrap_or(ANONYMOUS));
-    Ok((topics, event, publisher))
-}
-
-/// An id as Redis writes it, always with both parts (`42` alone would mean `42-0`).
-fn stream_id(id: EventId) -> String {
-    format!("{}-{}", id.ms, id.seq)
-}
-
-/// A bulk string holding an entry id.
-fn entry_id(value: &Value) -> Option<EventId> {
-    match value {
-        Value::Bulk(Some(bytes)) => EventId::parse(std::str::from_utf8(bytes).ok()?),
-        _ => None,
-    }
-}
-
-fn unexpected(what: &str) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::InvalidData,
-        format!("unexpected reply to {what}"),
-    )
 }
 
 #[cfg(test)]

@@ -29,6 +29,12 @@
 //! log, so a restarted instance can replay to a reconnecting browser at once. Older
 //! entries are read from the log when a subscriber asks for them
 //! (`Delivery::Gap`, see `sse/feeds.rs`).
+//!
+//! # Keeping the log within its bytes
+//!
+//! The tail reads every entry with its size, so it is also what keeps the log within
+//! `--redis-max-bytes`: it counts what it reads and, when the newest entries pass the
+//! bound, trims the older ones (`log_bytes.rs`).
 
 use std::io;
 use std::sync::atomic::Ordering;
@@ -108,6 +114,7 @@ fn follow(
             }
             let last = page.last_id.unwrap_or(EventId::ZERO);
             log.seen.record(page.entries.iter().map(|entry| entry.id));
+            trim_to_bytes(log, connection, page.sizes)?;
             let filled = hub.append(page.entries);
             info!(
                 "following the log {} on {}: {filled} recent messages loaded",
@@ -123,10 +130,27 @@ fn follow(
             continue;
         };
         log.seen.record(page.entries.iter().map(|entry| entry.id));
+        trim_to_bytes(log, connection, page.sizes)?;
         hub.append(page.entries);
         log.record_delivery(last_id);
         after = last_id;
         *position = Some(last_id);
     }
     Ok(())
+}
+
+/// Counts entries just read against the log's byte bound, and trims the log when they
+/// pass it (`log_bytes.rs`).
+fn trim_to_bytes(
+    log: &RedisLog,
+    connection: &mut RedisConnection,
+    sizes: Vec<(EventId, usize)>,
+) -> io::Result<()> {
+    let Some(bytes) = &log.bytes else {
+        return Ok(());
+    };
+    match bytes.record(sizes) {
+        Some(first_kept) => log.trim_before(connection, first_kept),
+        None => Ok(()),
+    }
 }

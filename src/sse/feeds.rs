@@ -169,6 +169,8 @@ pub fn serve(
             let source = Source {
                 log: shared.log.as_ref(),
                 max_replay: shared.config.max_replay,
+                max_replay_bytes: shared.config.max_replay_bytes,
+                max_message_bytes: shared.config.max_message_bytes,
                 shutdown: &shared.shutdown,
                 client,
             };
@@ -253,6 +255,8 @@ fn serve_clock(stream: &mut EventStream, shared: &Shared) -> io::Result<StreamEn
 struct Source<'a> {
     log: Option<&'a RedisLog>,
     max_replay: usize,
+    max_replay_bytes: usize,
+    max_message_bytes: usize,
     shutdown: &'a ShutdownSignal,
     client: &'a str,
 }
@@ -319,6 +323,8 @@ fn serve_subscription(
                         max_replay: source
                             .max_replay
                             .saturating_sub(subscription.held_after(through)),
+                        max_bytes: source.max_replay_bytes,
+                        entry_bytes_guess: source.max_message_bytes,
                         shutdown: source.shutdown,
                     };
                     match replay::replay(stream, log, &request, client)? {

@@ -41,15 +41,14 @@
 //! hears of it as of a reset.
 //!
 //! **Non-blocking, patiently.** From its first byte, a stream's socket is in
-//! non-blocking mode, so that a read (ours or the watch's) never waits. A write that
-//! finds the client's buffers full gets `WouldBlock`; the stream then waits a little
-//! and tries again, until `--write-timeout-s` has passed ([`write_patiently`]).
+//! non-blocking mode, so that a read of it never waits. A write that finds the
+//! client's buffers full gets `WouldBlock`; the stream then waits in the kernel for
+//! the client to read, until `--write-timeout-s` has passed ([`write_patiently`]).
 //!
 //! Either way the error travels up with `?` to the one place that logs it.
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
@@ -62,8 +61,6 @@ use crate::vanish;
 
 /// The comment that keeps an idle stream alive.
 const HEARTBEAT_TEXT: &str = "keep-alive";
-/// The longest pause between two tries of a write that would block.
-const MAX_WRITE_PAUSE: Duration = Duration::from_millis(50);
 
 /// How a pause between events ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -267,36 +264,110 @@ pub fn client_has_left(mut socket: &TcpStream) -> Option<io::Error> {
 }
 
 /// Writes all of `bytes` to a non-blocking socket. When the client's buffers are full
-/// (`WouldBlock`), waits a little (1 ms, doubling up to 50 ms) and tries again, for at
-/// most `timeout`: a client that reads nothing for that long is dropped with
-/// `TimedOut`. Healthy clients never make it wait at all.
+/// (`WouldBlock`), waits in the kernel for room, for at most `timeout` in all: a client
+/// that reads nothing for that long is dropped with `TimedOut`. Healthy clients never
+/// make it wait at all.
+///
+/// Why wait in the kernel, and not sleep and try again: a thread that retries wakes
+/// every few milliseconds whether or not its client read anything. A thousand clients
+/// that stopped reading made twenty thousand such wake-ups a second, and each one went
+/// ahead of the healthy subscribers' threads in the scheduler's queue: their lag grew
+/// from 5 ms to a second (`make bench`, "healthy beside 1,000 stalled readers"). For
+/// the wait, the socket turns blocking with a send timeout (`SO_SNDTIMEO`) of the time
+/// left: the kernel wakes the thread when the client has read (or left), and not
+/// before. Only this thread reads or writes the socket (the client watch only asks
+/// epoll about it), so nothing else sees the mode change.
 pub fn write_patiently(
     mut socket: &TcpStream,
     mut bytes: &[u8],
     timeout: Duration,
 ) -> io::Result<()> {
     let deadline = Instant::now() + timeout;
-    let mut pause = Duration::from_millis(1);
     while !bytes.is_empty() {
         match socket.write(bytes) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(written) => bytes = &bytes[written..],
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                let now = Instant::now();
-                if now >= deadline {
-                    return Err(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        "the client stopped reading",
-                    ));
-                }
-                // A plain sleep: this thread has nothing else to do until the client
-                // reads, and shutdown waits for at most the write timeout anyway.
-                thread::sleep(pause.min(deadline - now));
-                pause = (pause * 2).min(MAX_WRITE_PAUSE);
+                let waited = write_waiting(socket, bytes, deadline);
+                // Back to non-blocking, whatever the wait gave: the stream's reads of
+                // its socket must never wait.
+                let restored = socket.set_nonblocking(true);
+                return waited.and(restored);
             }
             Err(error) => return Err(vanish::name_vanished(error)),
         }
     }
     Ok(())
+}
+
+/// The slow part of [`write_patiently`]: blocking writes, each allowed the time left
+/// until `deadline`.
+fn write_waiting(mut socket: &TcpStream, mut bytes: &[u8], deadline: Instant) -> io::Result<()> {
+    socket.set_nonblocking(false)?;
+    while !bytes.is_empty() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client stopped reading",
+            ));
+        }
+        // A zero timeout would mean "wait for ever"; `left` is never zero here.
+        socket.set_write_timeout(Some(left))?;
+        match socket.write(bytes) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(written) => bytes = &bytes[written..],
+            // The send timeout passed with nothing written: the loop above ends it.
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
+                ) => {}
+            Err(error) => return Err(vanish::name_vanished(error)),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    /// This thread's voluntary context switches so far: each time it went to sleep.
+    fn times_this_thread_slept() -> u64 {
+        let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
+        let line = status
+            .lines()
+            .find(|line| line.starts_with("voluntary_ctxt_switches:"))
+            .unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+
+    // Issue 23, item 6: a write its client did not read used to sleep and try again,
+    // 1 to 50 ms apart: about twenty wake-ups a second for each stalled client, which
+    // put a thousand of them ahead of the healthy subscribers in the scheduler's queue.
+    #[test]
+    fn a_write_its_client_does_not_read_sleeps_in_the_kernel_until_its_deadline() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let _client_that_never_reads = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server_side, _) = listener.accept().unwrap();
+        server_side.set_nonblocking(true).unwrap();
+        // More than loopback's buffers take, however large they grow.
+        let bytes = vec![b'x'; 64 << 20];
+        let slept_before = times_this_thread_slept();
+        let error = write_patiently(&server_side, &bytes, Duration::from_millis(500))
+            .expect_err("nobody reads");
+        let slept = times_this_thread_slept() - slept_before;
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut, "{error}");
+        // Retrying every 1..50 ms slept 14 times in 500 ms; the kernel wakes it once.
+        assert!(slept <= 3, "the writer slept {slept} times");
+        // And the socket is non-blocking again: a read finds nothing and says so.
+        let mut byte = [0u8; 1];
+        let read = (&server_side).read(&mut byte).expect_err("nothing to read");
+        assert_eq!(read.kind(), io::ErrorKind::WouldBlock);
+    }
 }

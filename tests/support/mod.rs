@@ -9,6 +9,7 @@ pub mod event_stream;
 pub mod head_check;
 pub mod redis;
 pub mod resp_check;
+pub mod small_buffer;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -342,6 +343,25 @@ impl StreamReader {
             reader.blank_lines >= count && reader.parsed().events.len() >= count
         });
         self.parsed().events
+    }
+
+    /// One read of at most `max_bytes`, without waiting: what a slow client takes
+    /// now and then. Returns the bytes read (0 if none were there, or the stream had
+    /// ended); the socket must be non-blocking.
+    pub fn read_available(&mut self, max_bytes: usize) -> usize {
+        let mut chunk = vec![0u8; max_bytes];
+        match self.socket.read(&mut chunk) {
+            Ok(n) => {
+                self.raw.extend_from_slice(&chunk[..n]);
+                self.take_complete_chunks();
+                n
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => 0,
+            Err(error) => panic!(
+                "read failed: {error}; body so far: {}",
+                abbreviate(&self.body)
+            ),
+        }
     }
 
     /// Reads until `done` holds; panics with what arrived on timeout or close.

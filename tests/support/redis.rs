@@ -2,10 +2,13 @@
 //! stopped (and the folder removed) when dropped. Debian's `redis-server` package is
 //! installed by `tests/install-system-packages.sh`, which `make test` runs.
 
+use std::io::{BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+
+use sse_server::redis::resp::{Value, read_value};
 
 use super::wait_for;
 
@@ -79,5 +82,63 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         self.stop();
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl RedisServer {
+    /// A number from Redis's `INFO`, e.g. `("commandstats", "cmdstat_xrevrange",
+    /// "calls")` or `("stats", "total_net_output_bytes", "")`; 0 for a line that is not
+    /// there (a command never called has none).
+    pub fn info(&self, section: &str, name: &str, field: &str) -> u64 {
+        let mut socket = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let command = format!("*2\r\n$4\r\nINFO\r\n${}\r\n{section}\r\n", section.len());
+        socket.write_all(command.as_bytes()).unwrap();
+        let mut reader = BufReader::new(socket);
+        let Value::Bulk(Some(text)) = read_value(&mut reader, 1 << 24).unwrap() else {
+            panic!("INFO answers a bulk string");
+        };
+        let text = String::from_utf8(text).unwrap();
+        let Some(line) = text
+            .lines()
+            .find(|line| line.starts_with(&format!("{name}:")))
+        else {
+            return 0;
+        };
+        let value = line.split_once(':').unwrap().1;
+        let value = match field {
+            "" => value,
+            _ => value
+                .split(',')
+                .find_map(|pair| pair.strip_prefix(&format!("{field}=")))
+                .unwrap(),
+        };
+        value.parse().unwrap()
+    }
+
+    /// The length of the stream at `key` (`XLEN`).
+    pub fn xlen(&self, key: &str) -> u64 {
+        let mut socket = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let command = format!("*2\r\n$4\r\nXLEN\r\n${}\r\n{key}\r\n", key.len());
+        socket.write_all(command.as_bytes()).unwrap();
+        match read_value(&mut BufReader::new(socket), 1024).unwrap() {
+            Value::Integer(length) => length as u64,
+            other => panic!("XLEN answered {other:?}"),
+        }
+    }
+
+    /// How many `XREVRANGE` commands Redis has answered.
+    pub fn xrevrange_calls(&self) -> u64 {
+        self.info("commandstats", "cmdstat_xrevrange", "calls")
+    }
+
+    /// The bytes Redis has sent to all its clients.
+    pub fn bytes_sent(&self) -> u64 {
+        self.info("stats", "total_net_output_bytes", "")
     }
 }
