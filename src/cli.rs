@@ -3,8 +3,8 @@
 //! Flags are parsed by hand (the project uses no CLI crate): `--name value` or
 //! `--name=value`. Every flag is one row of [`FLAGS`] (`flags.rs`), and both the
 //! parser and `--help` are built from that table, so a flag cannot exist without its
-//! help line. The `PORT`, `SSE_TOKEN`, `SSE_AUTH_SECRET` and `SSE_REDIS_URL`
-//! environment variables are read too; a flag always wins over the environment. `sse-server token ...` mints a token
+//! help line. The `PORT`, `SSE_TOKEN`, `SSE_AUTH_SECRET`, `SSE_MERCURE_KEY` and
+//! `SSE_REDIS_URL` environment variables are read too; a flag always wins over the environment. `sse-server token ...` mints a token
 //! instead of serving (`mint.rs`).
 
 use std::fmt;
@@ -56,6 +56,10 @@ pub fn parse_command_line(
         config.auth_secret = Some(
             check_secret(&secret).map_err(|why| ConfigError(format!("SSE_AUTH_SECRET: {why}")))?,
         );
+    }
+    if let Some(key) = env("SSE_MERCURE_KEY").filter(|key| !key.is_empty()) {
+        config.mercure.key =
+            Some(check_secret(&key).map_err(|why| ConfigError(format!("SSE_MERCURE_KEY: {why}")))?);
     }
 
     if let Some(url) = env("SSE_REDIS_URL").filter(|url| !url.is_empty()) {

@@ -82,6 +82,41 @@ pub const DEFAULT_MAX_REPLAY: usize = crate::pubsub::missed::DEFAULT_MAX_REPLAY;
 pub const DEFAULT_MAX_LOG_REPLAYS: usize = 8;
 
 /// The settings of one server.
+/// The Mercure hub's resource identifier by default: the hub's own URL, as the spec
+/// recommends (`mercure/`).
+pub const DEFAULT_MERCURE_RESOURCE: &str = "https://localhost/.well-known/mercure";
+/// The one issuer whose Mercure tokens are accepted, by default.
+pub const DEFAULT_MERCURE_ISSUER: &str = "https://localhost";
+/// The cookie a browser's Mercure token comes in, by default: the name the spec
+/// recommends.
+pub const DEFAULT_MERCURE_COOKIE: &str = "__Secure-mercure_access_token";
+
+/// The Mercure hub's settings (see `mercure/`).
+#[derive(Clone, Debug)]
+pub struct MercureSettings {
+    /// The HS256 key Mercure tokens are signed with (`--mercure-key`); without it,
+    /// `--auth-secret`'s. With neither, no token can be checked: nobody may publish.
+    pub key: Option<Secret>,
+    /// The `iss` a token must carry.
+    pub issuer: String,
+    /// The resource identifier `aud` must hold, which is also the hub's URL: relative
+    /// topics and patterns resolve against it, and its path is the reserved namespace.
+    pub resource: String,
+    /// The cookie a browser sends its token in.
+    pub cookie: String,
+}
+
+impl Default for MercureSettings {
+    fn default() -> MercureSettings {
+        MercureSettings {
+            key: None,
+            issuer: DEFAULT_MERCURE_ISSUER.into(),
+            resource: DEFAULT_MERCURE_RESOURCE.into(),
+            cookie: DEFAULT_MERCURE_COOKIE.into(),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     /// The IP address to listen on.
@@ -159,6 +194,8 @@ pub struct Config {
     pub allowed_hosts: Vec<String>,
     /// How far past `retry` the last `retry:` of a stream ended by shutdown may reach.
     pub drain_spread: Duration,
+    /// The Mercure hub's settings.
+    pub mercure: MercureSettings,
 }
 
 impl Default for Config {
@@ -200,6 +237,7 @@ impl Default for Config {
             thread_stack_bytes: DEFAULT_THREAD_STACK_BYTES,
             allowed_hosts: Vec::new(),
             drain_spread: Duration::from_secs(DEFAULT_DRAIN_SPREAD_S),
+            mercure: MercureSettings::default(),
         }
     }
 }

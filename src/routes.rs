@@ -18,6 +18,8 @@ use crate::http::forwarded::ClientView;
 use crate::http::host;
 use crate::http::request::Request;
 use crate::http::response::{Response, Status};
+use crate::mercure;
+use crate::mercure::subscribe::Subscribed;
 use crate::metrics;
 use crate::pubsub::missed::Resume;
 use crate::pubsub::publish;
@@ -51,6 +53,8 @@ enum Handler {
     Metrics,
     Healthz,
     Readyz,
+    Mercure,
+    MercureSubscriptions,
 }
 
 const READ: &[&str] = &["GET", "HEAD"];
@@ -105,7 +109,24 @@ pub const ROUTES: &[Route] = &[
         summary: "200 when a new stream would be admitted, else 503 and why",
         handler: Handler::Readyz,
     },
+    Route {
+        path: MERCURE_PATH,
+        methods: &["GET", "HEAD", "POST"],
+        summary: "the Mercure hub: subscribe with ?match=TOPIC, publish a form",
+        handler: Handler::Mercure,
+    },
+    Route {
+        path: MERCURE_SUBSCRIPTIONS_PATH,
+        methods: READ,
+        summary: "Mercure's active subscriptions (and /{match_type}/{match}[/{subscriber}])",
+        handler: Handler::MercureSubscriptions,
+    },
 ];
+
+/// The Mercure hub's path (`mercure/`), and the subscriptions API's, which also
+/// answers every path below it.
+pub const MERCURE_PATH: &str = "/.well-known/mercure";
+const MERCURE_SUBSCRIPTIONS_PATH: &str = "/.well-known/mercure/subscriptions";
 
 /// Paths asked for again and again by machines (probes, scrapers): their connections
 /// are logged at `debug`, not `info`, so they do not drown the log.
@@ -141,9 +162,19 @@ pub fn route<'s>(
             "GET", "HEAD", "POST",
         ]))));
     }
+    // Everything below the subscriptions API's path is its (one row for the tree).
+    let below_subscriptions = request
+        .path
+        .strip_prefix(MERCURE_SUBSCRIPTIONS_PATH)
+        .is_some_and(|rest| rest.starts_with('/'));
+    let path = if below_subscriptions {
+        MERCURE_SUBSCRIPTIONS_PATH
+    } else {
+        request.path.as_str()
+    };
     let route = ROUTES
         .iter()
-        .find(|route| route.path == request.path)
+        .find(|route| route.path == path)
         .ok_or(HttpError::NotFound)?;
     let allow = allow_header(route.methods);
     if method == "OPTIONS" {
@@ -207,6 +238,18 @@ pub fn route<'s>(
         )),
         Handler::Healthz => Ok(Reply::Response(health::liveness())),
         Handler::Readyz => Ok(Reply::Response(health::readiness_response(shared))),
+        Handler::Mercure if method == "POST" => {
+            mercure::publish::handle(request, client, connection, shared).map(Reply::Response)
+        }
+        Handler::Mercure => match mercure::subscribe::handle(request, shared)? {
+            Subscribed::Stream(feed, slot) => Ok(Reply::Stream(feed, slot)),
+            Subscribed::Head(response) => Ok(Reply::Response(response)),
+        },
+        Handler::MercureSubscriptions => Ok(Reply::Response(mercure::subscriptions_api::handle(
+            request,
+            &shared.mercure,
+            &shared.config,
+        )?)),
     }
 }
 

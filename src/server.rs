@@ -174,6 +174,7 @@ impl ServerHandle {
         );
         self.shared.shutdown.trigger();
         self.shared.hub.close();
+        self.shared.mercure.close();
         // The accept loop is blocked in accept(); a connection of our own wakes it, and
         // it then sees the signal. An unspecified bind address (0.0.0.0) is reachable
         // through loopback.

@@ -23,7 +23,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::config::Config;
+use crate::config::{Config, DEFAULT_MERCURE_RESOURCE};
+use crate::mercure::hub::{HubLimits as MercureLimits, MercureHub};
+use crate::mercure::namespace::HubUrl;
 use crate::pubsub::hub::{Hub, HubLimits, IdSource};
 use crate::redis::log::{LogSettings, RedisLog};
 use crate::shutdown::ShutdownSignal;
@@ -35,6 +37,8 @@ use crate::sync::{lock, wait_timeout};
 pub struct Shared {
     pub config: Config,
     pub hub: Hub,
+    /// The Mercure hub (`mercure/`), a namespace of its own.
+    pub mercure: MercureHub,
     /// The log shared with other instances, with `--redis` (see `redis/`).
     pub log: Option<RedisLog>,
     pub stats: Stats,
@@ -73,8 +77,20 @@ impl Shared {
             Some(_) => IdSource::Log,
             None => IdSource::Counted,
         };
+        // The flag was checked when it was read; the default is a valid URL too.
+        let hub_url = HubUrl::parse(&config.mercure.resource)
+            .or_else(|_| HubUrl::parse(DEFAULT_MERCURE_RESOURCE))
+            .expect("the default Mercure resource is a valid hub URL");
+        let mercure = MercureHub::new(
+            hub_url,
+            MercureLimits {
+                history: config.history,
+                history_bytes: config.history_bytes,
+            },
+        );
         Arc::new(Shared {
             hub: Hub::with_ids(limits, ids),
+            mercure,
             log,
             stats: Stats::default(),
             shutdown: ShutdownSignal::new(),

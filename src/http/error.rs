@@ -27,6 +27,12 @@ pub enum HttpError {
     /// 403: valid credentials that do not allow this, or a page on another origin
     /// that tried to publish.
     Forbidden(String),
+    /// 403 with `WWW-Authenticate: Bearer error="insufficient_scope"` (RFC 6750
+    /// section 3.1): a valid token that does not grant this (Mercure's answer).
+    InsufficientScope(String),
+    /// 400 with `WWW-Authenticate: Bearer error="invalid_request"` (RFC 6750 section
+    /// 3.1): the token was presented wrongly (in the URL, or not as `Bearer`).
+    InvalidTokenRequest(String),
     /// 404: no route for this path.
     NotFound,
     /// 405: the path exists but not with this method; `allow` lists the methods it has.
@@ -37,6 +43,9 @@ pub enum HttpError {
     LengthRequired,
     /// 413: the body is larger than the limit.
     PayloadTooLarge { limit: usize },
+    /// 413: a part of the body is over its own limit (too many topics, a field too
+    /// long); the text says which.
+    PartTooLarge(String),
     /// 421: the `Host` names a host this server does not answer for (`host.rs`).
     MisdirectedRequest(String),
     /// 431: the head is too long or has too many lines.
@@ -58,12 +67,15 @@ impl HttpError {
         match self {
             HttpError::BadRequest(_) => Status::BadRequest,
             HttpError::Unauthorized { .. } => Status::Unauthorized,
-            HttpError::Forbidden(_) => Status::Forbidden,
+            HttpError::Forbidden(_) | HttpError::InsufficientScope(_) => Status::Forbidden,
+            HttpError::InvalidTokenRequest(_) => Status::BadRequest,
             HttpError::NotFound => Status::NotFound,
             HttpError::MethodNotAllowed { .. } => Status::MethodNotAllowed,
             HttpError::RequestTimeout => Status::RequestTimeout,
             HttpError::LengthRequired => Status::LengthRequired,
-            HttpError::PayloadTooLarge { .. } => Status::PayloadTooLarge,
+            HttpError::PayloadTooLarge { .. } | HttpError::PartTooLarge(_) => {
+                Status::PayloadTooLarge
+            }
             HttpError::MisdirectedRequest(_) => Status::MisdirectedRequest,
             HttpError::HeaderFieldsTooLarge(_) => Status::HeaderFieldsTooLarge,
             HttpError::NotImplemented(_) => Status::NotImplemented,
@@ -79,6 +91,9 @@ impl HttpError {
         match self {
             HttpError::BadRequest(why)
             | HttpError::Forbidden(why)
+            | HttpError::InsufficientScope(why)
+            | HttpError::InvalidTokenRequest(why)
+            | HttpError::PartTooLarge(why)
             | HttpError::HeaderFieldsTooLarge(why)
             | HttpError::MisdirectedRequest(why)
             | HttpError::NotImplemented(why)
@@ -110,6 +125,12 @@ impl HttpError {
                     "Bearer"
                 };
                 response.with_header("WWW-Authenticate", challenge)
+            }
+            HttpError::InsufficientScope(_) => {
+                response.with_header("WWW-Authenticate", "Bearer error=\"insufficient_scope\"")
+            }
+            HttpError::InvalidTokenRequest(_) => {
+                response.with_header("WWW-Authenticate", "Bearer error=\"invalid_request\"")
             }
             // When to come back, spread so that clients refused together do not
             // return together (jitter.rs).
