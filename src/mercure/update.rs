@@ -11,9 +11,9 @@
 //! ```text
 //! id: urn:uuid:...
 //! event: book
-//! retry: 5000
 //! data: line one
 //! data: line two
+//! retry: 5000
 //!
 //! ```
 //!
@@ -88,10 +88,12 @@ impl Update {
                 .expect("types were checked for line breaks and emptiness");
         }
         let mut encoded = Vec::with_capacity(form.data.len() + id.len() + 32);
-        if let Some(retry) = form.retry {
-            encoded.extend_from_slice(format!("retry: {retry}\n").as_bytes());
-        }
         event.encode_into(&mut encoded);
+        if let Some(retry) = form.retry {
+            // Inside the event, before the blank line that ends it.
+            encoded.pop();
+            encoded.extend_from_slice(format!("retry: {retry}\n\n").as_bytes());
+        }
         Update {
             seq: 0,
             id,

@@ -24,7 +24,7 @@ fn a_full_form_reads_and_encodes_as_one_event() {
     let update = Update::new(&form, form.id.clone().unwrap());
     assert_eq!(
         std::str::from_utf8(&update.encoded).unwrap(),
-        "retry: 5000\nid: urn:a\nevent: book\ndata: one\ndata: two\ndata: id: x\n\n"
+        "id: urn:a\nevent: book\ndata: one\ndata: two\ndata: id: x\nretry: 5000\n\n"
     );
 }
 
