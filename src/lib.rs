@@ -19,6 +19,8 @@
 //!   from SHA-256 up.
 //! - Chapter 5, [`redis`]: many instances sharing one log in a Redis Stream, from the
 //!   wire protocol up.
+//! - Chapter 6, [`mercure`]: the open Mercure protocol, starting with URLs and URL
+//!   Patterns as browsers read them.
 //! - Running it as a service: [`metrics`] (Prometheus), [`process`] (what `/proc`
 //!   says about us), [`health`] (`/healthz`, `/readyz`).
 //! - Support: [`stats`], [`slab`] (entries that keep their key), [`limits`] (what the
@@ -42,6 +44,7 @@ pub mod health;
 pub mod http;
 pub mod jitter;
 pub mod limits;
+pub mod mercure;
 pub mod metrics;
 pub mod mint;
 pub mod process;
