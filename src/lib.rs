@@ -20,7 +20,7 @@
 //! - Chapter 5, [`redis`]: many instances sharing one log in a Redis Stream, from the
 //!   wire protocol up.
 //! - Chapter 6, [`mercure`]: the open Mercure protocol at `/.well-known/mercure`,
-//!   over the same streams.
+//!   over the same streams, starting with URLs and URL Patterns as browsers read them.
 //! - Running it as a service: [`metrics`] (Prometheus), [`process`] (what `/proc`
 //!   says about us), [`health`] (`/healthz`, `/readyz`).
 //! - Support: [`stats`], [`slab`] (entries that keep their key), [`limits`] (what the

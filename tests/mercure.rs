@@ -481,3 +481,62 @@ fn the_hub_answers_options_and_refuses_other_methods() {
     ));
     assert_eq!(delete.status, 405);
 }
+
+#[test]
+fn url_patterns_select_topics_and_grant_private_updates() {
+    let server = TestServer::start(config());
+    // The spec's example: all books, with a token for the user's own namespace only.
+    let own_namespace = sign(
+        r#"{"alg":"HS256","typ":"at+jwt"}"#,
+        &format!(
+            r#"{{"iss":"https://localhost","aud":"https://localhost/.well-known/mercure","exp":{},"authorization_details":[{{"type":"https://mercure.rocks/authorization-detail","actions":["subscribe"],"topics":[{{"match":"https://example.com/users/42/*","match_type":"urlpattern"}}]}}]}}"#,
+            unix_now() + 60
+        ),
+    );
+    let books = "match_urlpattern=https%3A%2F%2Fexample.com%2Fbooks%2F%3Aid";
+    let mut user = subscribed(&server, books, &bearer(&own_namespace));
+    let mut anonymous = subscribed(&server, books, "");
+    let auth = bearer(&publisher());
+    let topics = "topic=https%3A%2F%2Fexample.com%2Fbooks%2F1&topic=https%3A%2F%2Fexample.com%2Fusers%2F42%2Fbooks%2F1";
+    assert_eq!(
+        publish(&server, &auth, &format!("{topics}&private=on&data=mine")).status,
+        200
+    );
+    assert_eq!(
+        publish(
+            &server,
+            &auth,
+            "topic=https%3A%2F%2Fexample.com%2Fbooks%2F2%2Fextra&data=no"
+        )
+        .status,
+        200
+    );
+    assert_eq!(
+        publish(
+            &server,
+            &auth,
+            "topic=https%3A%2F%2Fexample.com%2Fbooks%2F2&data=public"
+        )
+        .status,
+        200
+    );
+    let data = |reader: &mut StreamReader, count| -> Vec<String> {
+        reader
+            .events(count)
+            .into_iter()
+            .map(|event| event.data)
+            .collect()
+    };
+    assert_eq!(data(&mut user, 2), ["mine", "public"]);
+    assert_eq!(data(&mut anonymous, 1), ["public"]);
+    // A pattern the hub cannot evaluate is a 400, never a subscription to nothing.
+    assert_eq!(
+        get(
+            &server,
+            &format!("{HUB}?match_urlpattern=https%3A%2F%2Fa%2F(%5Cd%2B)"),
+            ""
+        )
+        .status,
+        400
+    );
+}

@@ -10,14 +10,14 @@
 //! no normalization at all: `https://example.com/a` and `https://EXAMPLE.com/a` are two
 //! topics (spec, "Exact Matching").
 //!
-//! The URL Pattern engine is its own pair of files (`url.rs`, `urlpattern.rs`); this
-//! file reaches it through [`compile_url_pattern`] and [`CompiledPattern::matches`]
-//! only. Until those files are merged into this branch, a `urlpattern` matcher is
-//! refused as not supported (400 on a subscribe, `invalid_token` in a grant): refusing
-//! is what the spec asks of a matcher type a hub cannot evaluate.
+//! The URL Pattern engine is its own pair of modules (`url/`, `urlpattern/`); this
+//! file reaches it through [`CompiledPattern`] only. A pattern it refuses (malformed,
+//! or with a regexp group) is a 400 on a subscribe and `invalid_token` in a grant.
 
 use crate::mercure::namespace::HubUrl;
 use crate::mercure::text;
+use crate::mercure::url::Url;
+use crate::mercure::urlpattern::UrlPattern;
 
 /// The reserved wildcard (spec, "Matcher Types").
 pub const WILDCARD: &str = "*";
@@ -64,7 +64,8 @@ pub struct Matcher {
 enum How {
     Everything,
     Exact,
-    Pattern(CompiledPattern),
+    /// Boxed: a compiled pattern is a few hundred bytes, an exact matcher none.
+    Pattern(Box<CompiledPattern>),
 }
 
 impl Matcher {
@@ -83,7 +84,7 @@ impl Matcher {
         } else {
             match match_type {
                 MatcherType::Exact => How::Exact,
-                MatcherType::UrlPattern => How::Pattern(compile_url_pattern(text, hub)?),
+                MatcherType::UrlPattern => How::Pattern(Box::new(compile_url_pattern(text, hub)?)),
             }
         };
         Ok(Matcher {
@@ -116,21 +117,27 @@ impl Matcher {
 /// A URL pattern, compiled once, evaluated against many topics.
 #[derive(Debug, Clone)]
 pub struct CompiledPattern {
-    _private: (),
+    pattern: UrlPattern,
+    /// The hub's URL, that relative topics resolve against.
+    base: Url,
 }
 
 impl CompiledPattern {
     /// Whether the pattern matches `topic` resolved against the hub URL (a topic that
-    /// is no URL matches no pattern, spec "URL Pattern").
-    pub fn matches(&self, _topic: &str) -> bool {
-        false
+    /// is no URL matches no pattern, spec "URL Pattern"). Linear in the topic's length:
+    /// the automaton does not backtrack (`urlpattern/matcher.rs`).
+    pub fn matches(&self, topic: &str) -> bool {
+        Url::parse(topic, Some(&self.base)).is_some_and(|url| self.pattern.matches(&url))
     }
 }
 
-/// Compiles `pattern`, relative ones against the hub URL. (See the module docs: the
-/// engine is not merged into this branch yet.)
-fn compile_url_pattern(_pattern: &str, _hub: &HubUrl) -> Result<CompiledPattern, String> {
-    Err("the urlpattern matcher type is not supported by this build".into())
+/// Compiles `pattern`, relative ones against the hub URL.
+fn compile_url_pattern(pattern: &str, hub: &HubUrl) -> Result<CompiledPattern, String> {
+    let compiled = UrlPattern::parse(pattern, &hub.base).map_err(|error| error.to_string())?;
+    Ok(CompiledPattern {
+        pattern: compiled,
+        base: hub.base.clone(),
+    })
 }
 
 #[cfg(test)]
@@ -158,6 +165,46 @@ mod tests {
             let all = Matcher::parse(match_type, "*", &hub()).unwrap();
             assert!(all.is_wildcard() && all.matches("anything at all") && all.matches("*"));
         }
+    }
+
+    #[test]
+    fn url_patterns_match_resolved_topics() {
+        let books = Matcher::parse(
+            MatcherType::UrlPattern,
+            "https://example.com/books/:id",
+            &hub(),
+        )
+        .unwrap();
+        assert!(books.matches("https://example.com/books/1"));
+        assert!(
+            books.matches("https://EXAMPLE.com/books/1"),
+            "hosts are case-insensitive"
+        );
+        assert!(
+            !books.matches("https://example.com/Books/1"),
+            "paths are not"
+        );
+        assert!(!books.matches("https://example.com/books/1/2"));
+        assert!(!books.matches("not a url at all"));
+        // Relative patterns and topics both resolve against the hub URL.
+        let events = Matcher::parse(
+            MatcherType::UrlPattern,
+            "/.well-known/mercure/subscriptions/:type/:match/:subscriber",
+            &hub(),
+        )
+        .unwrap();
+        assert!(events.matches("/.well-known/mercure/subscriptions/exact/a/urn%3Auuid%3A1"));
+        assert!(events.matches("https://localhost/.well-known/mercure/subscriptions/exact/a/b"));
+        assert!(!events.matches("https://other/.well-known/mercure/subscriptions/exact/a/b"));
+        assert!(
+            Matcher::parse(
+                MatcherType::UrlPattern,
+                "https://example.com/(\\d+)",
+                &hub()
+            )
+            .is_err()
+        );
+        assert!(Matcher::parse(MatcherType::UrlPattern, "https://example.com/{", &hub()).is_err());
     }
 
     #[test]

@@ -12,6 +12,9 @@
 //!
 //! Reading order:
 //!
+//! - [`url`]: the WHATWG URL parser: a topic as a browser would read it.
+//! - [`urlpattern`]: WHATWG URL Patterns (`https://example.com/books/:id`), compiled to
+//!   matchers that run in time linear in the URL.
 //! - [`text`], [`form`], [`namespace`]: the characters a topic may hold, the form
 //!   encoding both directions, and the hub's own URL and reserved path.
 //! - [`matcher`]: `exact`, `urlpattern` and `*`.
@@ -42,3 +45,5 @@ pub mod subscriptions_api;
 pub mod text;
 pub mod token;
 pub mod update;
+pub mod url;
+pub mod urlpattern;

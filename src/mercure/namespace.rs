@@ -13,20 +13,20 @@
 //! mercure/x                                                      relative to the hub URL
 //! ```
 //!
-//! Resolution follows RFC 3986 section 5.2 (merge with the base path, then remove dot
-//! segments, 5.2.4), and percent-encoded unreserved characters are decoded first
-//! (6.2.2.2). What it leaves out of the WHATWG URL parser does not change a path's
-//! first segments: a host is skipped whatever it is, and for the special schemes a `\`
-//! counts as `/`, as WHATWG says.
+//! The topic is resolved by the WHATWG URL parser (`url/`, the one URL patterns use),
+//! then its path has percent-encoded unreserved characters decoded (RFC 3986 section
+//! 6.2.2.2) and dot segments removed (5.2.4) once more, as the spec asks, since a
+//! decoded `%2E` can make a new one.
 
-/// The schemes the WHATWG URL standard calls special (their `\` is a `/`).
-const SPECIAL_SCHEMES: &[&str] = &["http", "https", "ws", "wss", "ftp", "file"];
+use crate::mercure::url::Url;
 
 /// The hub's URL, from its resource identifier (`--mercure-resource`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HubUrl {
     /// The whole URL, as configured.
     pub url: String,
+    /// The same, parsed: the base relative topics and patterns resolve against.
+    pub base: Url,
     /// Its path, without a trailing `/`: `/.well-known/mercure`.
     pub path: String,
 }
@@ -46,74 +46,27 @@ impl HubUrl {
         if path.is_empty() {
             return Err("the hub URL needs a path, such as /.well-known/mercure".into());
         }
+        let base = Url::parse(url, None).ok_or("the hub URL is not a valid URL")?;
         Ok(HubUrl {
             url: url.to_string(),
+            base,
             path,
         })
     }
 
     /// Whether `topic`, resolved against this URL, is in the hub's reserved namespace:
-    /// its path is the hub's path, or starts with it and a `/`.
+    /// its path is the hub's path, or starts with it and a `/`. A topic the URL parser
+    /// refuses names no path, so it is not (spec, "Publication").
     pub fn is_reserved(&self, topic: &str) -> bool {
-        let path = remove_dot_segments(&decode_unreserved(&self.resolve_path(topic)));
+        let Some(url) = Url::parse(topic, Some(&self.base)) else {
+            return false;
+        };
+        let path = remove_dot_segments(&decode_unreserved(&url.pathname()));
         path == self.path
             || path
                 .strip_prefix(&self.path)
                 .is_some_and(|rest| rest.starts_with('/'))
     }
-
-    /// The path `topic` has once resolved against the hub URL (before dot segments
-    /// are removed).
-    fn resolve_path(&self, topic: &str) -> String {
-        let reference = topic.split(['?', '#']).next().unwrap_or_default();
-        if let Some((scheme, rest)) = split_scheme(reference) {
-            let special = SPECIAL_SCHEMES.contains(&scheme.to_ascii_lowercase().as_str());
-            let rest = if special {
-                rest.replace('\\', "/")
-            } else {
-                rest.to_string()
-            };
-            let authority_marker = if special {
-                rest.starts_with('/')
-            } else {
-                rest.starts_with("//")
-            };
-            if authority_marker {
-                return after_authority(rest.trim_start_matches('/'));
-            }
-            return rest;
-        }
-        // A relative reference: the hub's scheme is special, so `\` is `/` here too.
-        let reference = reference.replace('\\', "/");
-        if let Some(rest) = reference.strip_prefix("//") {
-            return after_authority(rest);
-        }
-        if reference.starts_with('/') {
-            return reference;
-        }
-        if reference.is_empty() {
-            return self.path.clone();
-        }
-        // RFC 3986 section 5.2.3: the base path up to its last `/`, then the reference.
-        let base = &self.path[..self.path.rfind('/').map_or(0, |slash| slash + 1)];
-        format!("{base}{reference}")
-    }
-}
-
-/// `scheme:rest` when `reference` starts with a scheme (RFC 3986 section 3.1).
-fn split_scheme(reference: &str) -> Option<(&str, String)> {
-    let (scheme, rest) = reference.split_once(':')?;
-    let mut characters = scheme.chars();
-    let valid = characters.next()?.is_ascii_alphabetic()
-        && characters
-            .all(|character| character.is_ascii_alphanumeric() || "+-.".contains(character));
-    valid.then(|| (scheme, rest.to_string()))
-}
-
-/// The path after an authority (`host:port/path` gives `/path`).
-fn after_authority(rest: &str) -> String {
-    rest.find('/')
-        .map_or(String::new(), |slash| rest[slash..].to_string())
 }
 
 /// `%XX` that names an unreserved character becomes that character (RFC 3986 section

@@ -1,0 +1,32 @@
+//! Why a URL Pattern was refused: one sentence, for the body of a `400 Bad Request`.
+
+use std::fmt;
+
+/// A pattern the hub will not compile: malformed per the URL Pattern Standard (where a
+/// browser's `new URLPattern()` throws a `TypeError`), or a regexp group this
+/// implementation refuses (see `urlpattern`'s module header).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatternError {
+    reason: String,
+}
+
+impl PatternError {
+    pub fn new(reason: impl Into<String>) -> PatternError {
+        PatternError {
+            reason: reason.into(),
+        }
+    }
+
+    /// The reason alone, e.g. `regexp groups are not supported: ([0-9]+)`.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
+impl fmt::Display for PatternError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid URL pattern: {}", self.reason)
+    }
+}
+
+impl std::error::Error for PatternError {}
