@@ -25,6 +25,7 @@ use crate::admission::WaitingRoom;
 use crate::client;
 use crate::config::Config;
 use crate::futex_table;
+use crate::mercure;
 use crate::redis::tail;
 use crate::shared::{RequestSlot, Shared};
 
@@ -70,7 +71,14 @@ impl Server {
                 .name("redis tail".into())
                 .spawn(move || {
                     let log = tail.log.as_ref().expect("checked above");
-                    tail::run(&tail.hub, log, &tail.shutdown, tail.config.history);
+                    let mercure = |entries| mercure::log::take_entries(&tail.mercure, entries);
+                    tail::run(
+                        &tail.hub,
+                        log,
+                        &tail.shutdown,
+                        tail.config.history,
+                        &mercure,
+                    );
                 })?;
         }
         Ok(Server { listener, shared })

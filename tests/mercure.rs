@@ -8,13 +8,11 @@ mod support;
 use std::time::Duration;
 
 use sse_server::Config;
-use sse_server::auth::base64url;
 use sse_server::auth::gate::unix_now;
-use sse_server::auth::hmac::hmac_sha256;
 use sse_server::config::{MercureSettings, Secret};
+use support::mercure::{KEY, bearer, sign, token};
 use support::{HttpResponse, StreamReader, TestServer, fast_config, wait_for};
 
-const KEY: &str = "mercure-key-mercure-key-mercure-key!";
 const HUB: &str = "/.well-known/mercure";
 const COOKIE: &str = "mercureAuthorization";
 
@@ -29,38 +27,8 @@ fn config() -> Config {
     }
 }
 
-fn sign(header: &str, claims: &str) -> String {
-    let mut token = base64url::encode(header.as_bytes());
-    token.push('.');
-    token.push_str(&base64url::encode(claims.as_bytes()));
-    let signature = hmac_sha256(KEY.as_bytes(), token.as_bytes());
-    token.push('.');
-    token.push_str(&base64url::encode(&signature));
-    token
-}
-
-/// A token granting `actions` on exact `topics`, expiring `ttl` seconds from now.
-fn token(actions: &str, topics: &[&str], ttl: i64) -> String {
-    let topics: Vec<String> = topics
-        .iter()
-        .map(|topic| format!(r#"{{"match":"{topic}"}}"#))
-        .collect();
-    sign(
-        r#"{"alg":"HS256","typ":"at+jwt"}"#,
-        &format!(
-            r#"{{"iss":"https://localhost","aud":"https://localhost/.well-known/mercure","sub":"s","exp":{},"authorization_details":[{{"type":"https://mercure.rocks/authorization-detail","actions":[{actions}],"topics":[{}]}}]}}"#,
-            unix_now() + ttl,
-            topics.join(",")
-        ),
-    )
-}
-
 fn publisher() -> String {
     token(r#""publish""#, &["*"], 60)
-}
-
-fn bearer(token: &str) -> String {
-    format!("Authorization: Bearer {token}\r\n")
 }
 
 fn publish(server: &TestServer, headers: &str, form: &str) -> HttpResponse {

@@ -25,16 +25,17 @@
 //!   active subscriptions and their events.
 //! - [`publish`], [`subscribe`], [`stream`], [`subscriptions_api`]: the four things a
 //!   client can ask for.
+//! - [`log`]: updates through the shared Redis log, for many instances.
 //!
 //! It uses chapter 1 (requests, responses), chapter 2 (the event encoder and the
-//! stream), and chapter 4's HMAC, base64url and JSON reader; none of chapter 3 (the
-//! project's hub) and none of chapter 5 (Redis) yet: updates reach this instance's
-//! subscribers only.
+//! stream), chapter 4's HMAC, base64url and JSON reader, and chapter 5's log; none of
+//! chapter 3 (the project's hub), whose topics and ids are not Mercure's.
 
 pub mod access;
 pub mod form;
 pub mod hub;
 pub mod ids;
+pub mod log;
 pub mod matcher;
 pub mod namespace;
 pub mod publish;

@@ -11,6 +11,7 @@
 //! | not `application/x-www-form-urlencoded`, or not UTF-8 | 400 |
 //! | the form's own rules (`update.rs`) | 400, 413 |
 //! | a topic the token does not grant `publish` on | 403 `insufficient_scope`, nothing dispatched |
+//! | with `--redis`: Redis did not take the update | 503 with `Retry-After` |
 //!
 //! and the answer is `200 text/plain; charset=utf-8` whose body is the update's id.
 //!
@@ -29,6 +30,7 @@ use crate::http::request::Request;
 use crate::http::response::{Response, Status};
 use crate::mercure::access::{self, Carrier};
 use crate::mercure::ids::random_urn;
+use crate::mercure::log as mercure_log;
 use crate::mercure::update::{self, FormError, Update};
 use crate::shared::Shared;
 
@@ -78,7 +80,18 @@ pub fn handle(
         )));
     }
     let id = form.id.clone().unwrap_or_else(random_urn);
-    let id = hub.publish(Update::new(&form, id));
+    match &shared.log {
+        // With --redis, the update is published once Redis holds it; every instance's
+        // tail, this one's included, dispatches it (`log.rs`).
+        Some(log) => mercure_log::append(log, &form, &id).map_err(|error| HttpError::BackendFailed {
+            reason: "the update was not published: the shared log is not available; try again shortly"
+                .into(),
+            cause: format!("Redis did not take it: {error}"),
+        })?,
+        None => {
+            hub.publish(Update::new(&form, id.clone()));
+        }
+    }
     debug!("Mercure update {id} published to {:?}", form.topics);
     Ok(Response::text(Status::Ok, id).with_header("Cache-Control", "no-store"))
 }

@@ -91,10 +91,27 @@ impl LogStatus {
     }
 }
 
+/// The field that marks an entry as another protocol's (Mercure's, `mercure/log.rs`):
+/// the log carries it in order with the project's own messages, and hands it to the
+/// protocol as it is.
+pub const KIND_FIELD: &str = "kind";
+
+/// An entry of another kind, as its fields were written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtherEntry {
+    pub id: EventId,
+    /// The value of its `kind` field.
+    pub kind: String,
+    /// Every field, `kind` included, in order.
+    pub fields: Vec<(String, String)>,
+}
+
 /// One page of entries read from the log.
 pub struct Page {
     /// The well-formed entries, oldest first.
     pub entries: Vec<LogEntry>,
+    /// Entries of other kinds, oldest first.
+    pub others: Vec<OtherEntry>,
     /// The id of the last entry read, well-formed or not: where the next read starts.
     pub last_id: Option<EventId>,
     /// How many entries were read, well-formed or not.
@@ -188,6 +205,19 @@ impl RedisLog {
         entry_id(&reply).ok_or_else(|| unexpected("XADD"))
     }
 
+    /// Appends an entry of another kind (`fields` must hold [`KIND_FIELD`]); the tail
+    /// hands it over in log order like the project's own messages.
+    pub fn append_other(&self, fields: &[(&str, &str)]) -> io::Result<EventId> {
+        let key = self.settings.key.as_bytes();
+        let max_len = self.settings.max_len.to_string();
+        let mut args: Vec<&[u8]> = vec![b"XADD", key, b"MAXLEN", b"~", max_len.as_bytes(), b"*"];
+        for (name, value) in fields {
+            args.extend([name.as_bytes(), value.as_bytes()]);
+        }
+        let reply = self.with_connection(|connection| connection.command(&args))?;
+        entry_id(&reply).ok_or_else(|| unexpected("XADD"))
+    }
+
     /// The entries after `after`, waiting up to `block` for the first (the tail's read).
     pub fn read_after(
         &self,
@@ -212,6 +242,7 @@ impl RedisLog {
         match reply {
             Value::Array(None) => Ok(Page {
                 entries: Vec::new(),
+                others: Vec::new(),
                 last_id: None,
                 read: 0,
             }),
@@ -339,6 +370,7 @@ fn parse_page(reply: &Value) -> io::Result<Page> {
     };
     let mut page = Page {
         entries: Vec::with_capacity(items.len()),
+        others: Vec::new(),
         last_id: None,
         read: items.len(),
     };
@@ -351,12 +383,39 @@ fn parse_page(reply: &Value) -> io::Result<Page> {
         };
         let id = entry_id(id).ok_or_else(|| unexpected("a stream entry id"))?;
         page.last_id = Some(id);
+        if let Some(other) = other_entry(id, fields) {
+            page.others.push(other);
+            continue;
+        }
         match parse_fields(fields) {
             Ok((topics, event)) => page.entries.push(LogEntry { id, topics, event }),
             Err(why) => warn!("skipped log entry {id}: {why}"),
         }
     }
     Ok(page)
+}
+
+/// The entry as another kind's, if it has a `kind` field (and UTF-8 fields).
+fn other_entry(id: EventId, fields: &[Value]) -> Option<OtherEntry> {
+    let pairs: Vec<(String, String)> = fields
+        .chunks(2)
+        .filter_map(|pair| match pair {
+            [Value::Bulk(Some(name)), Value::Bulk(Some(value))] => Some((
+                String::from_utf8(name.clone()).ok()?,
+                String::from_utf8(value.clone()).ok()?,
+            )),
+            _ => None,
+        })
+        .collect();
+    let kind = pairs
+        .iter()
+        .find(|(name, _)| name == KIND_FIELD)
+        .map(|(_, kind)| kind.clone())?;
+    Some(OtherEntry {
+        id,
+        kind,
+        fields: pairs,
+    })
 }
 
 /// An entry's fields into its topics and event.

@@ -39,7 +39,7 @@ use log::{info, warn};
 use crate::pubsub::event_id::EventId;
 use crate::pubsub::hub::Hub;
 use crate::redis::connection::RedisConnection;
-use crate::redis::log::{COMMAND_TIMEOUT, RedisLog};
+use crate::redis::log::{COMMAND_TIMEOUT, OtherEntry, RedisLog};
 use crate::shutdown::ShutdownSignal;
 
 /// How long one `XREAD` waits for a new entry; also how soon the tail notices Ctrl-C.
@@ -51,9 +51,19 @@ const READ_COUNT: usize = 1000;
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
+/// Entries of other kinds go to this (Mercure's updates, `mercure/log.rs`), in log
+/// order, from the tail's thread.
+pub type OtherEntries<'a> = &'a dyn Fn(Vec<OtherEntry>);
+
 /// Follows `log` into `hub` until `shutdown`. `fill` is how many of the newest entries
-/// to load at start.
-pub fn run(hub: &Hub, log: &RedisLog, shutdown: &ShutdownSignal, fill: usize) {
+/// to load at start; `others` takes the entries of other kinds.
+pub fn run(
+    hub: &Hub,
+    log: &RedisLog,
+    shutdown: &ShutdownSignal,
+    fill: usize,
+    others: OtherEntries,
+) {
     let url = &log.settings.url;
     let mut position: Option<EventId> = None;
     let mut backoff = FIRST_BACKOFF;
@@ -70,7 +80,15 @@ pub fn run(hub: &Hub, log: &RedisLog, shutdown: &ShutdownSignal, fill: usize) {
                 reported_down = false;
             }
             backoff = FIRST_BACKOFF;
-            follow(hub, log, &mut connection, &mut position, shutdown, fill)
+            follow(
+                hub,
+                log,
+                &mut connection,
+                &mut position,
+                shutdown,
+                fill,
+                others,
+            )
         });
         let Err(error) = outcome else {
             return;
@@ -97,6 +115,7 @@ fn follow(
     position: &mut Option<EventId>,
     shutdown: &ShutdownSignal,
     fill: usize,
+    others: OtherEntries,
 ) -> io::Result<()> {
     let mut after = match *position {
         Some(id) => id,
@@ -109,6 +128,7 @@ fn follow(
             let last = page.last_id.unwrap_or(EventId::ZERO);
             log.seen.record(page.entries.iter().map(|entry| entry.id));
             let filled = hub.append(page.entries);
+            others(page.others);
             info!(
                 "following the log {} on {}: {filled} recent messages loaded",
                 log.settings.key, log.settings.url
@@ -124,6 +144,9 @@ fn follow(
         };
         log.seen.record(page.entries.iter().map(|entry| entry.id));
         hub.append(page.entries);
+        if !page.others.is_empty() {
+            others(page.others);
+        }
         log.record_delivery(last_id);
         after = last_id;
         *position = Some(last_id);
