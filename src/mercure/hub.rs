@@ -102,6 +102,9 @@ struct State {
     /// Subscribers by URL pattern: one compiled matcher per distinct pattern.
     patterns: HashMap<String, PatternGroup>,
     closed: bool,
+    /// URL pattern evaluations by publishes, in all: the cost that grows with distinct
+    /// patterns, never with subscribers (see [`MercureHub::pattern_evaluations`]).
+    pattern_evaluations: u64,
 }
 
 struct PatternGroup {
@@ -269,6 +272,12 @@ impl MercureHub {
         (docs, state.last_id.clone())
     }
 
+    /// URL pattern evaluations publishes have made so far: at most one per distinct
+    /// pattern and topic of each update, however many subscribe with that pattern.
+    pub fn pattern_evaluations(&self) -> u64 {
+        lock(&self.state).pattern_evaluations
+    }
+
     /// Subscribers connected now.
     pub fn subscriber_count(&self) -> usize {
         lock(&self.state).subscribers.len()
@@ -301,15 +310,17 @@ impl MercureHub {
                 selected.extend_from_slice(keys);
             }
         }
+        let mut evaluations = 0;
         for group in state.patterns.values() {
-            if update
-                .topics
-                .iter()
-                .any(|topic| group.matcher.matches(topic))
-            {
+            let matched = update.topics.iter().any(|topic| {
+                evaluations += 1;
+                group.matcher.matches(topic)
+            });
+            if matched {
                 selected.extend_from_slice(&group.subscribers);
             }
         }
+        state.pattern_evaluations += evaluations;
         for key in selected {
             let Some(subscriber) = state.subscribers.get_mut(key) else {
                 continue;

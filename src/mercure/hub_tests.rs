@@ -220,6 +220,52 @@ fn a_subscriber_that_falls_behind_is_told_so_and_the_others_are_not() {
 }
 
 #[test]
+fn a_publish_costs_one_evaluation_per_distinct_pattern_not_per_subscriber() {
+    let hub = hub(10);
+    let pattern = |text: &str| Matcher::parse(MatcherType::UrlPattern, text, &hub_url()).unwrap();
+    let mut members = Vec::new();
+    for n in 0..1000 {
+        members.push(hub.join(
+            Joining {
+                matchers: vec![
+                    pattern("https://example.com/books/:id"),
+                    exact(&format!("t{n}")),
+                ],
+                access: None,
+                last_event_id: None,
+            },
+            format!("urn:uuid:{n}"),
+        ));
+    }
+    members.push(hub.join(
+        Joining {
+            matchers: vec![pattern("https://example.com/users/*")],
+            access: None,
+            last_event_id: None,
+        },
+        "urn:uuid:other".into(),
+    ));
+    let before = hub.pattern_evaluations();
+    for n in 0..10 {
+        publish(
+            &hub,
+            &["https://example.com/books/1", "t5"],
+            &format!("u{n}"),
+            false,
+        );
+    }
+    // Per update: the books pattern matches the first topic (one evaluation), the
+    // users pattern is tried on both (two). Ten updates: 30, for 1,001 subscribers.
+    assert_eq!(hub.pattern_evaluations() - before, 30);
+    assert_eq!(
+        taken(&hub, &members[5]).len(),
+        10,
+        "each once, by pattern and by topic"
+    );
+    assert_eq!(taken(&hub, &members[1000]).len(), 0);
+}
+
+#[test]
 fn close_wakes_everyone_with_closed() {
     let hub = hub(10);
     let member = join(&hub, &["t"], None, None);
