@@ -40,6 +40,10 @@
 //! at a time to the smallest N with `--redis` against without, and the largest N spread
 //! over two instances sharing one Redis.
 //!
+//! and, once per run, sse-server alone, **Mercure** (`mercure.rs`): publishes a second
+//! and delivery p99 with 10,000 exact and 1,000 URL-pattern subscribers (`--only-mercure`
+//! runs this one scenario and prints its figures, writing no report).
+//!
 //! Runs alternate between the servers (sse-server, tokio, node, sse-server, ...) so
 //! that all see the same machine conditions; every figure is reported with its
 //! median, its spread, and the median ratio of the pairs. `chart.rs` draws the sweep.
@@ -49,6 +53,7 @@ mod chart_ratio;
 mod fleet;
 mod hop_floor;
 mod limits;
+mod mercure;
 mod process;
 mod publisher;
 mod redis_hop;
@@ -142,6 +147,8 @@ struct Options {
     charts: PathBuf,
     /// Whether to measure the Redis hop (`--no-redis` skips it).
     redis: bool,
+    /// `--only-mercure`: the Mercure scenario alone, figures printed, no report.
+    only_mercure: bool,
 }
 
 fn main() {
@@ -158,9 +165,20 @@ fn main() {
     }
     let budgets = limits::budgets();
     let options = parse_options(limits::largest_n(&budgets));
+    if options.only_mercure {
+        let flags_for = |n| sse_server_args(&options.server, n);
+        for figure in mercure::run(&options.server, flags_for) {
+            println!(
+                "{} / {}: {:.2} {}",
+                figure.scenario, figure.name, figure.value, figure.unit
+            );
+        }
+        return;
+    }
     let started = Instant::now();
     let mut results = Vec::new();
     let mut hops = Vec::new();
+    let mut mercures = Vec::new();
     let mut floors = Vec::new();
     let largest = options.clients.iter().copied().max().unwrap_or(0);
     let runs = options.runs.max(options.runs_at_largest);
@@ -217,6 +235,18 @@ fn main() {
             }
             hops.push(figures);
         }
+        if options.kinds.contains(&Kind::SseServer) {
+            eprintln!("bench: run {run}, Mercure");
+            let flags_for = |n| sse_server_args(&options.server, n);
+            let figures = mercure::run(&options.server, flags_for);
+            for figure in &figures {
+                eprintln!(
+                    "bench:   {} / {}: {:.2} {}",
+                    figure.scenario, figure.name, figure.value, figure.unit
+                );
+            }
+            mercures.push(figures);
+        }
     }
     let sweep = report::Sweep {
         results: &results,
@@ -230,6 +260,7 @@ fn main() {
         &options.charts,
         &sweep,
         &hops,
+        &mercures,
         &floors,
         started.elapsed(),
     );
@@ -309,6 +340,7 @@ fn parse_options(largest: usize) -> Options {
         report: PathBuf::from("BENCHMARKS.md"),
         charts: PathBuf::from("benches/charts"),
         redis: true,
+        only_mercure: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -333,6 +365,7 @@ fn parse_options(largest: usize) -> Options {
             "--report" => options.report = value().into(),
             "--charts" => options.charts = value().into(),
             "--no-redis" => options.redis = false,
+            "--only-mercure" => options.only_mercure = true,
             "--only" => {
                 let all = [
                     Kind::SseServer,

@@ -43,6 +43,7 @@ pub fn write_markdown(
     charts: &Path,
     sweep: &Sweep,
     hops: &[Vec<Figure>],
+    mercures: &[Vec<Figure>],
     floors: &[f64],
     elapsed: Duration,
 ) {
@@ -93,6 +94,13 @@ pub fn write_markdown(
         write_floor(&mut out, results, floors, largest);
     }
     write_hops(&mut out, hops);
+    write_figures(
+        &mut out,
+        "## Mercure (`/.well-known/mercure`), sse-server only\n\n\
+         10,000 subscribers on exact topics and 1,000 on ten distinct URL patterns; one \
+         publisher, one update in flight, each update to 101 of them.",
+        mercures,
+    );
     out.push_str(NOTES);
     fs::write(path, out).expect("write BENCHMARKS.md");
 }
@@ -302,6 +310,32 @@ fn write_hops(out: &mut String, hops: &[Vec<Figure>]) {
             "| {} | {}{unit} | {} |",
             template.scenario,
             template.name,
+            summary(&values, if template.unit.is_empty() { 0 } else { 2 })
+        );
+    }
+    out.push('\n');
+}
+
+/// A section of figures measured once per run: `heading`, then each figure's median
+/// [min–max] over the runs.
+fn write_figures(out: &mut String, heading: &str, runs: &[Vec<Figure>]) {
+    let Some(first) = runs.first() else { return };
+    let _ = writeln!(
+        out,
+        "{heading} {} runs; median [min–max].\n\n| scenario | figure | value |\n|---|---|---|",
+        runs.len()
+    );
+    for template in first {
+        let values: Vec<f64> = runs
+            .iter()
+            .filter_map(|run| value_of(run, template.scenario, template.name))
+            .collect();
+        let _ = writeln!(
+            out,
+            "| {} | {}{} | {} |",
+            template.scenario,
+            template.name,
+            unit_suffix(template.unit),
             summary(&values, if template.unit.is_empty() { 0 } else { 2 })
         );
     }
