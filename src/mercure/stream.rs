@@ -43,11 +43,18 @@ pub struct MercureStream<'hub> {
 
 impl ChapterStream for MercureStream<'_> {
     fn head_headers(&self) -> Vec<(&'static str, String)> {
-        let cursor = self.membership.resumed_after.clone();
-        cursor
-            .map(|id| (LAST_EVENT_ID_HEADER, id))
-            .into_iter()
-            .collect()
+        let Some(cursor) = self.membership.resumed_after.clone() else {
+            return Vec::new();
+        };
+        // A page on another origin reading the stream with `fetch()` may read the
+        // cursor only if the answer says so (WHATWG Fetch, CORS-safelisted headers).
+        vec![
+            (LAST_EVENT_ID_HEADER, cursor),
+            (
+                "Access-Control-Expose-Headers",
+                LAST_EVENT_ID_HEADER.to_string(),
+            ),
+        ]
     }
 
     fn describe(&self) -> String {

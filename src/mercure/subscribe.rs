@@ -14,9 +14,10 @@
 //!
 //! Where to resume: the `Last-Event-ID` header (a reconnecting `EventSource` sends
 //! it), else the `last_event_id` parameter (a page opening a new one cannot set the
-//! header). `lastEventID`, the name of earlier drafts that hubs and clients in the
-//! field still use, is read too; the current draft names only `last_event_id`, and a
-//! client that sends both gets the draft's.
+//! header). Issue 27 names `lastEventID` beside it; the spec (section
+//! "Reconciliation") names only `last_event_id`, and the spec wins: `lastEventID`, the
+//! name of earlier drafts that clients in the field still send, is read only when
+//! `last_event_id` is absent.
 //!
 //! A subscriber needs no token: without one, it gets public updates only. A token
 //! that is sent must be good (401 otherwise), and decides which private updates reach
