@@ -55,9 +55,13 @@ pub fn ipv6_hostname(value: &str) -> Result<String, PatternError> {
     Ok(value.to_ascii_lowercase())
 }
 
-/// A port: digits, up to 65535, leading zeros dropped; 443 (the default port of the
-/// standard's dummy `https:` URL) becomes empty, as the standard's algorithm gives. The
-/// port state stops at the first non-digit.
+/// A port: digits, up to 65535, leading zeros dropped. The port state stops at the
+/// first non-digit.
+///
+/// The standard runs the port state on a dummy `https:` URL, which read literally would
+/// also turn `443` into the empty string for every scheme, so that `http://h:443/*`
+/// would mean port 80. Chromium keeps the number, and so does this function: a default
+/// port is dropped only where the protocol is known (see `UrlPattern::parse`).
 pub fn port(value: &str) -> Result<String, PatternError> {
     let digits: String = value.chars().take_while(char::is_ascii_digit).collect();
     if digits.is_empty() {
@@ -67,24 +71,16 @@ pub fn port(value: &str) -> Result<String, PatternError> {
             Err(PatternError::new(format!("invalid port `{value}`")))
         };
     }
-    let number = digits
-        .trim_start_matches('0')
-        .parse::<u32>()
-        .or_else(|_| {
-            if digits.bytes().all(|b| b == b'0') {
-                Ok(0)
-            } else {
-                Err(())
-            }
-        })
-        .ok()
-        .filter(|&n| n <= u16::MAX as u32)
-        .ok_or_else(|| PatternError::new(format!("port `{value}` out of range")))?;
-    Ok(if number == 443 {
-        String::new()
+    let significant = digits.trim_start_matches('0');
+    let number = if significant.is_empty() {
+        Some(0)
     } else {
-        number.to_string()
-    })
+        significant.parse::<u32>().ok()
+    };
+    match number.filter(|&n| n <= u16::MAX as u32) {
+        Some(number) => Ok(number.to_string()),
+        None => Err(PatternError::new(format!("port `{value}` out of range"))),
+    }
 }
 
 /// A piece of a hierarchical path: the path state of an `https:` URL, `.` and `..`
@@ -143,7 +139,7 @@ mod tests {
         assert!(hostname("exa mple").is_err());
         assert_eq!(ipv6_hostname("[::AB]").unwrap(), "[::ab]");
         assert_eq!(port("0080").unwrap(), "80");
-        assert_eq!(port("443").unwrap(), "");
+        assert_eq!(port("443").unwrap(), "443");
         assert!(port("99999").is_err());
         assert_eq!(pathname("/a/./b/../ä").unwrap(), "/a/%C3%A4");
         assert_eq!(pathname("a b").unwrap(), "a%20b");

@@ -8,13 +8,31 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PatternError {
     reason: String,
+    /// True for a well-formed pattern refused for its regexp group, false for a
+    /// malformed one.
+    unsupported: bool,
 }
 
 impl PatternError {
+    /// A malformed pattern.
     pub fn new(reason: impl Into<String>) -> PatternError {
         PatternError {
             reason: reason.into(),
+            unsupported: false,
         }
+    }
+
+    /// A pattern with the regexp group `regexp` (without its parentheses), refused.
+    pub fn regexp_group(regexp: &str) -> PatternError {
+        PatternError {
+            reason: format!("regexp groups are not supported: ({regexp})"),
+            unsupported: true,
+        }
+    }
+
+    /// Whether the pattern is well-formed and refused only for a regexp group.
+    pub fn is_unsupported(&self) -> bool {
+        self.unsupported
     }
 
     /// The reason alone, e.g. `regexp groups are not supported: ([0-9]+)`.

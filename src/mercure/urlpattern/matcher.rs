@@ -224,8 +224,8 @@ mod tests {
     use crate::mercure::urlpattern::parts::{PATHNAME_OPTIONS, parse_pattern};
 
     fn matcher(pattern: &str) -> Matcher {
-        let parts = parse_pattern(pattern, PATHNAME_OPTIONS, |s| Ok(s.to_string())).unwrap();
-        Matcher::compile(&parts, PATHNAME_OPTIONS)
+        let parsed = parse_pattern(pattern, PATHNAME_OPTIONS, |s| Ok(s.to_string())).unwrap();
+        Matcher::compile(&parsed.parts, PATHNAME_OPTIONS)
     }
 
     #[test]

@@ -71,31 +71,41 @@ impl UrlPattern {
         } else {
             canonical::hostname
         };
-        let protocol_matcher = compile(&protocol, DEFAULT_OPTIONS, canonical::protocol)?;
+        let protocol_parsed = parse_pattern(&protocol, DEFAULT_OPTIONS, canonical::protocol)?;
+        let protocol_matcher = Matcher::compile(&protocol_parsed.parts, DEFAULT_OPTIONS);
         let (path_options, path_callback): (Options, EncodingCallback) =
             if SPECIAL_SCHEMES.iter().any(|s| protocol_matcher.matches(s)) {
                 (PATHNAME_OPTIONS, canonical::pathname)
             } else {
                 (DEFAULT_OPTIONS, canonical::opaque_pathname)
             };
-        let matchers = vec![
-            protocol_matcher,
-            compile(
-                &text(Component::Username),
-                DEFAULT_OPTIONS,
-                canonical::userinfo,
-            )?,
-            compile(
-                &text(Component::Password),
-                DEFAULT_OPTIONS,
-                canonical::userinfo,
-            )?,
-            compile(&hostname, HOSTNAME_OPTIONS, hostname_callback)?,
-            compile(&port, DEFAULT_OPTIONS, canonical::port)?,
-            compile(&text(Component::Pathname), path_options, path_callback)?,
-            compile(&text(Component::Search), DEFAULT_OPTIONS, canonical::search)?,
-            compile(&text(Component::Hash), DEFAULT_OPTIONS, canonical::hash)?,
+        let username = text(Component::Username);
+        let password = text(Component::Password);
+        let pathname = text(Component::Pathname);
+        let search = text(Component::Search);
+        let hash = text(Component::Hash);
+        // Every component is parsed before a regexp group is refused, so that a pattern
+        // malformed anywhere is reported as malformed, as a browser would.
+        let components: [(&str, Options, EncodingCallback); 7] = [
+            (&username, DEFAULT_OPTIONS, canonical::userinfo),
+            (&password, DEFAULT_OPTIONS, canonical::userinfo),
+            (&hostname, HOSTNAME_OPTIONS, hostname_callback),
+            (&port, DEFAULT_OPTIONS, canonical::port),
+            (&pathname, path_options, path_callback),
+            (&search, DEFAULT_OPTIONS, canonical::search),
+            (&hash, DEFAULT_OPTIONS, canonical::hash),
         ];
+        let mut parsed = vec![(protocol_parsed, DEFAULT_OPTIONS)];
+        for (pattern, options, callback) in components {
+            parsed.push((parse_pattern(pattern, options, callback)?, options));
+        }
+        if let Some(regexp) = parsed.iter().find_map(|(p, _)| p.regexp.as_deref()) {
+            return Err(PatternError::regexp_group(regexp));
+        }
+        let matchers = parsed
+            .iter()
+            .map(|(parsed, options)| Matcher::compile(&parsed.parts, *options))
+            .collect();
         Ok(UrlPattern { matchers })
     }
 
@@ -118,20 +128,15 @@ impl UrlPattern {
     }
 }
 
-/// One component's pattern, parsed and compiled.
-fn compile(
-    pattern: &str,
-    options: Options,
-    callback: EncodingCallback,
-) -> Result<Matcher, PatternError> {
-    let parts = parse_pattern(pattern, options, callback)?;
-    Ok(Matcher::compile(&parts, options))
-}
-
 /// For the constructor string parser: whether a protocol pattern matches a special
 /// scheme (then `https:x` still has an authority).
 fn protocol_is_special(protocol: &str) -> Result<bool, PatternError> {
-    let matcher = compile(protocol, DEFAULT_OPTIONS, canonical::protocol)?;
+    let parsed = parse_pattern(protocol, DEFAULT_OPTIONS, canonical::protocol)?;
+    // A regexp here would have to run to answer; refused at once.
+    if let Some(regexp) = parsed.regexp {
+        return Err(PatternError::regexp_group(&regexp));
+    }
+    let matcher = Matcher::compile(&parsed.parts, DEFAULT_OPTIONS);
     Ok(SPECIAL_SCHEMES.iter().any(|scheme| matcher.matches(scheme)))
 }
 

@@ -15,9 +15,12 @@
 //! callback): `/ä` becomes `/%C3%A4`, so a pattern and a URL are compared in one form.
 //!
 //! A `(regexp)` group is accepted only where it means what `:name` or `*` mean
-//! (`([^\/]+?)` in the pathname, `(.*)` anywhere); any other is refused with a
-//! [`PatternError`], because running arbitrary regular expressions in linear time would
-//! take a regexp engine this std-only crate does not have (Mercure allows refusing them).
+//! (`([^\/]+?)` in the pathname, `(.*)` anywhere); any other is reported in
+//! [`ParsedPattern::regexp`] for the caller to refuse, because running arbitrary regular
+//! expressions in linear time would take a regexp engine this std-only crate does not
+//! have (Mercure allows refusing them). It is reported rather than returned as an error
+//! at once so that a pattern malformed further on is called malformed, as a browser
+//! would call it.
 
 use crate::mercure::urlpattern::error::PatternError;
 use crate::mercure::urlpattern::tokenizer::{Policy, Token, TokenKind, tokenize};
@@ -82,6 +85,14 @@ pub const PATHNAME_OPTIONS: Options = Options {
     prefix: Some('/'),
 };
 
+/// A component's parts, and the first regexp group other than the two wildcards, which
+/// is left out of `parts` (so `parts` can always be compiled).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParsedPattern {
+    pub parts: Vec<Part>,
+    pub regexp: Option<String>,
+}
+
 /// Validates and canonicalizes one piece of fixed text.
 pub type EncodingCallback = fn(&str) -> Result<String, PatternError>;
 
@@ -113,6 +124,9 @@ struct Parser {
     parts: Vec<Part>,
     pending_fixed_value: String,
     next_numeric_name: usize,
+    /// Every group name so far, the refused regexp groups' included.
+    names: Vec<String>,
+    regexp: Option<String>,
 }
 
 /// "parse a pattern string": the parts of one component's pattern.
@@ -120,7 +134,7 @@ pub fn parse_pattern(
     input: &str,
     options: Options,
     encode: EncodingCallback,
-) -> Result<Vec<Part>, PatternError> {
+) -> Result<ParsedPattern, PatternError> {
     let mut parser = Parser {
         tokens: tokenize(input, Policy::Strict)?,
         index: 0,
@@ -129,6 +143,8 @@ pub fn parse_pattern(
         parts: Vec::new(),
         pending_fixed_value: String::new(),
         next_numeric_name: 0,
+        names: Vec::new(),
+        regexp: None,
     };
     while parser.index < parser.tokens.len() {
         // `/:name(regexp)?` with any of its pieces missing.
@@ -167,7 +183,10 @@ pub fn parse_pattern(
         parser.add_pending_fixed_value()?;
         parser.consume_required(TokenKind::End)?;
     }
-    Ok(parser.parts)
+    Ok(ParsedPattern {
+        parts: parser.parts,
+        regexp: parser.regexp,
+    })
 }
 
 impl Parser {
@@ -262,13 +281,11 @@ impl Parser {
         };
         // A regexp is compared as text with the two wildcards, so `(.*)` *is* `*`.
         let kind = if regexp == self.segment_wildcard {
-            PartKind::SegmentWildcard
+            Some(PartKind::SegmentWildcard)
         } else if regexp == FULL_WILDCARD {
-            PartKind::FullWildcard
+            Some(PartKind::FullWildcard)
         } else {
-            return Err(PatternError::new(format!(
-                "regexp groups are not supported: ({regexp})"
-            )));
+            None
         };
         let name = match (&name_token, &group_token) {
             (Some(name), _) => name.value.clone(),
@@ -277,16 +294,22 @@ impl Parser {
                 (self.next_numeric_name - 1).to_string()
             }
         };
-        if self.parts.iter().any(|part| part.name == name) {
+        if self.names.contains(&name) {
             return Err(PatternError::new(format!("duplicate group name `{name}`")));
         }
+        self.names.push(name.clone());
+        let (prefix, suffix) = ((self.encode)(prefix)?, (self.encode)(suffix)?);
+        let Some(kind) = kind else {
+            self.regexp.get_or_insert(regexp);
+            return Ok(());
+        };
         let part = Part {
             kind,
             value: String::new(),
             modifier,
             name,
-            prefix: (self.encode)(prefix)?,
-            suffix: (self.encode)(suffix)?,
+            prefix,
+            suffix,
         };
         self.parts.push(part);
         Ok(())
@@ -316,8 +339,12 @@ mod tests {
     }
 
     fn describe(pattern: &str, options: Options) -> Result<Vec<String>, PatternError> {
-        let parts = parse_pattern(pattern, options, keep)?;
-        Ok(parts
+        let parsed = parse_pattern(pattern, options, keep)?;
+        if let Some(regexp) = parsed.regexp {
+            return Err(PatternError::new(format!("regexp ({regexp})")));
+        }
+        Ok(parsed
+            .parts
             .iter()
             .map(|p| match p.kind {
                 PartKind::FixedText => format!("text {:?} {:?}", p.value, p.modifier),
@@ -363,10 +390,7 @@ mod tests {
         let parts = describe("/([^\\/]+?)", PATHNAME_OPTIONS).unwrap();
         assert_eq!(parts, ["SegmentWildcard 0 [/|] None"]);
         let refused = describe("/:id(\\d+)", PATHNAME_OPTIONS).unwrap_err();
-        assert!(
-            refused.reason().contains("regexp groups are not supported"),
-            "{refused}"
-        );
+        assert!(refused.reason().contains("regexp (\\d+)"), "{refused}");
     }
 
     #[test]
