@@ -55,6 +55,7 @@ enum Handler {
     Readyz,
     Mercure,
     MercureSubscriptions,
+    MercureMetadata,
 }
 
 const READ: &[&str] = &["GET", "HEAD"];
@@ -120,6 +121,12 @@ pub const ROUTES: &[Route] = &[
         methods: READ,
         summary: "Mercure's active subscriptions (and /{match_type}/{match}[/{subscriber}])",
         handler: Handler::MercureSubscriptions,
+    },
+    Route {
+        path: "/.well-known/oauth-protected-resource/.well-known/mercure",
+        methods: READ,
+        summary: "the Mercure hub's protected resource metadata (RFC 9728)",
+        handler: Handler::MercureMetadata,
     },
 ];
 
@@ -245,6 +252,13 @@ pub fn route<'s>(
             Subscribed::Stream(feed, slot) => Ok(Reply::Stream(feed, slot)),
             Subscribed::Head(response) => Ok(Reply::Response(response)),
         },
+        Handler::MercureMetadata => Ok(Reply::Response(
+            Response::json(
+                Status::Ok,
+                mercure::metadata::document(&shared.config.mercure),
+            )
+            .with_header("Cache-Control", "max-age=3600"),
+        )),
         Handler::MercureSubscriptions => Ok(Reply::Response(mercure::subscriptions_api::handle(
             request,
             &shared.mercure,

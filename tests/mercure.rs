@@ -437,6 +437,27 @@ fn a_cookie_publish_must_come_from_our_own_page() {
 }
 
 #[test]
+fn the_metadata_tells_a_client_what_aud_and_cookie_to_use() {
+    let server = TestServer::start(config());
+    let metadata = get(
+        &server,
+        "/.well-known/oauth-protected-resource/.well-known/mercure",
+        "",
+    );
+    assert_eq!(metadata.status, 200);
+    assert_eq!(metadata.header("content-type"), Some("application/json"));
+    let body = metadata.body_text();
+    assert!(
+        body.contains(r#""resource":"https://localhost/.well-known/mercure""#),
+        "{body}"
+    );
+    assert!(
+        body.contains(&format!(r#""mercure_cookie":"{COOKIE}""#)),
+        "{body}"
+    );
+}
+
+#[test]
 fn the_hub_answers_options_and_refuses_other_methods() {
     let server = TestServer::start(config());
     let options = server.exchange(&format!(

@@ -26,6 +26,7 @@
 //! - [`publish`], [`subscribe`], [`stream`], [`subscriptions_api`]: the four things a
 //!   client can ask for.
 //! - [`log`]: updates through the shared Redis log, for many instances.
+//! - [`metadata`]: the protected resource metadata a client discovers the hub by.
 //!
 //! It uses chapter 1 (requests, responses), chapter 2 (the event encoder and the
 //! stream), chapter 4's HMAC, base64url and JSON reader, and chapter 5's log; none of
@@ -37,6 +38,7 @@ pub mod hub;
 pub mod ids;
 pub mod log;
 pub mod matcher;
+pub mod metadata;
 pub mod namespace;
 pub mod publish;
 pub mod stream;

@@ -1,0 +1,56 @@
+//! `GET /.well-known/oauth-protected-resource/.well-known/mercure`: what a client needs to
+//! know to get a token this hub accepts (spec, "Protected Resource Metadata"; RFC 9728).
+//!
+//! ```json
+//! {"resource":"https://localhost/.well-known/mercure",
+//!  "authorization_details_types_supported":["https://mercure.rocks/authorization-detail"],
+//!  "bearer_methods_supported":["header"],
+//!  "mercure_cookie":"__Secure-mercure_access_token",
+//!  "mercure_subscriptions":true}
+//! ```
+//!
+//! The path is RFC 9728 section 3.1's: the well-known prefix inserted before the hub
+//! URL's path. `authorization_servers` is left out: tokens here are self-issued, signed
+//! with the shared key. `mercure_matcher_types_supported` is left out too: this hub
+//! supports exactly the spec's two types, which is what its absence means.
+
+use crate::auth::json::quote;
+use crate::config::MercureSettings;
+use crate::mercure::token::DETAIL_TYPE;
+
+/// The metadata document for `settings`.
+pub fn document(settings: &MercureSettings) -> String {
+    format!(
+        "{{\"resource\":{},\"authorization_details_types_supported\":[{}],\
+         \"bearer_methods_supported\":[\"header\"],\"mercure_cookie\":{},\
+         \"mercure_subscriptions\":true}}",
+        quote(&settings.resource),
+        quote(DETAIL_TYPE),
+        quote(&settings.cookie)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::json::{self, Value};
+
+    #[test]
+    fn the_document_names_the_resource_and_how_to_present_a_token() {
+        let parsed = json::parse(&document(&MercureSettings::default())).unwrap();
+        assert_eq!(
+            parsed.get("resource"),
+            Some(&Value::String(
+                "https://localhost/.well-known/mercure".into()
+            ))
+        );
+        assert_eq!(
+            parsed.get("mercure_cookie"),
+            Some(&Value::String("__Secure-mercure_access_token".into()))
+        );
+        assert_eq!(
+            parsed.get("mercure_subscriptions"),
+            Some(&Value::Bool(true))
+        );
+    }
+}
