@@ -19,6 +19,7 @@ use crate::http::host;
 use crate::http::request::Request;
 use crate::http::response::{Response, Status};
 use crate::mercure;
+use crate::mercure::access::with_resource_metadata;
 use crate::mercure::subscribe::Subscribed;
 use crate::metrics;
 use crate::pubsub::missed::Resume;
@@ -246,9 +247,13 @@ pub fn route<'s>(
         Handler::Healthz => Ok(Reply::Response(health::liveness())),
         Handler::Readyz => Ok(Reply::Response(health::readiness_response(shared))),
         Handler::Mercure if method == "POST" => {
-            mercure::publish::handle(request, client, connection, shared).map(Reply::Response)
+            mercure::publish::handle(request, client, connection, shared)
+                .map(Reply::Response)
+                .map_err(|error| with_resource_metadata(error, &shared.config))
         }
-        Handler::Mercure => match mercure::subscribe::handle(request, shared)? {
+        Handler::Mercure => match mercure::subscribe::handle(request, shared)
+            .map_err(|error| with_resource_metadata(error, &shared.config))?
+        {
             Subscribed::Stream(feed, slot) => Ok(Reply::Stream(feed, slot)),
             Subscribed::Head(response) => Ok(Reply::Response(response)),
         },
@@ -259,11 +264,10 @@ pub fn route<'s>(
             )
             .with_header("Cache-Control", "max-age=3600"),
         )),
-        Handler::MercureSubscriptions => Ok(Reply::Response(mercure::subscriptions_api::handle(
-            request,
-            &shared.mercure,
-            &shared.config,
-        )?)),
+        Handler::MercureSubscriptions => Ok(Reply::Response(
+            mercure::subscriptions_api::handle(request, &shared.mercure, &shared.config)
+                .map_err(|error| with_resource_metadata(error, &shared.config))?,
+        )),
     }
 }
 

@@ -14,6 +14,16 @@ use support::mercure::{KEY, bearer, sign, token};
 use support::{HttpResponse, StreamReader, TestServer, fast_config, wait_for};
 
 const HUB: &str = "/.well-known/mercure";
+/// Every Bearer challenge ends with where the hub's metadata is (RFC 9728 section 5.1).
+const METADATA: &str = r#"resource_metadata="https://localhost/.well-known/oauth-protected-resource/.well-known/mercure""#;
+
+/// The challenge `Bearer` then `error` (if any), then the metadata's address.
+fn challenge(error: Option<&str>) -> String {
+    match error {
+        None => format!("Bearer {METADATA}"),
+        Some(error) => format!(r#"Bearer error="{error}", {METADATA}"#),
+    }
+}
 const COOKIE: &str = "mercureAuthorization";
 
 fn config() -> Config {
@@ -86,10 +96,8 @@ fn every_token_failure_has_its_rfc_6750_answer() {
     let server = TestServer::start(config());
     let form = "topic=a&data=x";
     let none = publish(&server, "", form);
-    assert_eq!(
-        (none.status, none.header("www-authenticate")),
-        (401, Some("Bearer"))
-    );
+    assert_eq!(none.status, 401);
+    assert_eq!(none.header("www-authenticate"), Some(&*challenge(None)));
     let wrong_typ = sign(r#"{"alg":"HS256","typ":"JWT"}"#, r#"{"exp":9999999999}"#);
     let expired = token(r#""publish""#, &["*"], -60);
     for bad in [wrong_typ, expired, "garbage".into()] {
@@ -97,7 +105,7 @@ fn every_token_failure_has_its_rfc_6750_answer() {
         assert_eq!(answer.status, 401);
         assert_eq!(
             answer.header("www-authenticate"),
-            Some("Bearer error=\"invalid_token\"")
+            Some(&*challenge(Some("invalid_token")))
         );
     }
     let narrow = token(r#""publish""#, &["a"], 60);
@@ -106,7 +114,7 @@ fn every_token_failure_has_its_rfc_6750_answer() {
     assert_eq!(refused.status, 403);
     assert_eq!(
         refused.header("www-authenticate"),
-        Some("Bearer error=\"insufficient_scope\"")
+        Some(&*challenge(Some("insufficient_scope")))
     );
     let reader_token = token(r#""subscribe""#, &["a"], 60);
     let subscriber_only = publish(&server, &bearer(&reader_token), "topic=a&data=nope");
@@ -118,7 +126,7 @@ fn every_token_failure_has_its_rfc_6750_answer() {
     assert_eq!(in_query.status, 400);
     assert_eq!(
         in_query.header("www-authenticate"),
-        Some("Bearer error=\"invalid_request\"")
+        Some(&*challenge(Some("invalid_request")))
     );
     // Nothing refused was dispatched: the first event the subscriber sees is this one.
     assert_eq!(

@@ -59,6 +59,12 @@ pub enum HttpError {
     BackendFailed { reason: String, cause: String },
     /// 505: not HTTP/1.x.
     VersionNotSupported,
+    /// Another refusal whose `WWW-Authenticate: Bearer` challenge also says where the
+    /// resource's metadata is (RFC 9728 section 5.1, `resource_metadata`).
+    WithResourceMetadata {
+        error: Box<HttpError>,
+        metadata_url: String,
+    },
 }
 
 impl HttpError {
@@ -83,6 +89,7 @@ impl HttpError {
                 Status::ServiceUnavailable
             }
             HttpError::VersionNotSupported => Status::VersionNotSupported,
+            HttpError::WithResourceMetadata { error, .. } => error.status(),
         }
     }
 
@@ -106,11 +113,29 @@ impl HttpError {
             HttpError::LengthRequired => "a body needs a Content-Length header".into(),
             HttpError::PayloadTooLarge { limit } => format!("the body exceeds {limit} bytes"),
             HttpError::VersionNotSupported => "only HTTP/1.0 and HTTP/1.1 are served".into(),
+            HttpError::WithResourceMetadata { error, .. } => error.detail(),
         }
     }
 
     /// The plain-text response for this error, with the headers its status requires.
     pub fn to_response(&self) -> Response {
+        if let HttpError::WithResourceMetadata {
+            error,
+            metadata_url,
+        } = self
+        {
+            let mut response = error.to_response();
+            for (name, value) in &mut response.headers {
+                if *name == "WWW-Authenticate" {
+                    let parameter = format!("resource_metadata=\"{metadata_url}\"");
+                    *value = match value.as_str() {
+                        "Bearer" => format!("Bearer {parameter}"),
+                        _ => format!("{value}, {parameter}"),
+                    };
+                }
+            }
+            return response;
+        }
         let status = self.status();
         let response = Response::text(status, format!("{status}: {}\n", self.detail()));
         match self {

@@ -25,6 +25,7 @@ use crate::auth::gate::unix_now;
 use crate::config::Config;
 use crate::http::error::HttpError;
 use crate::http::request::Request;
+use crate::mercure::metadata::metadata_url;
 use crate::mercure::namespace::HubUrl;
 use crate::mercure::token::{self, Access, TokenRules};
 
@@ -76,6 +77,21 @@ pub fn token_needed(what: &str) -> HttpError {
     HttpError::Unauthorized {
         reason: format!("{what} needs an access token"),
         token_sent: false,
+    }
+}
+
+/// `error` with `resource_metadata` in its `WWW-Authenticate: Bearer` challenge, when it
+/// has one (spec, "Error Responses": every 401 and 403, so a client can discover what
+/// token to get). Other refusals pass unchanged.
+pub fn with_resource_metadata(error: HttpError, config: &Config) -> HttpError {
+    match error {
+        HttpError::Unauthorized { .. }
+        | HttpError::InsufficientScope(_)
+        | HttpError::InvalidTokenRequest(_) => HttpError::WithResourceMetadata {
+            error: Box::new(error),
+            metadata_url: metadata_url(&config.mercure.resource),
+        },
+        other => other,
     }
 }
 

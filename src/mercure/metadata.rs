@@ -18,6 +18,23 @@ use crate::auth::json::quote;
 use crate::config::MercureSettings;
 use crate::mercure::token::DETAIL_TYPE;
 
+/// The well-known prefix of RFC 9728 section 3.1.
+const WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
+
+/// Where the metadata of `resource` is: the prefix inserted between its authority and
+/// its path (`https://localhost/.well-known/oauth-protected-resource/.well-known/mercure`).
+pub fn metadata_url(resource: &str) -> String {
+    let after_scheme = resource.find("://").map_or(0, |at| at + 3);
+    let path_start = resource[after_scheme..]
+        .find('/')
+        .map_or(resource.len(), |at| after_scheme + at);
+    format!(
+        "{}{WELL_KNOWN}{}",
+        &resource[..path_start],
+        &resource[path_start..]
+    )
+}
+
 /// The metadata document for `settings`.
 pub fn document(settings: &MercureSettings) -> String {
     format!(
@@ -34,6 +51,18 @@ pub fn document(settings: &MercureSettings) -> String {
 mod tests {
     use super::*;
     use crate::auth::json::{self, Value};
+
+    #[test]
+    fn the_metadata_url_inserts_the_prefix_before_the_path() {
+        assert_eq!(
+            metadata_url("https://localhost/.well-known/mercure"),
+            "https://localhost/.well-known/oauth-protected-resource/.well-known/mercure"
+        );
+        assert_eq!(
+            metadata_url("https://hub.example:8443/.well-known/mercure"),
+            "https://hub.example:8443/.well-known/oauth-protected-resource/.well-known/mercure"
+        );
+    }
 
     #[test]
     fn the_document_names_the_resource_and_how_to_present_a_token() {

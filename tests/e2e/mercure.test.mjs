@@ -51,7 +51,8 @@ test("tokens from a JWT library are checked as the spec says: 401, 403, 400 and 
   const fields = [["topic", "https://example.com/books/1"], ["data", "x"]];
   const none = await publish(null, fields);
   assert.equal(none.status, 401);
-  assert.equal(none.headers.get("www-authenticate"), "Bearer");
+  const metadata = 'resource_metadata="https://localhost/.well-known/oauth-protected-resource/.well-known/mercure"';
+  assert.equal(none.headers.get("www-authenticate"), `Bearer ${metadata}`);
   const invalid = [
     jwt.sign({ authorization_details: [grant(["publish"], "*")] }, KEY,
              { algorithm: "HS256", expiresIn: "1h", issuer: "https://localhost", audience: HUB_URL }),
@@ -65,11 +66,15 @@ test("tokens from a JWT library are checked as the spec says: 401, 403, 400 and 
   for (const token of invalid) {
     const answer = await publish(token, fields);
     assert.equal(answer.status, 401, answer.text);
-    assert.equal(answer.headers.get("www-authenticate"), 'Bearer error="invalid_token"');
+    assert.equal(answer.headers.get("www-authenticate"), `Bearer error="invalid_token", ${metadata}`);
   }
   const narrow = await publish(mint([grant(["publish"], "https://example.com/books/2")]), fields);
   assert.equal(narrow.status, 403);
-  assert.equal(narrow.headers.get("www-authenticate"), 'Bearer error="insufficient_scope"');
+  assert.equal(narrow.headers.get("www-authenticate"), `Bearer error="insufficient_scope", ${metadata}`);
+  // The metadata says which aud and cookie to use.
+  const document = await (await fetch(`${server.url}/.well-known/oauth-protected-resource/.well-known/mercure`)).json();
+  assert.equal(document.resource, HUB_URL);
+  assert.equal(document.mercure_cookie, COOKIE);
   const reserved = await publish(publisher(), [["topic", "/.well-known/mercure/subscriptions/x"]]);
   assert.equal(reserved.status, 400);
   const accepted = await publish(publisher(), fields);
