@@ -537,3 +537,17 @@ fn url_patterns_select_topics_and_grant_private_updates() {
         400
     );
 }
+
+#[test]
+fn shutdown_ends_mercure_streams_cleanly() {
+    let server = TestServer::start(config());
+    let mut exact = subscribed(&server, "match=a", "");
+    let mut pattern = subscribed(&server, "match_urlpattern=%2Fbooks%2F%3Aid&match=*", "");
+    let summary = server.stop();
+    assert_eq!(summary.streams_still_open, 0);
+    for reader in [&mut exact, &mut pattern] {
+        // The last words of a stream at shutdown: a `retry:`, then the final chunk.
+        reader.read_until(|reader| reader.finished);
+        assert!(reader.parsed().retry_ms.is_some());
+    }
+}
