@@ -88,6 +88,11 @@ impl Shared {
                 history_bytes: config.history_bytes,
             },
         );
+        // With a shared log, subscription events go through it (`mercure/log.rs`).
+        let mercure = match &log {
+            Some(_) => mercure.announcing_through_the_log(),
+            None => mercure,
+        };
         Arc::new(Shared {
             hub: Hub::with_ids(limits, ids),
             mercure,

@@ -92,3 +92,45 @@ fn two_instances_serve_one_hub() {
     assert_eq!(own.status, 202);
     assert_eq!(own_topic_on_b.events(1)[0].data, "own");
 }
+
+#[test]
+fn presence_is_announced_to_every_instance() {
+    let redis = RedisServer::start(&[]);
+    let (a, b) = (instance(&redis), instance(&redis));
+    let watcher = bearer(&token(r#""subscribe""#, &["*"], 60));
+    let mut watching_on_b = StreamReader::open(
+        &b,
+        &format!(
+            "{HUB}?match_urlpattern=%2F.well-known%2Fmercure%2Fsubscriptions%2F%3Atype%2F%3Amatch%2F%3Asubscriber"
+        ),
+        &watcher,
+    );
+    // The watcher's own arrival comes first, through the log like any other.
+    let own = watching_on_b.events(1);
+    assert!(
+        own[0].data.contains(r#""match_type":"urlpattern""#),
+        "{}",
+        own[0].data
+    );
+    let guest_on_a = StreamReader::open(&a, &format!("{HUB}?match=livres%2F%C3%A9t%C3%A9"), "");
+    let arrived = watching_on_b.events(2);
+    assert_eq!(arrived[1].event_type, "mercure");
+    assert!(
+        arrived[1].data.contains(r#""match":"livres/été""#)
+            && arrived[1].data.contains(r#""active":true"#)
+    );
+    drop(guest_on_a);
+    let left = watching_on_b.events(3);
+    assert!(
+        left[2].data.contains(r#""match":"livres/été""#)
+            && left[2].data.contains(r#""active":false"#)
+    );
+    // One id on every instance: A replays the same event after the same cursor.
+    let mut replay_on_a = StreamReader::open(
+        &a,
+        &format!("{HUB}?match=*"),
+        &format!("{watcher}Last-Event-ID: {}\r\n", arrived[1].last_event_id),
+    );
+    let replayed = replay_on_a.events(1);
+    assert_eq!(replayed[0].last_event_id, left[2].last_event_id);
+}

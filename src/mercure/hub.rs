@@ -80,6 +80,10 @@ pub enum Next {
 pub struct MercureHub {
     pub hub_url: HubUrl,
     limits: HubLimits,
+    /// Whether this hub publishes its own subscription events. With a shared log, the
+    /// subscriber's stream announces them through the log instead (`log.rs`), so that
+    /// every instance's subscribers see them, in log order.
+    announces_here: bool,
     state: Mutex<State>,
 }
 
@@ -131,6 +135,8 @@ pub struct Membership<'hub> {
     key: usize,
     /// The hub-made subscriber id.
     pub subscriber_id: String,
+    /// Its subscriptions, as the documents that announced them.
+    pub joined: Vec<SubscriptionDoc>,
     /// The `Mercure-Last-Event-ID` to answer with, when a cursor was sent.
     pub resumed_after: Option<String>,
 }
@@ -140,7 +146,17 @@ impl MercureHub {
         MercureHub {
             hub_url,
             limits,
+            announces_here: true,
             state: Mutex::new(State::default()),
+        }
+    }
+
+    /// The same hub, leaving its subscription events to be announced through the shared
+    /// log by the subscribers' streams.
+    pub fn announcing_through_the_log(self) -> MercureHub {
+        MercureHub {
+            announces_here: false,
+            ..self
         }
     }
 
@@ -192,15 +208,17 @@ impl MercureHub {
                     .push(key);
             }
         }
-        let docs = subscriptions::docs_of(
+        let joined = subscriptions::docs_of(
             &subscriber_id,
             &joining.matchers,
             joining.access.as_deref(),
             true,
         );
-        for doc in docs {
-            let update = subscriptions::event_of(&doc, &self.hub_url);
-            self.dispatch(&mut state, update, &mut to_wake);
+        if self.announces_here {
+            for doc in &joined {
+                let update = subscriptions::event_of(doc, &self.hub_url);
+                self.dispatch(&mut state, update, &mut to_wake);
+            }
         }
         drop(state);
         to_wake.into_iter().for_each(|thread| thread.unpark());
@@ -208,6 +226,7 @@ impl MercureHub {
             hub: self,
             key,
             subscriber_id,
+            joined,
             resumed_after,
         }
     }
@@ -387,7 +406,7 @@ impl MercureHub {
                 }
             }
         }
-        if !state.closed {
+        if !state.closed && self.announces_here {
             let docs = subscriptions::docs_of(
                 &subscriber.id,
                 &subscriber.matchers,

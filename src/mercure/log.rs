@@ -17,21 +17,38 @@
 //! its Mercure hub in log order, the publishing instance's included (the reason is the
 //! same as for the project's messages: one reader keeps one order, `redis/tail.rs`).
 //!
-//! What stays per instance: subscription events and the subscriptions API describe the
-//! subscribers of the instance asked, and a restarted instance holds for replay only the
-//! updates among the newest `--history` entries of the log.
+//! Subscription events go through the log too, as entries of kind
+//! `mercure-subscription` that hold the document's fields and the event's id, so that a
+//! page on any instance sees who arrives and leaves on all of them:
+//!
+//! ```text
+//! XADD sse:log MAXLEN ~ 100000 * kind mercure-subscription id urn:uuid:...
+//!     match_type exact match https://example.com/a subscriber urn:uuid:... active 1
+//! ```
+//!
+//! What stays per instance: the subscriptions API lists the subscribers of the instance
+//! asked, and a restarted instance holds for replay only the updates among the newest
+//! `--history` entries of the log.
 
 use std::io;
 
 use log::warn;
 
+use crate::auth::json::{self, Value};
 use crate::mercure::form::encode_component;
 use crate::mercure::hub::MercureHub;
+use crate::mercure::ids::random_urn;
+use crate::mercure::matcher::{MAX_MATCHER_BYTES, MatcherType};
+use crate::mercure::subscriptions::{self, SubscriptionDoc};
+use crate::mercure::text;
+use crate::mercure::token::to_json;
 use crate::mercure::update::{self, PublishForm, Update};
 use crate::redis::log::{KIND_FIELD, OtherEntry, RedisLog};
 
 /// The `kind` of a Mercure entry.
 pub const KIND: &str = "mercure";
+/// The `kind` of a subscription event's entry.
+pub const SUBSCRIPTION_KIND: &str = "mercure-subscription";
 /// The field that holds the form.
 const FORM_FIELD: &str = "form";
 
@@ -42,16 +59,90 @@ pub fn append(log: &RedisLog, form: &PublishForm, id: &str) -> io::Result<()> {
     Ok(())
 }
 
+/// Appends one subscription event per document of `docs` (their subscriber joined, or
+/// left: `active` says which). A failure costs the announcement, not the stream: it is
+/// logged, and the subscriber is served all the same.
+pub fn announce(log: &RedisLog, docs: &[SubscriptionDoc]) {
+    for doc in docs {
+        let id = random_urn();
+        let active = if doc.active { "1" } else { "0" };
+        let mut fields = vec![
+            (KIND_FIELD, SUBSCRIPTION_KIND),
+            ("id", id.as_str()),
+            ("match_type", doc.match_type),
+            ("match", doc.matcher.as_str()),
+            ("subscriber", doc.subscriber.as_str()),
+            ("active", active),
+        ];
+        if let Some(payload) = &doc.payload {
+            fields.push(("payload", payload));
+        }
+        if let Err(error) = log.append_other(&fields) {
+            warn!(
+                "subscription event for {} not announced: {error}",
+                doc.subscriber
+            );
+        }
+    }
+}
+
 /// Dispatches the Mercure entries among `entries` (the tail calls this, in log order).
 pub fn take_entries(hub: &MercureHub, entries: Vec<OtherEntry>) {
-    for entry in entries.into_iter().filter(|entry| entry.kind == KIND) {
-        match update_of(&entry, hub) {
+    for entry in entries {
+        let update = match entry.kind.as_str() {
+            KIND => update_of(&entry, hub),
+            SUBSCRIPTION_KIND => subscription_event_of(&entry, hub),
+            _ => continue,
+        };
+        match update {
             Ok(update) => {
                 hub.publish(update);
             }
             Err(why) => warn!("skipped Mercure log entry {}: {why}", entry.id),
         }
     }
+}
+
+/// The subscription event an entry holds, every field checked: nothing read from the
+/// log reaches a subscriber unchecked.
+fn subscription_event_of(entry: &OtherEntry, hub: &MercureHub) -> Result<Update, String> {
+    let field = |name: &str| {
+        entry
+            .fields
+            .iter()
+            .find(|(field, _)| field == name)
+            .map(|(_, value)| value.as_str())
+    };
+    let text = |name: &str| -> Result<String, String> {
+        let value = field(name).ok_or_else(|| format!("no {name} field"))?;
+        text::check(name, value)?;
+        if value.is_empty() || value.len() > MAX_MATCHER_BYTES {
+            return Err(format!("{name} is empty or too long"));
+        }
+        Ok(value.to_string())
+    };
+    let match_type = MatcherType::from_name(&text("match_type")?)
+        .ok_or("an unknown match_type")?
+        .name();
+    let payload = match field("payload") {
+        None => None,
+        Some(payload) => match json::parse(payload) {
+            Ok(object @ Value::Object(_)) => Some(to_json(&object)),
+            _ => return Err("the payload is not a JSON object".into()),
+        },
+    };
+    let doc = SubscriptionDoc {
+        match_type,
+        matcher: text("match")?,
+        subscriber: text("subscriber")?,
+        active: field("active") == Some("1"),
+        payload,
+    };
+    Ok(subscriptions::event_with_id(
+        &doc,
+        &hub.hub_url,
+        text("id")?,
+    ))
 }
 
 /// The update an entry holds, checked as a publish is.
@@ -137,5 +228,61 @@ mod tests {
             ..entry
         };
         assert!(update_of(&forged, &hub).is_err());
+    }
+
+    #[test]
+    fn a_subscription_event_entry_is_checked_field_by_field() {
+        let hub = MercureHub::new(
+            HubUrl::parse("https://localhost/.well-known/mercure").unwrap(),
+            HubLimits {
+                history: 10,
+                history_bytes: 1 << 20,
+            },
+        );
+        let entry = |fields: &[(&str, &str)]| OtherEntry {
+            id: EventId { ms: 1, seq: 0 },
+            kind: SUBSCRIPTION_KIND.into(),
+            fields: fields
+                .iter()
+                .map(|(name, value)| (name.to_string(), value.to_string()))
+                .collect(),
+        };
+        let good = [
+            ("id", "urn:e"),
+            ("match_type", "exact"),
+            ("match", "https://example.com/a b"),
+            ("subscriber", "urn:uuid:1"),
+            ("active", "0"),
+            ("payload", r#"{"n": 1}"#),
+        ];
+        let update = subscription_event_of(&entry(&good), &hub).unwrap();
+        assert_eq!(update.id, "urn:e");
+        assert!(update.private);
+        assert_eq!(
+            update.topics,
+            [
+                "/.well-known/mercure/subscriptions/exact/https%3A%2F%2Fexample.com%2Fa%20b/urn%3Auuid%3A1"
+            ]
+        );
+        let wire = String::from_utf8(update.encoded.to_vec()).unwrap();
+        assert!(
+            wire.contains(r#""active":false,"payload":{"n":1}"#),
+            "{wire}"
+        );
+        for (name, bad) in [
+            ("match_type", "regexp"),
+            ("match", "a\nid: forged"),
+            ("subscriber", ""),
+            ("payload", "[1]"),
+            ("id", "a\rb"),
+        ] {
+            let mut fields = good.to_vec();
+            fields.retain(|(field, _)| *field != name);
+            fields.push((name, bad));
+            assert!(
+                subscription_event_of(&entry(&fields), &hub).is_err(),
+                "{name}"
+            );
+        }
     }
 }

@@ -26,6 +26,9 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::mercure::hub::{Membership, MercureHub, Next};
+use crate::mercure::log as mercure_log;
+use crate::mercure::subscriptions::SubscriptionDoc;
+use crate::redis::log::RedisLog;
 use crate::sse::feeds::{ChapterStream, StreamEnd};
 use crate::sse::stream::EventStream;
 use crate::sse::watch::Watching;
@@ -39,6 +42,26 @@ pub struct MercureStream<'hub> {
     pub membership: Membership<'hub>,
     /// `exp` of the token it was opened with (seconds since the Unix epoch).
     pub expires_at: Option<i64>,
+    /// With `--redis`, the log its arrival was announced through, and its departure
+    /// will be (`log.rs`); without, the hub announces both itself.
+    pub log: Option<&'hub RedisLog>,
+}
+
+impl Drop for MercureStream<'_> {
+    fn drop(&mut self) {
+        if let Some(log) = self.log {
+            let left: Vec<SubscriptionDoc> = self
+                .membership
+                .joined
+                .iter()
+                .map(|doc| SubscriptionDoc {
+                    active: false,
+                    ..doc.clone()
+                })
+                .collect();
+            mercure_log::announce(log, &left);
+        }
+    }
 }
 
 impl ChapterStream for MercureStream<'_> {

@@ -31,6 +31,7 @@ use crate::mercure::access;
 use crate::mercure::form;
 use crate::mercure::hub::Joining;
 use crate::mercure::ids::random_urn;
+use crate::mercure::log as mercure_log;
 use crate::mercure::matcher::{Matcher, MatcherType};
 use crate::mercure::namespace::HubUrl;
 use crate::mercure::stream::{LAST_EVENT_ID_HEADER, MercureStream};
@@ -131,10 +132,15 @@ pub fn handle<'s>(request: &Request, shared: &'s Shared) -> Result<Subscribed<'s
         },
         random_urn(),
     );
+    let log = shared.log.as_ref();
+    if let Some(log) = log {
+        mercure_log::announce(log, &membership.joined);
+    }
     let stream = MercureStream {
         hub,
         membership,
         expires_at,
+        log,
     };
     Ok(Subscribed::Stream(Feed::Chapter(Box::new(stream)), slot))
 }

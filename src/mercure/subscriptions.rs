@@ -102,8 +102,13 @@ pub fn docs_of(
         .collect()
 }
 
-/// The private `mercure` update that announces `doc`.
+/// The private `mercure` update that announces `doc`, under a new id.
 pub fn event_of(doc: &SubscriptionDoc, hub: &HubUrl) -> Update {
+    event_with_id(doc, hub, random_urn())
+}
+
+/// The same, under `id` (one every instance agrees on, from the shared log).
+pub fn event_with_id(doc: &SubscriptionDoc, hub: &HubUrl, id: String) -> Update {
     let form = PublishForm {
         topics: vec![doc.topic(hub)],
         data: doc.to_json(hub),
@@ -112,7 +117,7 @@ pub fn event_of(doc: &SubscriptionDoc, hub: &HubUrl) -> Update {
         event_type: Some(HUB_EVENT_TYPE.to_string()),
         retry: None,
     };
-    Update::new(&form, random_urn())
+    Update::new(&form, id)
 }
 
 /// A collection document: `{"id": ..., "type": "subscriptions", "subscriptions": [...]}`.
