@@ -25,6 +25,7 @@ use crate::auth::gate::unix_now;
 use crate::config::Config;
 use crate::http::error::HttpError;
 use crate::http::request::Request;
+use crate::mercure::form;
 use crate::mercure::metadata::metadata_url;
 use crate::mercure::namespace::HubUrl;
 use crate::mercure::token::{self, Access, TokenRules};
@@ -100,11 +101,9 @@ fn presented_token(
     request: &Request,
     cookie: &str,
 ) -> Result<Option<(String, Carrier)>, HttpError> {
-    let in_url = request.query.as_deref().is_some_and(|query| {
-        query
-            .split('&')
-            .any(|pair| pair.split('=').next() == Some(ACCESS_TOKEN_PARAMETER))
-    });
+    // Read as the subscribe parameters are (`%61ccess_token` is `access_token`).
+    let in_url = form::parse(request.query.as_deref().unwrap_or_default())
+        .is_ok_and(|pairs| pairs.iter().any(|(name, _)| name == ACCESS_TOKEN_PARAMETER));
     if in_url {
         return Err(HttpError::InvalidTokenRequest(
             "this hub takes no token in the URL; send Authorization: Bearer, or the cookie".into(),
@@ -151,11 +150,13 @@ mod tests {
             Some(("def".into(), Carrier::Cookie))
         );
         assert_eq!(presented_token(&request("/", ""), "c").unwrap(), None);
-        let in_url = request("/?match=a&access_token=abc", "");
-        assert!(matches!(
-            presented_token(&in_url, "c"),
-            Err(HttpError::InvalidTokenRequest(_))
-        ));
+        for query in ["match=a&access_token=abc", "%61ccess_token=abc"] {
+            let in_url = request(&format!("/?{query}"), "");
+            assert!(matches!(
+                presented_token(&in_url, "c"),
+                Err(HttpError::InvalidTokenRequest(_))
+            ));
+        }
         let basic = request("/", "Authorization: Basic YTpi\r\n");
         assert!(matches!(
             presented_token(&basic, "c"),
