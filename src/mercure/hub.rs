@@ -35,6 +35,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, Thread};
 use std::time::Duration;
 
+use crate::mercure::index::Index;
 use crate::mercure::matcher::Matcher;
 use crate::mercure::namespace::HubUrl;
 use crate::mercure::subscriptions::{self, SubscriptionDoc};
@@ -99,21 +100,9 @@ struct State {
     last_id: Option<String>,
     next_seq: u64,
     subscribers: Slab<Subscriber>,
-    /// Subscribers by exact topic; a subscriber is listed once per matcher.
-    exact: HashMap<String, Vec<usize>>,
-    /// Subscribers to `*`.
-    everything: Vec<usize>,
-    /// Subscribers by URL pattern: one compiled matcher per distinct pattern.
-    patterns: HashMap<String, PatternGroup>,
+    /// The subscribers' keys by matcher (`index.rs`).
+    index: Index,
     closed: bool,
-    /// URL pattern evaluations by publishes, in all: the cost that grows with distinct
-    /// patterns, never with subscribers (see [`MercureHub::pattern_evaluations`]).
-    pattern_evaluations: u64,
-}
-
-struct PatternGroup {
-    matcher: Matcher,
-    subscribers: Vec<usize>,
 }
 
 struct Subscriber {
@@ -187,27 +176,7 @@ impl MercureHub {
             queue: replay.into(),
             fell_behind: false,
         });
-        for matcher in &joining.matchers {
-            if matcher.is_wildcard() {
-                state.everything.push(key);
-            } else if matcher.is_exact() {
-                state
-                    .exact
-                    .entry(matcher.text.clone())
-                    .or_default()
-                    .push(key);
-            } else {
-                state
-                    .patterns
-                    .entry(matcher.text.clone())
-                    .or_insert_with(|| PatternGroup {
-                        matcher: matcher.clone(),
-                        subscribers: Vec::new(),
-                    })
-                    .subscribers
-                    .push(key);
-            }
-        }
+        state.index.add(key, &joining.matchers);
         let joined = subscriptions::docs_of(
             &subscriber_id,
             &joining.matchers,
@@ -294,7 +263,7 @@ impl MercureHub {
     /// URL pattern evaluations publishes have made so far: at most one per distinct
     /// pattern and topic of each update, however many subscribe with that pattern.
     pub fn pattern_evaluations(&self) -> u64 {
-        lock(&self.state).pattern_evaluations
+        lock(&self.state).index.pattern_evaluations
     }
 
     /// Subscribers connected now.
@@ -323,23 +292,7 @@ impl MercureHub {
         let update = Arc::new(update);
         self.hold(state, &update);
         state.last_id = Some(update.id.clone());
-        let mut selected: Vec<usize> = state.everything.clone();
-        for topic in &update.topics {
-            if let Some(keys) = state.exact.get(topic) {
-                selected.extend_from_slice(keys);
-            }
-        }
-        let mut evaluations = 0;
-        for group in state.patterns.values() {
-            let matched = update.topics.iter().any(|topic| {
-                evaluations += 1;
-                group.matcher.matches(topic)
-            });
-            if matched {
-                selected.extend_from_slice(&group.subscribers);
-            }
-        }
-        state.pattern_evaluations += evaluations;
+        let selected = state.index.select(&update.topics);
         for key in selected {
             let Some(subscriber) = state.subscribers.get_mut(key) else {
                 continue;
@@ -391,21 +344,7 @@ impl MercureHub {
         let Some(subscriber) = state.subscribers.remove(key) else {
             return;
         };
-        state.everything.retain(|&other| other != key);
-        for matcher in &subscriber.matchers {
-            if let Some(keys) = state.exact.get_mut(&matcher.text) {
-                keys.retain(|&other| other != key);
-                if keys.is_empty() {
-                    state.exact.remove(&matcher.text);
-                }
-            }
-            if let Some(group) = state.patterns.get_mut(&matcher.text) {
-                group.subscribers.retain(|&other| other != key);
-                if group.subscribers.is_empty() {
-                    state.patterns.remove(&matcher.text);
-                }
-            }
-        }
+        state.index.remove(key, &subscriber.matchers);
         if !state.closed && self.announces_here {
             let docs = subscriptions::docs_of(
                 &subscriber.id,

@@ -21,8 +21,8 @@
 //! - [`token`], [`access`]: access tokens (RFC 9068, RFC 9396), where a request's
 //!   token is, and RFC 6750's answers.
 //! - [`update`], [`ids`]: the publish form and the event it becomes.
-//! - [`hub`]: who gets which update, and replay; [`subscriptions`]: the documents of
-//!   active subscriptions and their events.
+//! - [`index`], [`hub`]: who gets which update, and replay; [`subscriptions`]: the
+//!   documents of active subscriptions and their events.
 //! - [`publish`], [`subscribe`], [`stream`], [`subscriptions_api`]: the four things a
 //!   client can ask for.
 //! - [`log`]: updates through the shared Redis log, for many instances.
@@ -36,6 +36,7 @@ pub mod access;
 pub mod form;
 pub mod hub;
 pub mod ids;
+pub mod index;
 pub mod log;
 pub mod matcher;
 pub mod metadata;
