@@ -43,7 +43,8 @@ use crate::mercure::subscriptions::{self, SubscriptionDoc};
 use crate::mercure::text;
 use crate::mercure::token::to_json;
 use crate::mercure::update::{self, PublishForm, Update};
-use crate::redis::log::{KIND_FIELD, OtherEntry, RedisLog};
+use crate::redis::kinds::{KIND_FIELD, OtherEntry};
+use crate::redis::log::RedisLog;
 
 /// The `kind` of a Mercure entry.
 pub const KIND: &str = "mercure";

@@ -35,6 +35,7 @@ use log::warn;
 use crate::pubsub::event_id::EventId;
 use crate::pubsub::topic::{LogEntry, TopicName, check_topic_name};
 use crate::redis::connection::RedisConnection;
+use crate::redis::kinds::{OtherEntry, other_entry};
 use crate::redis::resp::Value;
 use crate::redis::seen::SeenIds;
 use crate::redis::slots::ReplaySlots;
@@ -89,21 +90,6 @@ impl LogStatus {
             self.lag_ms.load(Ordering::Relaxed)
         )
     }
-}
-
-/// The field that marks an entry as another protocol's (Mercure's, `mercure/log.rs`):
-/// the log carries it in order with the project's own messages, and hands it to the
-/// protocol as it is.
-pub const KIND_FIELD: &str = "kind";
-
-/// An entry of another kind, as its fields were written.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OtherEntry {
-    pub id: EventId,
-    /// The value of its `kind` field.
-    pub kind: String,
-    /// Every field, `kind` included, in order.
-    pub fields: Vec<(String, String)>,
 }
 
 /// One page of entries read from the log.
@@ -205,7 +191,7 @@ impl RedisLog {
         entry_id(&reply).ok_or_else(|| unexpected("XADD"))
     }
 
-    /// Appends an entry of another kind (`fields` must hold [`KIND_FIELD`]); the tail
+    /// Appends an entry of another kind (`fields` must hold `kind`, `kinds.rs`); the tail
     /// hands it over in log order like the project's own messages.
     pub fn append_other(&self, fields: &[(&str, &str)]) -> io::Result<EventId> {
         let key = self.settings.key.as_bytes();
@@ -393,29 +379,6 @@ fn parse_page(reply: &Value) -> io::Result<Page> {
         }
     }
     Ok(page)
-}
-
-/// The entry as another kind's, if it has a `kind` field (and UTF-8 fields).
-fn other_entry(id: EventId, fields: &[Value]) -> Option<OtherEntry> {
-    let pairs: Vec<(String, String)> = fields
-        .chunks(2)
-        .filter_map(|pair| match pair {
-            [Value::Bulk(Some(name)), Value::Bulk(Some(value))] => Some((
-                String::from_utf8(name.clone()).ok()?,
-                String::from_utf8(value.clone()).ok()?,
-            )),
-            _ => None,
-        })
-        .collect();
-    let kind = pairs
-        .iter()
-        .find(|(name, _)| name == KIND_FIELD)
-        .map(|(_, kind)| kind.clone())?;
-    Some(OtherEntry {
-        id,
-        kind,
-        fields: pairs,
-    })
 }
 
 /// An entry's fields into its topics and event.

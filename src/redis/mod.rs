@@ -14,13 +14,16 @@
 //! 1. [`resp`]: the wire format, commands out and replies in.
 //! 2. [`url`]: where Redis is, `redis://:PASSWORD@HOST:PORT/DB`.
 //! 3. [`connection`]: one connection, with timeouts, `AUTH` and `SELECT`.
-//! 4. [`log`]: the stream as a message log: append, read, range, trim.
-//! 5. [`tail`]: the thread that follows the log into the hub, and survives outages.
+//! 4. [`log`]: the stream as a message log: append, read, range, trim; [`kinds`],
+//!    entries of another kind (Mercure's) that travel in the same order.
+//! 5. [`tail`]: the thread that follows the log into the hub (and hands the other
+//!    kinds to whoever the program names), and survives outages.
 //! 6. [`replay`]: reading back what the hub no longer holds; [`seen`], the ids the
 //!    tail read, which tell whether a client's trimmed id missed anything; [`slots`],
 //!    the cap on replays running at once.
 
 pub mod connection;
+pub mod kinds;
 pub mod log;
 pub mod replay;
 pub mod resp;

@@ -39,7 +39,8 @@ use log::{info, warn};
 use crate::pubsub::event_id::EventId;
 use crate::pubsub::hub::Hub;
 use crate::redis::connection::RedisConnection;
-use crate::redis::log::{COMMAND_TIMEOUT, OtherEntry, RedisLog};
+use crate::redis::kinds::OtherEntry;
+use crate::redis::log::{COMMAND_TIMEOUT, RedisLog};
 use crate::shutdown::ShutdownSignal;
 
 /// How long one `XREAD` waits for a new entry; also how soon the tail notices Ctrl-C.
