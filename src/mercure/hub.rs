@@ -24,17 +24,19 @@
 //! and under the same lock: nothing published meanwhile can be lost or sent twice.
 //!
 //! Bounds: the history keeps at most [`HubLimits::history`] updates and
-//! [`HubLimits::history_bytes`] bytes (oldest first out); a queue holds at most
+//! [`HubLimits::history_bytes`] bytes (oldest first out), and as many of the hub's own
+//! subscription events apart (`history.rs`); a queue holds at most
 //! [`MAX_QUEUED`] updates. A subscriber whose queue would overflow is not reading: it
 //! is told so once ([`Next::FellBehind`]) and its stream ends; it comes back with its
 //! `Last-Event-ID` and catches up from the history.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, Thread};
 use std::time::Duration;
 
+use crate::mercure::history::{History, HistoryLimits};
 use crate::mercure::index::Index;
 use crate::mercure::matcher::Matcher;
 use crate::mercure::namespace::HubUrl;
@@ -90,12 +92,8 @@ pub struct MercureHub {
 
 #[derive(Default)]
 struct State {
-    /// Held updates, oldest first, and the bytes they hold.
-    history: VecDeque<Arc<Update>>,
-    history_bytes: usize,
-    /// The earliest held update with each id (spec: a reused id resolves to the
-    /// earliest).
-    seq_of_id: HashMap<String, u64>,
+    /// What is kept for replay (`history.rs`).
+    history: History,
     /// The id of the last update dispatched, for the subscriptions API's cursor.
     last_id: Option<String>,
     next_seq: u64,
@@ -235,7 +233,7 @@ impl MercureHub {
     /// (for a `HEAD`, which does not join).
     pub fn resume_point(&self, asked: &str) -> String {
         let state = lock(&self.state);
-        if asked != EARLIEST && state.seq_of_id.contains_key(asked) {
+        if asked != EARLIEST && state.history.seq_of(asked).is_some() {
             asked.to_string()
         } else {
             EARLIEST.to_string()
@@ -290,7 +288,11 @@ impl MercureHub {
         update.seq = state.next_seq;
         state.next_seq += 1;
         let update = Arc::new(update);
-        self.hold(state, &update);
+        let limits = HistoryLimits {
+            updates: self.limits.history,
+            bytes: self.limits.history_bytes,
+        };
+        state.history.hold(&update, limits);
         state.last_id = Some(update.id.clone());
         let selected = state.index.select(&update.topics);
         for key in selected {
@@ -310,31 +312,6 @@ impl MercureHub {
                 subscriber.queue.push_back(Arc::clone(&update));
             }
             to_wake.push(subscriber.thread.clone());
-        }
-    }
-
-    /// Keeps `update` in the history, letting the oldest go past the limits.
-    fn hold(&self, state: &mut State, update: &Arc<Update>) {
-        state.history.push_back(Arc::clone(update));
-        state.history_bytes += update.encoded.len();
-        state
-            .seq_of_id
-            .entry(update.id.clone())
-            .or_insert(update.seq);
-        while state.history.len() > self.limits.history.max(1)
-            || (state.history_bytes > self.limits.history_bytes && state.history.len() > 1)
-        {
-            let Some(oldest) = state.history.pop_front() else {
-                break;
-            };
-            state.history_bytes -= oldest.encoded.len();
-            if state.seq_of_id.get(&oldest.id) == Some(&oldest.seq) {
-                state.seq_of_id.remove(&oldest.id);
-                // A later update with the same id, still held, is now the earliest.
-                if let Some(later) = state.history.iter().find(|held| held.id == oldest.id) {
-                    state.seq_of_id.insert(later.id.clone(), later.seq);
-                }
-            }
         }
     }
 
@@ -383,7 +360,7 @@ fn replay(state: &State, joining: &Joining) -> (Vec<Arc<Update>>, Option<String>
         return (Vec::new(), None);
     };
     let after_seq = (asked != EARLIEST)
-        .then(|| state.seq_of_id.get(asked).copied())
+        .then(|| state.history.seq_of(asked))
         .flatten();
     let resumed_after = match after_seq {
         Some(_) => asked.clone(),
@@ -391,8 +368,8 @@ fn replay(state: &State, joining: &Joining) -> (Vec<Arc<Update>>, Option<String>
     };
     let updates = state
         .history
-        .iter()
-        .filter(|update| after_seq.is_none_or(|after| update.seq > after))
+        .after(after_seq)
+        .into_iter()
         .filter(|update| {
             update.topics.iter().any(|topic| {
                 joining
@@ -402,7 +379,6 @@ fn replay(state: &State, joining: &Joining) -> (Vec<Arc<Update>>, Option<String>
             })
         })
         .filter(|update| may_read(joining.access.as_deref(), update))
-        .cloned()
         .collect();
     (updates, Some(resumed_after))
 }

@@ -126,8 +126,7 @@ fn a_private_update_reaches_only_tokens_that_grant_one_of_its_topics() {
 
 #[test]
 fn replay_resumes_after_the_id_and_says_where_it_resumed() {
-    // A fresh hub for each case: a joining subscriber's own subscription event takes
-    // a place in the history too.
+    // A fresh hub for each case.
     let filled = || {
         let hub = hub(3);
         for id in ["1", "2", "3", "4"] {
@@ -159,6 +158,20 @@ fn replay_resumes_after_the_id_and_says_where_it_resumed() {
     let live = join(&hub, &["t"], None, None);
     assert_eq!(live.resumed_after, None);
     assert_eq!(taken(&hub, &live), Vec::<String>::new());
+}
+
+#[test]
+fn a_wave_of_arrivals_and_departures_evicts_no_update() {
+    let hub = hub(3);
+    for id in ["1", "2", "3"] {
+        publish(&hub, &["t"], id, false);
+    }
+    for n in 0..100 {
+        drop(join(&hub, &[&format!("churn{n}")], None, None));
+    }
+    let resumed = join(&hub, &["t"], None, Some("1"));
+    assert_eq!(resumed.resumed_after.as_deref(), Some("1"));
+    assert_eq!(taken(&hub, &resumed), ["2", "3"]);
 }
 
 #[test]

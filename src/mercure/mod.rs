@@ -21,8 +21,9 @@
 //! - [`token`], [`access`]: access tokens (RFC 9068, RFC 9396), where a request's
 //!   token is, and RFC 6750's answers.
 //! - [`update`], [`ids`]: the publish form and the event it becomes.
-//! - [`index`], [`hub`]: who gets which update, and replay; [`subscriptions`]: the
-//!   documents of active subscriptions and their events.
+//! - [`index`], [`history`], [`hub`]: who gets which update, what is kept for replay,
+//!   and the hub itself; [`subscriptions`]: the documents of active subscriptions and
+//!   their events.
 //! - [`publish`], [`subscribe`], [`stream`], [`subscriptions_api`]: the four things a
 //!   client can ask for.
 //! - [`log`]: updates through the shared Redis log, for many instances.
@@ -34,6 +35,7 @@
 
 pub mod access;
 pub mod form;
+pub mod history;
 pub mod hub;
 pub mod ids;
 pub mod index;

@@ -117,7 +117,10 @@ pub fn event_with_id(doc: &SubscriptionDoc, hub: &HubUrl, id: String) -> Update 
         event_type: Some(HUB_EVENT_TYPE.to_string()),
         retry: None,
     };
-    Update::new(&form, id)
+    Update {
+        hub_event: true,
+        ..Update::new(&form, id)
+    }
 }
 
 /// A collection document: `{"id": ..., "type": "subscriptions", "subscriptions": [...]}`.

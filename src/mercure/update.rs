@@ -74,6 +74,9 @@ pub struct Update {
     pub private: bool,
     /// The event, encoded once.
     pub encoded: Box<[u8]>,
+    /// Whether the hub made it (a subscription event), not a publisher: it is kept in
+    /// a history of its own (`history.rs`).
+    pub hub_event: bool,
 }
 
 impl Update {
@@ -100,6 +103,7 @@ impl Update {
             topics: form.topics.clone(),
             private: form.private,
             encoded: encoded.into_boxed_slice(),
+            hub_event: false,
         }
     }
 }
