@@ -52,7 +52,8 @@ e2e:
 # (benches/node, node's built-in http only; Debian's nodejs is installed when missing), each
 # pinned to core 0 in turn; the load generator (benches/loadgen) on core 1. A sweep over
 # N = 100, 1,000, 5,000, 10,000 and the largest N this machine allows, interleaved runs at each;
-# then the Redis hop (a real redis-server, installed when missing). Writes BENCHMARKS.md and
+# then the Redis hop (a real redis-server, installed when missing), and a Mercure hub with 10,000
+# exact and 1,000 URL-pattern subscribers. Writes BENCHMARKS.md and
 # its charts (benches/charts/*.svg). About 20 minutes on two cores.
 bench:
 	tests/install-system-packages.sh redis-server node

@@ -31,6 +31,9 @@ const SECRET_FLAGS: &[&str] = &["--token", "--auth-secret", "--redis"];
 /// Flags that take effect only with `--redis`.
 const REDIS_ONLY: &[&str] = &["--redis-key", "--redis-max-len", "--max-log-replays"];
 
+/// The width of `--help`'s path column.
+const ROUTE_PATH_WIDTH: usize = 11;
+
 /// What the command line asks for.
 #[derive(Debug)]
 pub enum Command {
@@ -232,9 +235,26 @@ pub fn usage() -> String {
          USAGE:\n    sse-server [FLAGS]\n    sse-server token [--sub S] [--subscribe P] [--publish P] [--ttl 1h]\n\nROUTES:\n",
         env!("CARGO_PKG_VERSION")
     );
+    let methods_width = ROUTES
+        .iter()
+        .map(|route| route.methods.join(", ").len())
+        .max()
+        .unwrap_or(0);
     for route in ROUTES {
         let methods = route.methods.join(", ");
-        text += &format!("    {methods:<10} {:<11} {}\n", route.path, route.summary);
+        // A path too long for its column (Mercure's) puts its line of help below it.
+        if route.path.len() > ROUTE_PATH_WIDTH {
+            let indent = " ".repeat(4 + methods_width + 1 + 2);
+            text += &format!(
+                "    {methods:<methods_width$} {}\n{indent}{}\n",
+                route.path, route.summary
+            );
+        } else {
+            text += &format!(
+                "    {methods:<methods_width$} {:<ROUTE_PATH_WIDTH$} {}\n",
+                route.path, route.summary
+            );
+        }
     }
     text += "\nFLAGS:\n";
     for flag in FLAGS {

@@ -119,6 +119,41 @@ pub const DEFAULT_REPLAY_MEMORY_BYTES: usize = DEFAULT_HISTORY_BYTES;
 pub const DEFAULT_REDIS_MAX_BYTES_PER_HISTORY_BYTE: usize = 4;
 
 /// The settings of one server.
+/// The Mercure hub's resource identifier by default: the hub's own URL, as the spec
+/// recommends (`mercure/`).
+pub const DEFAULT_MERCURE_RESOURCE: &str = "https://localhost/.well-known/mercure";
+/// The one issuer whose Mercure tokens are accepted, by default.
+pub const DEFAULT_MERCURE_ISSUER: &str = "https://localhost";
+/// The cookie a browser's Mercure token comes in, by default: the name the spec
+/// recommends.
+pub const DEFAULT_MERCURE_COOKIE: &str = "__Secure-mercure_access_token";
+
+/// The Mercure hub's settings (see `mercure/`).
+#[derive(Clone, Debug)]
+pub struct MercureSettings {
+    /// The HS256 key Mercure tokens are signed with (`--mercure-key`); without it,
+    /// `--auth-secret`'s. With neither, no token can be checked: nobody may publish.
+    pub key: Option<Secret>,
+    /// The `iss` a token must carry.
+    pub issuer: String,
+    /// The resource identifier `aud` must hold, which is also the hub's URL: relative
+    /// topics and patterns resolve against it, and its path is the reserved namespace.
+    pub resource: String,
+    /// The cookie a browser sends its token in.
+    pub cookie: String,
+}
+
+impl Default for MercureSettings {
+    fn default() -> MercureSettings {
+        MercureSettings {
+            key: None,
+            issuer: DEFAULT_MERCURE_ISSUER.into(),
+            resource: DEFAULT_MERCURE_RESOURCE.into(),
+            cookie: DEFAULT_MERCURE_COOKIE.into(),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     /// The IP address to listen on.
@@ -227,6 +262,8 @@ pub struct Config {
     /// When set, `/metrics`, `/stats`, `/healthz` and `/readyz` are served on this
     /// address alone, and not on the public one (see `routes.rs`).
     pub admin_bind: Option<SocketAddr>,
+    /// The Mercure hub's settings.
+    pub mercure: MercureSettings,
 }
 
 impl Default for Config {
@@ -280,6 +317,7 @@ impl Default for Config {
             open: false,
             demo: true,
             admin_bind: None,
+            mercure: MercureSettings::default(),
         }
     }
 }

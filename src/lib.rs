@@ -20,6 +20,8 @@
 //!   from SHA-256 up.
 //! - Chapter 5, [`redis`]: many instances sharing one log in a Redis Stream, from the
 //!   wire protocol up.
+//! - Chapter 6, [`mercure`]: the open Mercure protocol at `/.well-known/mercure`,
+//!   over the same streams, starting with URLs and URL Patterns as browsers read them.
 //! - Running it as a service: [`metrics`] (Prometheus), [`process`] (what `/proc`
 //!   says about us), [`health`] (`/healthz`, `/readyz`).
 //! - Support: [`stats`], [`slab`] (entries that keep their key), [`limits`] (what the
@@ -44,6 +46,7 @@ pub mod health;
 pub mod http;
 pub mod jitter;
 pub mod limits;
+pub mod mercure;
 pub mod metrics;
 pub mod mint;
 pub mod open_files;

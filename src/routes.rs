@@ -23,6 +23,9 @@ use crate::http::forwarded::ClientView;
 use crate::http::host;
 use crate::http::request::Request;
 use crate::http::response::{Response, Status};
+use crate::mercure;
+use crate::mercure::access::with_resource_metadata;
+use crate::mercure::subscribe::Subscribed;
 use crate::metrics;
 use crate::pubsub::missed::Resume;
 use crate::pubsub::publish;
@@ -53,7 +56,7 @@ pub struct Route {
 pub enum Group {
     /// The demo streams and page: on the public listener, unless `--no-demo`.
     Demo,
-    /// Topics: always on the public listener.
+    /// Topics (and the Mercure hub): always on the public listener.
     Topics,
     /// Counters and probes: on the public listener, or with `--admin-bind` on the
     /// admin listener only (so that a proxy passing every path cannot expose them).
@@ -70,6 +73,9 @@ enum Handler {
     Metrics,
     Healthz,
     Readyz,
+    Mercure,
+    MercureSubscriptions,
+    MercureMetadata,
 }
 
 const READ: &[&str] = &["GET", "HEAD"];
@@ -132,7 +138,33 @@ pub const ROUTES: &[Route] = &[
         group: Group::Admin,
         handler: Handler::Readyz,
     },
+    Route {
+        path: MERCURE_PATH,
+        methods: &["GET", "HEAD", "POST"],
+        summary: "the Mercure hub: subscribe with ?match=TOPIC, publish a form",
+        group: Group::Topics,
+        handler: Handler::Mercure,
+    },
+    Route {
+        path: MERCURE_SUBSCRIPTIONS_PATH,
+        methods: READ,
+        summary: "Mercure's active subscriptions (and /{match_type}/{match}[/{subscriber}])",
+        group: Group::Topics,
+        handler: Handler::MercureSubscriptions,
+    },
+    Route {
+        path: "/.well-known/oauth-protected-resource/.well-known/mercure",
+        methods: READ,
+        summary: "the Mercure hub's protected resource metadata (RFC 9728)",
+        group: Group::Topics,
+        handler: Handler::MercureMetadata,
+    },
 ];
+
+/// The Mercure hub's path (`mercure/`), and the subscriptions API's, which also
+/// answers every path below it.
+pub const MERCURE_PATH: &str = "/.well-known/mercure";
+const MERCURE_SUBSCRIPTIONS_PATH: &str = "/.well-known/mercure/subscriptions";
 
 /// Paths asked for again and again by machines (probes, scrapers): their connections
 /// are logged at `debug`, not `info`, so they do not drown the log.
@@ -169,10 +201,20 @@ pub fn route<'s>(
             "GET", "HEAD", "POST",
         ]))));
     }
+    // Everything below the subscriptions API's path is its (one row for the tree).
+    let below_subscriptions = request
+        .path
+        .strip_prefix(MERCURE_SUBSCRIPTIONS_PATH)
+        .is_some_and(|rest| rest.starts_with('/'));
+    let path = if below_subscriptions {
+        MERCURE_SUBSCRIPTIONS_PATH
+    } else {
+        request.path.as_str()
+    };
     // A route not served on this listener is as unknown as one that does not exist.
     let route = ROUTES
         .iter()
-        .find(|route| route.path == request.path)
+        .find(|route| route.path == path)
         .filter(|route| is_served(route.group, listener, &shared.config))
         .ok_or(HttpError::NotFound)?;
     let allow = allow_header(route.methods);
@@ -245,6 +287,28 @@ pub fn route<'s>(
         )),
         Handler::Healthz => Ok(Reply::Response(health::liveness(shared))),
         Handler::Readyz => Ok(Reply::Response(health::readiness_response(shared))),
+        Handler::Mercure if method == "POST" => {
+            mercure::publish::handle(request, client, connection, shared)
+                .map(Reply::Response)
+                .map_err(|error| with_resource_metadata(error, &shared.config))
+        }
+        Handler::Mercure => match mercure::subscribe::handle(request, client.peer, shared)
+            .map_err(|error| with_resource_metadata(error, &shared.config))?
+        {
+            Subscribed::Stream(feed, slot) => Ok(Reply::Stream(feed, slot)),
+            Subscribed::Head(response) => Ok(Reply::Response(response)),
+        },
+        Handler::MercureMetadata => Ok(Reply::Response(
+            Response::json(
+                Status::Ok,
+                mercure::metadata::document(&shared.config.mercure),
+            )
+            .with_header("Cache-Control", "max-age=3600"),
+        )),
+        Handler::MercureSubscriptions => Ok(Reply::Response(
+            mercure::subscriptions_api::handle(request, &shared.mercure, &shared.config)
+                .map_err(|error| with_resource_metadata(error, &shared.config))?,
+        )),
     }
 }
 

@@ -44,6 +44,7 @@ use crate::admission::WaitingRoom;
 use crate::client;
 use crate::config::Config;
 use crate::futex_table;
+use crate::mercure;
 use crate::redis::tail;
 use crate::shared::{Listener, RequestSlot, Shared};
 
@@ -98,7 +99,14 @@ impl Server {
                 .name("redis tail".into())
                 .spawn(move || {
                     let log = tail.log.as_ref().expect("checked above");
-                    tail::run(&tail.hub, log, &tail.shutdown, tail.config.history);
+                    let mercure = |entries| mercure::log::take_entries(&tail.mercure, entries);
+                    tail::run(
+                        &tail.hub,
+                        log,
+                        &tail.shutdown,
+                        tail.config.history,
+                        &mercure,
+                    );
                 })?;
         }
         Ok(Server {
@@ -296,6 +304,7 @@ impl ServerHandle {
         );
         self.shared.shutdown.trigger();
         self.shared.hub.close();
+        self.shared.mercure.close();
         // The accept loops are blocked in accept(); a connection of our own wakes
         // each, and it then sees the signal.
         wake(self.local_addr);

@@ -31,7 +31,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::config::Config;
+use crate::config::{Config, DEFAULT_MERCURE_RESOURCE};
+use crate::mercure::hub::{HubLimits as MercureLimits, MercureHub};
+use crate::mercure::namespace::HubUrl;
 use crate::pubsub::hub::{Hub, HubLimits, IdSource, SubjectLimits};
 use crate::redis::log::{LogSettings, RedisLog};
 use crate::shares::{ClientShares, Place, ShareClaim, Taken};
@@ -44,6 +46,8 @@ use crate::sync::{lock, wait_timeout};
 pub struct Shared {
     pub config: Config,
     pub hub: Hub,
+    /// The Mercure hub (`mercure/`), a namespace of its own.
+    pub mercure: MercureHub,
     /// The log shared with other instances, with `--redis` (see `redis/`).
     pub log: Option<RedisLog>,
     pub stats: Stats,
@@ -89,11 +93,28 @@ impl Shared {
             Some(_) => IdSource::Log,
             None => IdSource::Counted,
         };
+        // The flag was checked when it was read; the default is a valid URL too.
+        let hub_url = HubUrl::parse(&config.mercure.resource)
+            .or_else(|_| HubUrl::parse(DEFAULT_MERCURE_RESOURCE))
+            .expect("the default Mercure resource is a valid hub URL");
+        let mercure = MercureHub::new(
+            hub_url,
+            MercureLimits {
+                history: config.history,
+                history_bytes: config.history_bytes,
+            },
+        );
+        // With a shared log, subscription events go through it (`mercure/log.rs`).
+        let mercure = match &log {
+            Some(_) => mercure.announcing_through_the_log(),
+            None => mercure,
+        };
         Arc::new(Shared {
             hub: Hub::with_ids(limits, ids).with_subject_limits(SubjectLimits {
                 topics_per_subject: config.topics_per_subject(),
                 history_ttl: Some(config.history_ttl),
             }),
+            mercure,
             log,
             stats: Stats::default(),
             shutdown: ShutdownSignal::new(),

@@ -47,6 +47,10 @@
 //! `make bench-cluster` (`--cluster`) runs only `cluster.rs`: three instances over one
 //! Redis holding more streams than one process can, and the capacity table.
 //!
+//! and, once per run, sse-server alone, **Mercure** (`mercure.rs`): publishes a second
+//! and delivery p99 with 10,000 exact and 1,000 URL-pattern subscribers (`--only-mercure`
+//! runs this one scenario and prints its figures, writing no report).
+//!
 //! Runs alternate between the servers (sse-server, tokio, node, sse-server, ...) so
 //! that all see the same machine conditions; every figure is reported with its
 //! median, its spread, and the median ratio of the pairs. `chart.rs` draws the sweep.
@@ -58,6 +62,7 @@ mod cluster_report;
 mod fleet;
 mod hop_floor;
 mod limits;
+mod mercure;
 mod process;
 mod publisher;
 mod redis_hop;
@@ -158,6 +163,8 @@ struct Options {
     cluster_runs: Option<usize>,
     /// Run only the stalled-readers scenario, once, and print its figures.
     stalled_only: bool,
+    /// `--only-mercure`: the Mercure scenario alone, figures printed, no report.
+    only_mercure: bool,
 }
 
 fn main() {
@@ -187,9 +194,20 @@ fn main() {
         }
         return;
     }
+    if options.only_mercure {
+        let flags_for = |n| sse_server_args(&options.server, n);
+        for figure in mercure::run(&options.server, flags_for) {
+            println!(
+                "{} / {}: {:.2} {}",
+                figure.scenario, figure.name, figure.value, figure.unit
+            );
+        }
+        return;
+    }
     let started = Instant::now();
     let mut results = Vec::new();
     let mut hops = Vec::new();
+    let mut mercures = Vec::new();
     let mut floors = Vec::new();
     let mut beside_stalled = Vec::new();
     let largest = options.clients.iter().copied().max().unwrap_or(0);
@@ -257,6 +275,16 @@ fn main() {
                 );
             }
             beside_stalled.push(figures);
+            eprintln!("bench: run {run}, Mercure");
+            let flags_for = |n| sse_server_args(&options.server, n);
+            let figures = mercure::run(&options.server, flags_for);
+            for figure in &figures {
+                eprintln!(
+                    "bench:   {} / {}: {:.2} {}",
+                    figure.scenario, figure.name, figure.value, figure.unit
+                );
+            }
+            mercures.push(figures);
         }
     }
     let sweep = report::Sweep {
@@ -265,16 +293,12 @@ fn main() {
         runs: options.runs,
         runs_at_largest: options.runs_at_largest,
         budgets: &budgets,
+        floors: &floors,
+        hops: &hops,
+        beside_stalled: &beside_stalled,
+        mercures: &mercures,
     };
-    report::write_markdown(
-        &options.report,
-        &options.charts,
-        &sweep,
-        &hops,
-        &beside_stalled,
-        &floors,
-        started.elapsed(),
-    );
+    report::write_markdown(&options.report, &options.charts, &sweep, started.elapsed());
     eprintln!(
         "bench: wrote {} in {:.0} s",
         options.report.display(),
@@ -396,6 +420,7 @@ fn parse_options(largest: usize) -> Options {
         redis: true,
         cluster_runs: None,
         stalled_only: false,
+        only_mercure: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -424,6 +449,7 @@ fn parse_options(largest: usize) -> Options {
                 options.cluster_runs = Some(value().parse().expect("--cluster: a number of runs"))
             }
             "--stalled-only" => options.stalled_only = true,
+            "--only-mercure" => options.only_mercure = true,
             "--only" => {
                 let all = [
                     Kind::SseServer,

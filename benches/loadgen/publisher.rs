@@ -53,6 +53,26 @@ impl Publisher {
         self.receive();
     }
 
+    /// Publishes Mercure update `seq` (its data `<seq> <sent_ns>`) to `topics`, already
+    /// form-encoded, with `token`, and waits for the `200`.
+    pub fn publish_mercure(&mut self, seq: u64, topics: &[String], token: &str) {
+        let sent_ns = self.epoch.elapsed().as_nanos() as u64;
+        let mut body: String = topics
+            .iter()
+            .map(|topic| format!("topic={topic}&"))
+            .collect();
+        body.push_str(&format!("data={seq}+{sent_ns}"));
+        let request = format!(
+            "POST /.well-known/mercure HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        self.writer
+            .write_all(request.as_bytes())
+            .expect("send Mercure publish");
+        read_answer(&mut self.reader, "HTTP/1.1 200");
+    }
+
     /// Sends the publish request for `seq` without waiting for the answer (HTTP/1.1
     /// pipelining: the server answers requests on a connection in order).
     pub fn send(&mut self, seq: u64) {
@@ -96,13 +116,15 @@ impl Answers {
 }
 
 fn read_accepted(reader: &mut BufReader<TcpStream>) {
+    read_answer(reader, "HTTP/1.1 202");
+}
+
+/// Reads one answer and checks its status line starts with `expected`.
+fn read_answer(reader: &mut BufReader<TcpStream>, expected: &str) {
     {
         let mut status = String::new();
         reader.read_line(&mut status).expect("read publish status");
-        assert!(
-            status.starts_with("HTTP/1.1 202"),
-            "publish answered {status:?}"
-        );
+        assert!(status.starts_with(expected), "publish answered {status:?}");
         let mut content_length = 0;
         loop {
             let mut line = String::new();

@@ -36,17 +36,17 @@ pub struct Sweep<'a> {
     pub runs: usize,
     pub runs_at_largest: usize,
     pub budgets: &'a [Budget],
+    /// What was measured once per run, sse-server alone: the hop floor, the Redis
+    /// hop, healthy readers beside stalled ones, Mercure.
+    pub floors: &'a [f64],
+    pub hops: &'a [Vec<Figure>],
+    pub beside_stalled: &'a [Vec<Figure>],
+    pub mercures: &'a [Vec<Figure>],
 }
 
-pub fn write_markdown(
-    path: &Path,
-    charts: &Path,
-    sweep: &Sweep,
-    hops: &[Vec<Figure>],
-    beside_stalled: &[Vec<Figure>],
-    floors: &[f64],
-    elapsed: Duration,
-) {
+pub fn write_markdown(path: &Path, charts: &Path, sweep: &Sweep, elapsed: Duration) {
+    let (floors, hops) = (sweep.floors, sweep.hops);
+    let (beside_stalled, mercures) = (sweep.beside_stalled, sweep.mercures);
     let results = sweep.results;
     let clients = sweep.clients;
     let largest = clients.iter().copied().max().unwrap_or(0);
@@ -107,6 +107,13 @@ pub fn write_markdown(
          drops them; 3 read everything; 32 KiB messages about 30 a second for 20 s \
          (`stalled.rs`). Lag is publish to delivery at the healthy ones.",
         beside_stalled,
+    );
+    write_alone(
+        &mut out,
+        "Mercure (`/.well-known/mercure`), sse-server only",
+        "10,000 subscribers on exact topics and 1,000 on ten distinct URL patterns; one \
+         publisher, one update in flight, each update to 101 of them.",
+        mercures,
     );
     out.push_str(NOTES);
     // `make bench-cluster`'s section is its own: kept as it was.

@@ -27,6 +27,12 @@ pub enum HttpError {
     /// 403: valid credentials that do not allow this, or a page on another origin
     /// that tried to publish.
     Forbidden(String),
+    /// 403 with `WWW-Authenticate: Bearer error="insufficient_scope"` (RFC 6750
+    /// section 3.1): a valid token that does not grant this (Mercure's answer).
+    InsufficientScope(String),
+    /// 400 with `WWW-Authenticate: Bearer error="invalid_request"` (RFC 6750 section
+    /// 3.1): the token was presented wrongly (in the URL, or not as `Bearer`).
+    InvalidTokenRequest(String),
     /// 404: no route for this path.
     NotFound,
     /// 405: the path exists but not with this method; `allow` lists the methods it has.
@@ -37,6 +43,9 @@ pub enum HttpError {
     LengthRequired,
     /// 413: the body is larger than the limit.
     PayloadTooLarge { limit: usize },
+    /// 413: a part of the body is over its own limit (too many topics, a field too
+    /// long); the text says which.
+    PartTooLarge(String),
     /// 421: the `Host` names a host this server does not answer for (`host.rs`).
     MisdirectedRequest(String),
     /// 431: the head is too long or has too many lines.
@@ -50,6 +59,12 @@ pub enum HttpError {
     BackendFailed { reason: String, cause: String },
     /// 505: not HTTP/1.x.
     VersionNotSupported,
+    /// Another refusal whose `WWW-Authenticate: Bearer` challenge also says where the
+    /// resource's metadata is (RFC 9728 section 5.1, `resource_metadata`).
+    WithResourceMetadata {
+        error: Box<HttpError>,
+        metadata_url: String,
+    },
 }
 
 impl HttpError {
@@ -58,12 +73,15 @@ impl HttpError {
         match self {
             HttpError::BadRequest(_) => Status::BadRequest,
             HttpError::Unauthorized { .. } => Status::Unauthorized,
-            HttpError::Forbidden(_) => Status::Forbidden,
+            HttpError::Forbidden(_) | HttpError::InsufficientScope(_) => Status::Forbidden,
+            HttpError::InvalidTokenRequest(_) => Status::BadRequest,
             HttpError::NotFound => Status::NotFound,
             HttpError::MethodNotAllowed { .. } => Status::MethodNotAllowed,
             HttpError::RequestTimeout => Status::RequestTimeout,
             HttpError::LengthRequired => Status::LengthRequired,
-            HttpError::PayloadTooLarge { .. } => Status::PayloadTooLarge,
+            HttpError::PayloadTooLarge { .. } | HttpError::PartTooLarge(_) => {
+                Status::PayloadTooLarge
+            }
             HttpError::MisdirectedRequest(_) => Status::MisdirectedRequest,
             HttpError::HeaderFieldsTooLarge(_) => Status::HeaderFieldsTooLarge,
             HttpError::NotImplemented(_) => Status::NotImplemented,
@@ -71,6 +89,7 @@ impl HttpError {
                 Status::ServiceUnavailable
             }
             HttpError::VersionNotSupported => Status::VersionNotSupported,
+            HttpError::WithResourceMetadata { error, .. } => error.status(),
         }
     }
 
@@ -79,6 +98,9 @@ impl HttpError {
         match self {
             HttpError::BadRequest(why)
             | HttpError::Forbidden(why)
+            | HttpError::InsufficientScope(why)
+            | HttpError::InvalidTokenRequest(why)
+            | HttpError::PartTooLarge(why)
             | HttpError::HeaderFieldsTooLarge(why)
             | HttpError::MisdirectedRequest(why)
             | HttpError::NotImplemented(why)
@@ -91,11 +113,29 @@ impl HttpError {
             HttpError::LengthRequired => "a body needs a Content-Length header".into(),
             HttpError::PayloadTooLarge { limit } => format!("the body exceeds {limit} bytes"),
             HttpError::VersionNotSupported => "only HTTP/1.0 and HTTP/1.1 are served".into(),
+            HttpError::WithResourceMetadata { error, .. } => error.detail(),
         }
     }
 
     /// The plain-text response for this error, with the headers its status requires.
     pub fn to_response(&self) -> Response {
+        if let HttpError::WithResourceMetadata {
+            error,
+            metadata_url,
+        } = self
+        {
+            let mut response = error.to_response();
+            for (name, value) in &mut response.headers {
+                if *name == "WWW-Authenticate" {
+                    let parameter = format!("resource_metadata=\"{metadata_url}\"");
+                    *value = match value.as_str() {
+                        "Bearer" => format!("Bearer {parameter}"),
+                        _ => format!("{value}, {parameter}"),
+                    };
+                }
+            }
+            return response;
+        }
         let status = self.status();
         let response = Response::text(status, format!("{status}: {}\n", self.detail()));
         match self {
@@ -110,6 +150,12 @@ impl HttpError {
                     "Bearer"
                 };
                 response.with_header("WWW-Authenticate", challenge)
+            }
+            HttpError::InsufficientScope(_) => {
+                response.with_header("WWW-Authenticate", "Bearer error=\"insufficient_scope\"")
+            }
+            HttpError::InvalidTokenRequest(_) => {
+                response.with_header("WWW-Authenticate", "Bearer error=\"invalid_request\"")
             }
             // When to come back, spread so that clients refused together do not
             // return together (jitter.rs).

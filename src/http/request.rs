@@ -17,6 +17,10 @@ use crate::http::version::Version;
 /// The query parameter a token may come in (`auth/gate.rs` looks for it), and so the
 /// one whose value a log line never shows.
 pub const TOKEN_PARAMETER: &str = "token";
+/// Query parameters whose values a log line never shows: ours, and RFC 6750 section
+/// 2.3's `access_token`, which the Mercure hub refuses (`mercure/access.rs`) but which a
+/// client may send all the same.
+pub const SECRET_PARAMETERS: &[&str] = &[TOKEN_PARAMETER, "access_token"];
 
 /// A parsed request head.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,8 +72,9 @@ impl Request {
                 .is_some_and(|value| has_token(value, "close"))
     }
 
-    /// The target for a log line: the path and query, with the value of any `token`
-    /// parameter replaced, so that a credential sent in the URL never reaches a log.
+    /// The target for a log line: the path and query, with the value of any parameter
+    /// of [`SECRET_PARAMETERS`] replaced, so that a credential sent in the URL never
+    /// reaches a log.
     ///
     /// A key is read exactly as [`Request::query_params`] reads it, percent-decoded:
     /// `%74oken=` is a token to the lookup, so it is one here too. A key that does not
@@ -82,7 +87,8 @@ impl Request {
             .split('&')
             .map(|pair| match pair.split_once('=') {
                 Some((key, _))
-                    if percent_decode(key).map_or(true, |key| key == TOKEN_PARAMETER) =>
+                    if percent_decode(key)
+                        .map_or(true, |key| SECRET_PARAMETERS.contains(&key.as_str())) =>
                 {
                     format!("{key}=REDACTED")
                 }
@@ -211,6 +217,13 @@ mod tests {
         // A key that does not decode might have been anything.
         let unreadable = parse("GET /s?%zz=eyJ.secret.sig&topic=a HTTP/1.1\r\nHost: a\r\n\r\n");
         assert_eq!(unreadable.redacted_target(), "/s?%zz=REDACTED&topic=a");
+        let mercure = parse(
+            "GET /.well-known/mercure?match=a&%61ccess_token=eyJ.s.s HTTP/1.1\r\nHost: a\r\n\r\n",
+        );
+        assert_eq!(
+            mercure.redacted_target(),
+            "/.well-known/mercure?match=a&%61ccess_token=REDACTED"
+        );
         let broken = parse("POST /publish?event=%zz HTTP/1.1\r\nHost: a\r\n\r\n");
         assert!(broken.query_param("event").is_err());
     }

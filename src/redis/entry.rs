@@ -19,6 +19,7 @@ use crate::pubsub::event_id::EventId;
 use crate::pubsub::missed::MISSED_EVENT;
 use crate::pubsub::subject::{ANONYMOUS, Subject};
 use crate::pubsub::topic::{LogEntry, TopicName, check_topic_name};
+use crate::redis::kinds::{OtherEntry, other_entry};
 use crate::redis::resp::Value;
 use crate::sse::event::{Event, check_event_type};
 
@@ -26,6 +27,8 @@ use crate::sse::event::{Event, check_event_type};
 pub struct Page {
     /// The well-formed entries, oldest first.
     pub entries: Vec<LogEntry>,
+    /// Entries of other kinds (`kinds.rs`), oldest first.
+    pub others: Vec<OtherEntry>,
     /// The id of the last entry read, well-formed or not: where the next read starts.
     pub last_id: Option<EventId>,
     /// How many entries were read, well-formed or not.
@@ -48,6 +51,7 @@ pub fn parse_page(reply: &Value) -> io::Result<Page> {
     };
     let mut page = Page {
         entries: Vec::with_capacity(items.len()),
+        others: Vec::new(),
         last_id: None,
         read: items.len(),
         bytes: 0,
@@ -67,6 +71,10 @@ pub fn parse_page(reply: &Value) -> io::Result<Page> {
         let id = entry_id(id).ok_or_else(|| unexpected("a stream entry id"))?;
         page.last_id = Some(id);
         page.sizes.push((id, entry_bytes));
+        if let Some(other) = other_entry(id, fields) {
+            page.others.push(other);
+            continue;
+        }
         match parse_fields(fields) {
             Ok((topics, event, publisher)) => page.entries.push(LogEntry {
                 id,

@@ -212,6 +212,19 @@ impl RedisLog {
         entry_id(&reply).ok_or_else(|| unexpected("XADD"))
     }
 
+    /// Appends an entry of another kind (`fields` must hold `kind`, `kinds.rs`); the tail
+    /// hands it over in log order like the project's own messages.
+    pub fn append_other(&self, fields: &[(&str, &str)]) -> io::Result<EventId> {
+        let key = self.settings.key.as_bytes();
+        let max_len = self.settings.max_len.to_string();
+        let mut args: Vec<&[u8]> = vec![b"XADD", key, b"MAXLEN", b"~", max_len.as_bytes(), b"*"];
+        for (name, value) in fields {
+            args.extend([name.as_bytes(), value.as_bytes()]);
+        }
+        let reply = self.with_connection(|connection| connection.command(&args))?;
+        entry_id(&reply).ok_or_else(|| unexpected("XADD"))
+    }
+
     /// The entries after `after`, waiting up to `block` for the first (the tail's read).
     pub fn read_after(
         &self,
@@ -236,6 +249,7 @@ impl RedisLog {
         match reply {
             Value::Array(None) => Ok(Page {
                 entries: Vec::new(),
+                others: Vec::new(),
                 last_id: None,
                 read: 0,
                 bytes: 0,

@@ -15,15 +15,18 @@
 //! 2. [`url`]: where Redis is, `redis://:PASSWORD@HOST:PORT/DB`.
 //! 3. [`connection`]: one connection, with timeouts, `AUTH` and `SELECT`.
 //! 4. [`log`]: the stream as a message log: append, read, range, trim ([`entry`]
-//!    reads its entries out of replies); [`log_bytes`],
-//!    which entries to trim to keep it within its byte bound.
-//! 5. [`tail`]: the thread that follows the log into the hub, and survives outages.
+//!    reads its entries out of replies); [`log_bytes`], which entries to trim to keep
+//!    it within its byte bound; [`kinds`], entries of another kind (Mercure's) that
+//!    travel in the same order.
+//! 5. [`tail`]: the thread that follows the log into the hub (and hands the other
+//!    kinds to whoever the program names), and survives outages.
 //! 6. [`replay`]: reading back what the hub no longer holds; [`seen`], the ids the
 //!    tail read, which tell whether a client's trimmed id missed anything; [`slots`],
 //!    the cap on replays running at once; [`replay_memory`], the bytes they may hold.
 
 pub mod connection;
 pub mod entry;
+pub mod kinds;
 pub mod log;
 pub mod log_bytes;
 pub mod replay;

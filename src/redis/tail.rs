@@ -45,6 +45,7 @@ use log::{info, warn};
 use crate::pubsub::event_id::EventId;
 use crate::pubsub::hub::Hub;
 use crate::redis::connection::RedisConnection;
+use crate::redis::kinds::OtherEntry;
 use crate::redis::log::{COMMAND_TIMEOUT, RedisLog};
 use crate::shutdown::ShutdownSignal;
 
@@ -57,9 +58,19 @@ const READ_COUNT: usize = 1000;
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
+/// Entries of other kinds go to this (Mercure's updates, `mercure/log.rs`), in log
+/// order, from the tail's thread.
+pub type OtherEntries<'a> = &'a dyn Fn(Vec<OtherEntry>);
+
 /// Follows `log` into `hub` until `shutdown`. `fill` is how many of the newest entries
-/// to load at start.
-pub fn run(hub: &Hub, log: &RedisLog, shutdown: &ShutdownSignal, fill: usize) {
+/// to load at start; `others` takes the entries of other kinds.
+pub fn run(
+    hub: &Hub,
+    log: &RedisLog,
+    shutdown: &ShutdownSignal,
+    fill: usize,
+    others: OtherEntries,
+) {
     let url = &log.settings.url;
     let mut position: Option<EventId> = None;
     let mut backoff = FIRST_BACKOFF;
@@ -76,7 +87,15 @@ pub fn run(hub: &Hub, log: &RedisLog, shutdown: &ShutdownSignal, fill: usize) {
                 reported_down = false;
             }
             backoff = FIRST_BACKOFF;
-            follow(hub, log, &mut connection, &mut position, shutdown, fill)
+            follow(
+                hub,
+                log,
+                &mut connection,
+                &mut position,
+                shutdown,
+                fill,
+                others,
+            )
         });
         let Err(error) = outcome else {
             return;
@@ -103,6 +122,7 @@ fn follow(
     position: &mut Option<EventId>,
     shutdown: &ShutdownSignal,
     fill: usize,
+    others: OtherEntries,
 ) -> io::Result<()> {
     let mut after = match *position {
         Some(id) => id,
@@ -116,6 +136,7 @@ fn follow(
             log.seen.record(page.entries.iter().map(|entry| entry.id));
             trim_to_bytes(log, connection, page.sizes)?;
             let filled = hub.append(page.entries);
+            others(page.others);
             info!(
                 "following the log {} on {}: {filled} recent messages loaded",
                 log.settings.key, log.settings.url
@@ -132,6 +153,9 @@ fn follow(
         log.seen.record(page.entries.iter().map(|entry| entry.id));
         trim_to_bytes(log, connection, page.sizes)?;
         hub.append(page.entries);
+        if !page.others.is_empty() {
+            others(page.others);
+        }
         log.record_delivery(last_id);
         after = last_id;
         *position = Some(last_id);

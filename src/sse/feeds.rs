@@ -66,6 +66,26 @@ pub enum Feed<'hub> {
         valid_until: ValidUntil,
         last_event_id: Option<String>,
     },
+    /// A stream a later chapter runs itself (Mercure's, `mercure/stream.rs`).
+    Chapter(Box<dyn ChapterStream + 'hub>),
+}
+
+/// A stream whose loop lives in a later chapter: this file opens it (head, `retry:`,
+/// the client watch), hands it over, and closes it, so the later chapter needs
+/// nothing of this one but [`EventStream`] (STYLE.md: a lower chapter calls a higher
+/// one through a small trait).
+pub trait ChapterStream {
+    /// Headers the stream's head carries besides the CORS ones.
+    fn head_headers(&self) -> Vec<(&'static str, String)>;
+    /// What it is, for the log.
+    fn describe(&self) -> String;
+    /// Runs until the stream ends. `watching` is the client watch, if this stream has
+    /// one: its alarm is raised when the client may have left.
+    fn run(
+        self: Box<Self>,
+        stream: &mut EventStream,
+        watching: Option<&Watching>,
+    ) -> io::Result<StreamEnd>;
 }
 
 impl Feed<'_> {
@@ -74,7 +94,8 @@ impl Feed<'_> {
         match self {
             Feed::Counter { .. } => StreamKind::Counter,
             Feed::Clock => StreamKind::Clock,
-            Feed::Subscription { .. } => StreamKind::Subscribe,
+            // A Mercure subscription is counted as a subscription.
+            Feed::Subscription { .. } | Feed::Chapter(_) => StreamKind::Subscribe,
         }
     }
 }
@@ -87,6 +108,7 @@ impl std::fmt::Debug for Feed<'_> {
             Feed::Subscription { subscription, .. } => {
                 write!(f, "subscription to {:?}", subscription.topics())
             }
+            Feed::Chapter(chapter) => f.write_str(&chapter.describe()),
         }
     }
 }
@@ -123,6 +145,11 @@ pub fn serve(
     shared: &Shared,
     client: &str,
 ) -> StreamReport {
+    let mut head_headers = cors.to_vec();
+    if let Feed::Chapter(chapter) = &feed {
+        head_headers.extend(chapter.head_headers());
+    }
+    let cors = &head_headers[..];
     if head_only {
         let end = response::write_stream_head(&**socket, EVENT_STREAM, framing, cors, None)
             .map(|()| StreamEnd::Finished);
@@ -182,6 +209,13 @@ pub fn serve(
                 ends_at,
                 &source,
             )
+        }
+        Feed::Chapter(chapter) => {
+            let watching = shared.watch.watch(Arc::clone(socket));
+            if watching.is_some() {
+                stream.leave_client_checks_to_the_watch();
+            }
+            chapter.run(&mut stream, watching.as_ref())
         }
     };
     let events_sent = stream.events_sent();

@@ -7,6 +7,7 @@
 pub mod auth_check;
 pub mod event_stream;
 pub mod head_check;
+pub mod mercure;
 pub mod redis;
 pub mod resp_check;
 pub mod small_buffer;

@@ -1,0 +1,219 @@
+//! Topic matchers: which topics a subscription selects, and which a grant covers
+//! (spec, "Matcher Types").
+//!
+//! | matcher type | subscribe parameter | `match_type` in a token | compares |
+//! |---|---|---|---|
+//! | `exact` | `match`, `match_exact` | absent, or `exact` | byte for byte |
+//! | `urlpattern` | `match_urlpattern` | `urlpattern` | WHATWG URL Pattern, relative to the hub URL |
+//!
+//! and `*`, whatever the type, matches every topic. An exact matcher is compared with
+//! no normalization at all: `https://example.com/a` and `https://EXAMPLE.com/a` are two
+//! topics (spec, "Exact Matching").
+//!
+//! The URL Pattern engine is its own pair of modules (`url/`, `urlpattern/`); this
+//! file reaches it through [`CompiledPattern`] only. A pattern it refuses (malformed,
+//! or with a regexp group) is a 400 on a subscribe and `invalid_token` in a grant.
+
+use crate::mercure::namespace::HubUrl;
+use crate::mercure::text;
+use crate::mercure::url::Url;
+use crate::mercure::urlpattern::UrlPattern;
+
+/// The reserved wildcard (spec, "Matcher Types").
+pub const WILDCARD: &str = "*";
+/// The longest matcher we evaluate, in bytes (spec: an implementation-defined limit).
+pub const MAX_MATCHER_BYTES: usize = 2048;
+
+/// A matcher type this hub supports, by its canonical name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MatcherType {
+    Exact,
+    UrlPattern,
+}
+
+impl MatcherType {
+    /// The type a `match_type` value (or a `match_<type>` suffix) names; `None` for a
+    /// type this hub does not support. Case-sensitive, as the spec says.
+    pub fn from_name(name: &str) -> Option<MatcherType> {
+        match name {
+            "exact" => Some(MatcherType::Exact),
+            "urlpattern" => Some(MatcherType::UrlPattern),
+            _ => None,
+        }
+    }
+
+    /// The canonical name: `exact`, `urlpattern`.
+    pub fn name(self) -> &'static str {
+        match self {
+            MatcherType::Exact => "exact",
+            MatcherType::UrlPattern => "urlpattern",
+        }
+    }
+}
+
+/// One topic matcher, checked and ready to evaluate.
+#[derive(Debug, Clone)]
+pub struct Matcher {
+    pub match_type: MatcherType,
+    /// The matcher as given: the topic, the pattern, or `*`.
+    pub text: String,
+    how: How,
+}
+
+#[derive(Debug, Clone)]
+enum How {
+    Everything,
+    Exact,
+    /// Boxed: a compiled pattern is a few hundred bytes, an exact matcher none.
+    Pattern(Box<CompiledPattern>),
+}
+
+impl Matcher {
+    /// Checks `text` as a matcher of `match_type` (characters, length, and for a URL
+    /// pattern, its syntax resolved against `hub`).
+    pub fn parse(match_type: MatcherType, text: &str, hub: &HubUrl) -> Result<Matcher, String> {
+        text::check("a matcher", text)?;
+        if text.len() > MAX_MATCHER_BYTES {
+            return Err(format!(
+                "a matcher is longer than {MAX_MATCHER_BYTES} bytes"
+            ));
+        }
+        let how = if text == WILDCARD {
+            // Recognized before the type is (spec, "Matcher Types").
+            How::Everything
+        } else {
+            match match_type {
+                MatcherType::Exact => How::Exact,
+                MatcherType::UrlPattern => How::Pattern(Box::new(compile_url_pattern(text, hub)?)),
+            }
+        };
+        Ok(Matcher {
+            match_type,
+            text: text.to_string(),
+            how,
+        })
+    }
+
+    /// Whether this matcher selects `topic`.
+    pub fn matches(&self, topic: &str) -> bool {
+        match &self.how {
+            How::Everything => true,
+            How::Exact => self.text == topic,
+            How::Pattern(pattern) => pattern.matches(topic),
+        }
+    }
+
+    /// Whether this is `*`.
+    pub fn is_wildcard(&self) -> bool {
+        matches!(self.how, How::Everything)
+    }
+
+    /// Whether this is an exact matcher (not `*`): one that can be found by its topic.
+    pub fn is_exact(&self) -> bool {
+        matches!(self.how, How::Exact)
+    }
+}
+
+/// A URL pattern, compiled once, evaluated against many topics.
+#[derive(Debug, Clone)]
+pub struct CompiledPattern {
+    pattern: UrlPattern,
+    /// The hub's URL, that relative topics resolve against.
+    base: Url,
+}
+
+impl CompiledPattern {
+    /// Whether the pattern matches `topic` resolved against the hub URL (a topic that
+    /// is no URL matches no pattern, spec "URL Pattern"). Linear in the topic's length:
+    /// the automaton does not backtrack (`urlpattern/matcher.rs`).
+    pub fn matches(&self, topic: &str) -> bool {
+        Url::parse(topic, Some(&self.base)).is_some_and(|url| self.pattern.matches(&url))
+    }
+}
+
+/// Compiles `pattern`, relative ones against the hub URL.
+fn compile_url_pattern(pattern: &str, hub: &HubUrl) -> Result<CompiledPattern, String> {
+    let compiled = UrlPattern::parse(pattern, &hub.base).map_err(|error| error.to_string())?;
+    Ok(CompiledPattern {
+        pattern: compiled,
+        base: hub.base.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hub() -> HubUrl {
+        HubUrl::parse("https://localhost/.well-known/mercure").unwrap()
+    }
+
+    #[test]
+    fn exact_is_byte_for_byte() {
+        let matcher = Matcher::parse(MatcherType::Exact, "https://example.com/a", &hub()).unwrap();
+        assert!(matcher.matches("https://example.com/a"));
+        assert!(!matcher.matches("https://EXAMPLE.com/a"));
+        assert!(!matcher.matches("https://example.com/a/"));
+        assert!(!matcher.matches("/a"), "no resolution against the hub URL");
+        let composed = Matcher::parse(MatcherType::Exact, "caf\u{e9}", &hub()).unwrap();
+        assert!(!composed.matches("cafe\u{301}"), "no Unicode normalization");
+    }
+
+    #[test]
+    fn the_wildcard_matches_everything_whatever_its_type() {
+        for match_type in [MatcherType::Exact, MatcherType::UrlPattern] {
+            let all = Matcher::parse(match_type, "*", &hub()).unwrap();
+            assert!(all.is_wildcard() && all.matches("anything at all") && all.matches("*"));
+        }
+    }
+
+    #[test]
+    fn url_patterns_match_resolved_topics() {
+        let books = Matcher::parse(
+            MatcherType::UrlPattern,
+            "https://example.com/books/:id",
+            &hub(),
+        )
+        .unwrap();
+        assert!(books.matches("https://example.com/books/1"));
+        assert!(
+            books.matches("https://EXAMPLE.com/books/1"),
+            "hosts are case-insensitive"
+        );
+        assert!(
+            !books.matches("https://example.com/Books/1"),
+            "paths are not"
+        );
+        assert!(!books.matches("https://example.com/books/1/2"));
+        assert!(!books.matches("not a url at all"));
+        // Relative patterns and topics both resolve against the hub URL.
+        let events = Matcher::parse(
+            MatcherType::UrlPattern,
+            "/.well-known/mercure/subscriptions/:type/:match/:subscriber",
+            &hub(),
+        )
+        .unwrap();
+        assert!(events.matches("/.well-known/mercure/subscriptions/exact/a/urn%3Auuid%3A1"));
+        assert!(events.matches("https://localhost/.well-known/mercure/subscriptions/exact/a/b"));
+        assert!(!events.matches("https://other/.well-known/mercure/subscriptions/exact/a/b"));
+        assert!(
+            Matcher::parse(
+                MatcherType::UrlPattern,
+                "https://example.com/(\\d+)",
+                &hub()
+            )
+            .is_err()
+        );
+        assert!(Matcher::parse(MatcherType::UrlPattern, "https://example.com/{", &hub()).is_err());
+    }
+
+    #[test]
+    fn bad_matchers_are_refused() {
+        assert!(Matcher::parse(MatcherType::Exact, "a\nb", &hub()).is_err());
+        assert!(Matcher::parse(MatcherType::Exact, "\u{200B}", &hub()).is_err());
+        let long = "a".repeat(MAX_MATCHER_BYTES + 1);
+        assert!(Matcher::parse(MatcherType::Exact, &long, &hub()).is_err());
+        assert_eq!(MatcherType::from_name("Exact"), None, "case-sensitive");
+        assert_eq!(MatcherType::from_name("regexp"), None);
+    }
+}
