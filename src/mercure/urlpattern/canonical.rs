@@ -103,11 +103,15 @@ pub fn pathname(value: &str) -> Result<String, PatternError> {
     };
     let (segments, _) = path_segments(after, Vec::new(), true, false);
     let serialized: String = segments.iter().map(|s| format!("/{s}")).collect();
-    Ok(if leading_slash {
-        serialized
-    } else {
-        serialized.chars().skip(2).collect()
-    })
+    if leading_slash {
+        return Ok(serialized);
+    }
+    // A `..` that climbs above the `/-` (`a/..`) leaves nothing to cut: the standard's
+    // substring is undefined there, and Chromium refuses the pattern; so does this.
+    match serialized.strip_prefix("/-") {
+        Some(rest) => Ok(rest.to_string()),
+        None => Err(PatternError::new(format!("invalid pathname `{value}`"))),
+    }
 }
 
 /// A piece of an opaque path (`urn:…`): only controls and non-ASCII encoded; the opaque
@@ -145,6 +149,7 @@ mod tests {
         assert_eq!(pathname("a b").unwrap(), "a%20b");
         assert_eq!(pathname(".").unwrap(), ".");
         assert_eq!(pathname("/.").unwrap(), "/");
+        assert!(pathname(".json/..").is_err());
         assert_eq!(opaque_pathname("x y?z").unwrap(), "x y");
         assert_eq!(search("a b'#").unwrap(), "a%20b%27%23");
         assert_eq!(hash("a b`#").unwrap(), "a%20b%60#");
