@@ -86,8 +86,9 @@ function makePattern(random) {
   const pieces = Array.from({ length: 1 + Math.floor(random.next() * 3) }, pathPiece);
   const pathname = pieces.map(([p]) => p).join("");
   const fillPath = () => pieces.map(([, fill]) => fill()).join("");
-  const search = pick([null, null, ["?*", () => pick(["", "?a=1", "?q"])], ["?page=:p", () => `?page=${pick(["2", "", "x y"])}`], ["?a=1", () => pick(["?a=1", "?a=2"])]]);
-  const hash = pick([null, null, ["#*", () => pick(["", "#x"])], ["#top", () => pick(["#top", "#TOP"])]]);
+  const search = pick([null, null, ["?*", () => pick(["", "?a=1", "?q"])], ["?page=:p", () => `?page=${pick(["2", "", "x y"])}`],
+    ["?a=1", () => pick(["?a=1", "?a=2"])], ["?q=:v+", () => `?q=${pick(["1", "a'b", "é"])}`], ["?{a=:a&}*b", () => pick(["?b", "?a=1&b", "?a=1&a=2&b", "?a=&b"])]]);
+  const hash = pick([null, null, ["#*", () => pick(["", "#x"])], ["#top", () => pick(["#top", "#TOP"])], ["#:f?", () => pick(["", "#", "#a b", "#`"])]]);
   const tail = (search ? search[0] : "") + (hash ? hash[0] : "");
   const fillTail = () => (search ? search[1]() : pick(["", "?z"])) + (hash ? hash[1]() : pick(["", "#h"]));
 
@@ -102,7 +103,8 @@ function makePattern(random) {
     ]);
     return { pattern: relative[0], fill: relative[1] };
   }
-  const protocol = pick([["https", "https"], ["http", "http"], ["*", pick(["https", "http", "wss"])], ["http{s}?", pick(["http", "https"])], ["wss", "wss"], ["HTTPS", "https"], ["foo", "foo"]]);
+  const protocol = pick([["https", "https"], ["http", "http"], ["*", pick(["https", "http", "wss"])], ["http{s}?", pick(["http", "https"])], ["wss", "wss"], ["HTTPS", "https"], ["foo", "foo"],
+    [":scheme", pick(["https", "ws", "foo"])]]);
   const host = pick([
     ["example.com", () => pick(["example.com", "EXAMPLE.com", "example.org"])],
     ["*.example.com", () => `${pick(["a", "a.b", ""])}.example.com`.replace(/^\./, "")],
@@ -113,9 +115,13 @@ function makePattern(random) {
     ["[\\:\\:1]", () => pick(["[::1]", "[0:0::1]", "[::2]"])],
     ["Ex%41mple.com", () => pick(["exAmple.com", "example.com"])],
     ["*", () => pick(["example.com", "localhost"])],
+    ["{:label.}*example.com", () => `${pick(["", "a.", "a.b.", "A."])}example.com`],
+    ["example.*", () => pick(["example.com", "example.co.uk", "example"])],
   ]);
   const port = pick([["", () => pick(["", "", ":443", ":8080"])], [":8080", () => pick([":8080", ":08080", ""])], [":*", () => pick(["", ":1"])], [":443", () => pick(["", ":443"])], [":80", () => pick([":80", ""])]]);
-  const user = random.chance(0.1) ? ["user@", () => pick(["user@", "", "other@"])] : ["", () => pick(["", "", "u@"])];
+  const user = random.chance(0.15)
+    ? pick([["user@", () => pick(["user@", "", "other@"])], ["u\\:p@", () => pick(["u:p@", "u@", "u:q@"])], [":who@", () => pick(["a@", "a:b@", ""])], ["user:pass@", () => pick(["user:x@", "user@", "user:pass@"])]])
+    : ["", () => pick(["", "", "u@"])];
   if (protocol[0] === "foo" && chance(0.5)) {
     // A non-special scheme without `//`: an opaque path.
     const opaque = pick([["foo:bar/*", () => `foo:bar/${pick(WORDS)}`], ["foo:*", () => `foo:${pick(WORDS)}`]]);
