@@ -407,3 +407,16 @@ fn wpt_vectors_with_their_own_base() {
     let refused = UrlPattern::parse("https://example.com/(bar)\\?foo", &base).unwrap_err();
     assert!(refused.is_unsupported(), "{refused}");
 }
+
+/// The standard, not this implementation: against the hub's URL, a pattern with an
+/// opaque path gets the hub's directory in front of its path (Chromium agrees), so a
+/// URN pattern matches no URN. The README tells subscribers to match URNs exactly.
+#[test]
+fn a_urn_pattern_resolved_against_the_hub_matches_no_urn() {
+    for pattern in ["urn:uuid:*", "urn\\:uuid\\:*", "urn\\:*"] {
+        assert!(
+            !matches(pattern, "urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66"),
+            "{pattern}"
+        );
+    }
+}
