@@ -39,12 +39,13 @@ check: lint test
 # End-to-end tests with clients nobody on the project wrote: headless Chromium, the npm
 # eventsource package, tokens from the npm jsonwebtoken package, nginx in front with TLS
 # and HTTP/2, a cluster of two instances over a real Redis (a crash, a Redis restart, and a
-# SIGTERM with 1,000 clients), and a real Prometheus scraping /metrics, against the release
-# binary. Debian's chromium, nginx, openssl, redis-server and prometheus are installed when
-# missing.
+# SIGTERM with 1,000 clients), a real Prometheus scraping /metrics, against the release
+# binary, and the URL Pattern matcher compared with Chromium's own URLPattern on a few
+# thousand generated pairs (through examples/urlpattern_oracle). Debian's chromium, nginx,
+# openssl, redis-server and prometheus are installed when missing.
 e2e:
 	tests/install-system-packages.sh
-	cargo build --release
+	cargo build --release --bins --example urlpattern_oracle
 	cd tests/e2e && npm ci --no-audit --no-fund && npm test
 
 # The load benchmark: the release server and two references doing the same job, axum + tokio on

@@ -28,15 +28,20 @@ pub fn userinfo(value: &str) -> Result<String, PatternError> {
 
 /// A hostname piece, as the host parser of an `https:` URL would give it (lower-cased,
 /// percent-decoded, an IPv4 address in dotted form). The hostname state stops at `/`,
-/// `?`, `#` and `\`; a `:` there would start a port.
+/// `?`, `#` and `\`, and what follows is dropped; a `:` would start a port, and is
+/// refused.
+///
+/// A piece that *starts* with one of those (`{/users}?` right after a hostname, which
+/// the constructor string leaves in the hostname) is empty here, as Chromium makes it;
+/// the standard's parser would fail on the empty host.
 pub fn hostname(value: &str) -> Result<String, PatternError> {
-    if value.is_empty() {
-        return Ok(String::new());
-    }
     let end = value.find(['/', '?', '#', '\\']).unwrap_or(value.len());
     let host = &value[..end];
+    if host.is_empty() {
+        return Ok(String::new());
+    }
     let refused = || PatternError::new(format!("invalid hostname `{value}`"));
-    if host.is_empty() || host.contains(':') {
+    if host.contains(':') {
         return Err(refused());
     }
     parse_host(host, true)
@@ -103,11 +108,15 @@ pub fn pathname(value: &str) -> Result<String, PatternError> {
     };
     let (segments, _) = path_segments(after, Vec::new(), true, false);
     let serialized: String = segments.iter().map(|s| format!("/{s}")).collect();
-    Ok(if leading_slash {
-        serialized
-    } else {
-        serialized.chars().skip(2).collect()
-    })
+    if leading_slash {
+        return Ok(serialized);
+    }
+    // A `..` that climbs above the `/-` (`a/..`) leaves nothing to cut: the standard's
+    // substring is undefined there, and Chromium refuses the pattern; so does this.
+    match serialized.strip_prefix("/-") {
+        Some(rest) => Ok(rest.to_string()),
+        None => Err(PatternError::new(format!("invalid pathname `{value}`"))),
+    }
 }
 
 /// A piece of an opaque path (`urn:…`): only controls and non-ASCII encoded; the opaque
@@ -137,6 +146,8 @@ mod tests {
         assert!(protocol("1http").is_err());
         assert_eq!(hostname("ExAmple.COM").unwrap(), "example.com");
         assert!(hostname("exa mple").is_err());
+        assert_eq!(hostname("example.com/foo").unwrap(), "example.com");
+        assert_eq!(hostname("/users").unwrap(), "");
         assert_eq!(ipv6_hostname("[::AB]").unwrap(), "[::ab]");
         assert_eq!(port("0080").unwrap(), "80");
         assert_eq!(port("443").unwrap(), "443");
@@ -145,6 +156,7 @@ mod tests {
         assert_eq!(pathname("a b").unwrap(), "a%20b");
         assert_eq!(pathname(".").unwrap(), ".");
         assert_eq!(pathname("/.").unwrap(), "/");
+        assert!(pathname(".json/..").is_err());
         assert_eq!(opaque_pathname("x y?z").unwrap(), "x y");
         assert_eq!(search("a b'#").unwrap(), "a%20b%27%23");
         assert_eq!(hash("a b`#").unwrap(), "a%20b%60#");

@@ -17,7 +17,7 @@ impl PatternError {
     /// A malformed pattern.
     pub fn new(reason: impl Into<String>) -> PatternError {
         PatternError {
-            reason: reason.into(),
+            reason: printable(&reason.into()),
             unsupported: false,
         }
     }
@@ -25,7 +25,7 @@ impl PatternError {
     /// A pattern with the regexp group `regexp` (without its parentheses), refused.
     pub fn regexp_group(regexp: &str) -> PatternError {
         PatternError {
-            reason: format!("regexp groups are not supported: ({regexp})"),
+            reason: printable(&format!("regexp groups are not supported: ({regexp})")),
             unsupported: true,
         }
     }
@@ -48,3 +48,30 @@ impl fmt::Display for PatternError {
 }
 
 impl std::error::Error for PatternError {}
+
+/// `text` with control characters written as escapes (`\n`): a reason quotes the
+/// subscriber's pattern, and is logged and sent back in a body, where a raw line break
+/// could forge a log line.
+fn printable(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reason_never_holds_a_line_break() {
+        let error = PatternError::new("invalid hostname `a\nb\r`");
+        assert_eq!(error.reason(), "invalid hostname `a\\nb\\r`");
+    }
+}
