@@ -9,7 +9,8 @@ run:
 # the abuse suite, instances sharing a log in a real Redis, clients made to vanish by a
 # real packet filter (Debian's redis-server and nftables are installed when missing; the
 # packet filter needs root), /metrics through promtool (Debian's prometheus), and the
-# systemd unit. (The load benchmark is `make bench`, not part of this.)
+# systemd unit, and the stack pages a stream's thread touches in the release build (the test
+# builds it). (The load benchmark is `make bench`, not part of this.)
 test:
 	tests/install-system-packages.sh redis-server nft promtool systemd-analyze
 	cargo test
