@@ -69,15 +69,18 @@ fn serve(socket: TcpStream, peer: SocketAddr, slot: RequestSlot) {
     let mut visit = Visit::new(socket, peer, shared);
     // Held while requests are read and answered; a stream trades it for a stream slot.
     let mut request_slot = Some(slot);
+    // Where `answer_request` puts the stream a request opened. Not boxed: a block freed
+    // before the stream starts stays in this thread's allocator cache while it sleeps.
+    let mut opened = None;
     let (events_sent, ending) = loop {
-        match answer_request(&mut visit, shared) {
+        match answer_request(&mut visit, shared, &mut opened) {
             Next::AnotherRequest => continue,
             Next::Close(ending) => break (0, ending),
-            Next::Stream(opened) => {
+            Next::Stream => {
                 // The stream slot (in `opened`) now counts this connection; its request
                 // slot is free for someone else.
                 drop(request_slot.take());
-                break run_stream(opened, &mut visit, shared);
+                break run_stream(&mut opened, &mut visit, shared);
             }
         }
     };
@@ -130,15 +133,15 @@ impl Visit {
 }
 
 /// What one request led to.
-enum Next<'s> {
+enum Next {
     /// It was answered, and the connection may carry another.
     AnotherRequest,
     /// The connection closes, for this reason (for the log).
     Close(String),
-    /// An event stream, to run until it ends. Boxed for its way up, briefly: unboxed,
-    /// it would take its size twice in `serve`'s frame (the returned value, and the
-    /// value moved out of it), under every stream.
-    Stream(Box<OpenedStream<'s>>),
+    /// An event stream, to run until it ends; it is in `answer_request`'s `opened`
+    /// (returned here, it would take its size twice in `serve`'s frame: the returned
+    /// value, and the value moved out of it).
+    Stream,
 }
 
 /// A stream that routing opened, and what it needs from the request that asked for it
@@ -156,7 +159,11 @@ struct OpenedStream<'s> {
 // Not inlined into `serve`: the request, the response and everything routing touches
 // live in this frame, which must be gone before a stream starts (see `serve`).
 #[inline(never)]
-fn answer_request<'s>(visit: &mut Visit, shared: &'s Shared) -> Next<'s> {
+fn answer_request<'s>(
+    visit: &mut Visit,
+    shared: &'s Shared,
+    opened: &mut Option<OpenedStream<'s>>,
+) -> Next {
     let deadline = Instant::now() + shared.config.head_timeout;
     let request = match visit.connection.read_request(&shared.config, deadline) {
         Ok(request) => request,
@@ -166,14 +173,14 @@ fn answer_request<'s>(visit: &mut Visit, shared: &'s Shared) -> Next<'s> {
     // Only the request and the routing's result are in this frame while routing runs
     // (a token's check goes deepest); what the answer takes is in `reply`'s.
     let routed = routes::route(&request, &visit.client, &mut visit.connection, shared);
-    reply(routed, &request, visit, shared)
+    reply(routed, &request, visit, shared, opened)
 }
 
 /// Why a connection closes when no request could be read from it (answering a bad
 /// one with its error first).
 #[cold]
 #[inline(never)]
-fn close_unread<'s>(error: ReadError, visit: &Visit) -> Next<'s> {
+fn close_unread(error: ReadError, visit: &Visit) -> Next {
     match error {
         ReadError::Closed => Next::Close("client closed the connection".to_string()),
         ReadError::Io(error) => Next::Close(describe_io_error(&error)),
@@ -202,7 +209,8 @@ fn reply<'s>(
     request: &Request,
     visit: &Visit,
     shared: &Shared,
-) -> Next<'s> {
+    opened: &mut Option<OpenedStream<'s>>,
+) -> Next {
     let target = &visit.target;
     let who = &visit.client.label;
     let head_only = request.method == "HEAD";
@@ -210,13 +218,14 @@ fn reply<'s>(
     let (response, may_stay) = match routed {
         Ok(Reply::Stream(feed, stream_slot)) => {
             debug!("{who} {target} stream opened: {feed:?}");
-            return Next::Stream(Box::new(OpenedStream {
+            *opened = Some(OpenedStream {
                 feed,
                 _slot: stream_slot,
                 framing: Framing::for_version(request.version),
                 head_only,
                 cors,
-            }));
+            });
+            return Next::Stream;
         }
         Ok(Reply::Response(response)) => (response.with_headers(cors), true),
         Err(error) if error.status() == Status::ServiceUnavailable => {
@@ -243,21 +252,24 @@ fn reply<'s>(
 }
 
 /// Runs the stream a request opened until it ends: the events sent, and why it ended.
-// Not inlined into `serve`, whose frame stays small (see there). The box is how the
-// stream came up from `answer_request` (see `Next::Stream`), so clippy's advice to take
-// it unboxed does not apply.
+// Not inlined into `serve`, whose frame stays small (see there).
 #[inline(never)]
-#[allow(clippy::boxed_local)]
-fn run_stream(opened: Box<OpenedStream>, visit: &mut Visit, shared: &Shared) -> (u64, String) {
-    // Moved out of the box (which is freed now, not when the stream ends), and taken
-    // apart so that the feed moves into `feeds::serve` without another copy.
-    let OpenedStream {
+fn run_stream(
+    opened: &mut Option<OpenedStream>,
+    visit: &mut Visit,
+    shared: &Shared,
+) -> (u64, String) {
+    // Taken apart, so that the feed moves into `feeds::serve` without another copy.
+    let Some(OpenedStream {
         feed,
         _slot,
         framing,
         head_only,
         cors,
-    } = *opened;
+    }) = opened.take()
+    else {
+        unreachable!("answer_request said Next::Stream, with the stream in `opened`");
+    };
     visit.connection.release_buffer();
     let report = feeds::serve(
         feed,
