@@ -9,7 +9,8 @@ run:
 # the abuse suite, instances sharing a log in a real Redis, clients made to vanish by a
 # real packet filter (Debian's redis-server and nftables are installed when missing; the
 # packet filter needs root), /metrics through promtool (Debian's prometheus), and the
-# systemd unit, and the server under a stock shell's open-files limit (prlimit). One failing
+# systemd unit, the server under a stock shell's open-files limit (prlimit), and the stack
+# pages a stream's thread touches in the release build (the test builds it). One failing
 # suite does not hide the others' results (--no-fail-fast). No test here compares
 # wall-clock times: work is counted instead. (The load benchmark is `make bench`, not
 # part of this.)

@@ -28,6 +28,35 @@ fn reads_every_kind_of_value() {
 }
 
 #[test]
+fn whole_numbers_read_as_f64_reads_them() {
+    // Up to 15 digits take the short way (json.rs `number`); past it, f64's parser.
+    for text in [
+        "0",
+        "-0",
+        "7",
+        "-42",
+        "1765000000",
+        "999999999999999",
+        "-999999999999999",
+        "1000000000000000",
+        "12345678901234567890",
+        "1.5",
+        "2e3",
+    ] {
+        let expected: f64 = text.parse().unwrap();
+        match parse(text).unwrap() {
+            Value::Number(number) => assert_eq!(
+                number.to_bits(),
+                expected.to_bits(),
+                "{text} read as {number}"
+            ),
+            other => panic!("{text} read as {other:?}"),
+        }
+    }
+    assert!(parse("1e400").is_err(), "out of f64's range");
+}
+
+#[test]
 fn refuses_what_rfc_8259_does_not_allow() {
     for text in [
         "",

@@ -136,6 +136,9 @@ pub struct StreamReport {
 
 /// Runs `feed` on `socket` until it ends. `head_only` (a HEAD request) sends the head
 /// and nothing else.
+// Not inlined into the connection's loop (`client::serve`), whose frame must stay small:
+// it sits under every stream, and under every request the connection reads.
+#[inline(never)]
 pub fn serve(
     feed: Feed<'_>,
     socket: &Arc<TcpStream>,

@@ -100,7 +100,9 @@ impl<'a> EventStream<'a> {
     ) -> io::Result<EventStream<'a>> {
         socket.set_nonblocking(true)?;
         let retry = event::encode_retry(config.retry);
-        let mut head = Vec::new();
+        // Larger than a thread's allocator cache takes, like the head itself (see
+        // `STREAM_HEAD_CAPACITY`).
+        let mut head = Vec::with_capacity(response::STREAM_HEAD_CAPACITY);
         response::write_stream_head(&mut head, EVENT_STREAM, framing, cors, Some(&retry))?;
         write_patiently(socket, &head, config.write_timeout)?;
         let now = Instant::now();
