@@ -6,8 +6,8 @@
 //! eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIs...
 //! ```
 //!
-//! In production the app's backend mints tokens with its own JWT library; the README
-//! shows the few lines it takes in Python and Node. This command builds the same
+//! In production the app's backend mints tokens with its own JWT library;
+//! `docs/topics.md` shows the few lines it takes in Python and Node. This command builds the same
 //! claims (`sub`, `subscribe`, `publish`, `iat`, `exp`) and signs them with `jwt.rs`.
 
 use std::time::Duration;

@@ -140,29 +140,39 @@ fn port_zero_logs_the_real_port_and_ctrl_c_exits_cleanly() {
     );
 }
 
+/// A page of the documentation, read whole.
+fn doc(path: &str) -> String {
+    let full = format!("{}/{path}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&full).unwrap_or_else(|error| panic!("read {full}: {error}"))
+}
+
 #[test]
-fn the_readme_lists_every_flag_of_the_flag_tables_and_their_variables() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
-        .expect("read README.md");
+fn the_flags_page_lists_every_flag_of_the_flag_tables_and_the_readme_states_the_rule() {
+    let flags = doc("docs/flags.md");
     for flag in sse_server::flags::FLAGS {
         let row = format!("| `{} {}`", flag.name, flag.value);
-        assert!(readme.contains(&row), "README has no row starting {row:?}");
+        assert!(
+            flags.contains(&row),
+            "docs/flags.md has no row starting {row:?}"
+        );
     }
     for switch in sse_server::switches::SWITCHES {
         let row = format!("| `{}`", switch.name);
-        assert!(readme.contains(&row), "README has no row starting {row:?}");
+        assert!(
+            flags.contains(&row),
+            "docs/flags.md has no row starting {row:?}"
+        );
     }
-    // The one rule, stated once, with the example the help gives.
+    // The one rule, stated once on the front page, with the example the help gives.
     assert!(
-        readme.contains("SSE_ALLOWED_HOST"),
+        doc("README.md").contains("SSE_ALLOWED_HOST"),
         "README does not state the variable rule"
     );
 }
 
 #[test]
 fn the_readme_lists_every_route_of_the_route_table() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
-        .expect("read README.md");
+    let readme = doc("README.md");
     for route in sse_server::routes::ROUTES {
         for method in route.methods.iter().filter(|method| **method != "HEAD") {
             let row = format!("| `{method} {}", route.path);
@@ -171,13 +181,33 @@ fn the_readme_lists_every_route_of_the_route_table() {
     }
 }
 
+/// Every relative link of the README and of `docs/` leads to a file that exists: a
+/// page that moved, or a file renamed, breaks this rather than a reader's click.
 #[test]
-fn the_readme_lists_every_flag_of_the_flag_table() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
-        .expect("read README.md");
-    for flag in sse_server::flags::FLAGS {
-        let row = format!("| `{} {}`", flag.name, flag.value);
-        assert!(readme.contains(&row), "README has no row starting {row:?}");
+fn the_documentation_links_lead_somewhere() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut pages = vec![root.join("README.md")];
+    for entry in std::fs::read_dir(root.join("docs")).expect("read docs/") {
+        pages.push(entry.expect("read docs/").path());
+    }
+    for page in pages {
+        let text = std::fs::read_to_string(&page).unwrap();
+        for target in text
+            .split("](")
+            .skip(1)
+            .filter_map(|rest| rest.split(')').next())
+        {
+            let path = target.split('#').next().unwrap_or_default();
+            if path.is_empty() || path.contains("://") || path.contains(' ') {
+                continue;
+            }
+            let file = page.parent().unwrap().join(path);
+            assert!(
+                file.exists(),
+                "{}: the link {target} leads nowhere",
+                page.display()
+            );
+        }
     }
 }
 

@@ -18,7 +18,7 @@ use crate::topics::TOPICS;
 use crate::{Figure, Kind, RunResult};
 
 /// What bounds each figure, and how to read them. Written by hand from profiles; see
-/// the README's "Performance" section for the design behind them.
+/// docs/performance.md for the design behind them.
 const NOTES: &str = include_str!("notes.md");
 
 /// The servers in the order of the report's columns, the extra last.

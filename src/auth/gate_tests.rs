@@ -190,7 +190,7 @@ fn the_shared_publish_token_still_works_without_a_secret() {
 
 #[test]
 fn a_subject_with_a_slash_is_refused_for_sub_patterns() {
-    // The README's pattern, and a subject that reaches one level further down.
+    // `docs/topics.md`'s pattern, and a subject that reaches one level further down.
     let config = config(&[]);
     let bob = |subject: &str| {
         token(&format!(

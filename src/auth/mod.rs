@@ -1,5 +1,7 @@
 //! Chapter 4: authorization. Who may follow and publish which topics.
 //!
+//! Using it, as an operator or an app: docs/topics.md ("Private topics: tokens").
+//!
 //! The app's backend signs a token that lists what its bearer may do; the server
 //! checks the signature and the list on every `/subscribe` and `/publish`. Everything
 //! a token needs is written here from the standards, in reading order:

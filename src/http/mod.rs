@@ -1,5 +1,8 @@
 //! # Chapter 1: HTTP/1.1 by hand
 //!
+//! Using it, as an operator or an app: docs/wire-format.md (the bytes on the wire)
+//! and docs/limits.md (every bound and its status).
+//!
 //! Everything a server needs to read requests and write responses, and nothing that
 //! knows what this server serves: no events, topics or tokens in here.
 //!

@@ -1,6 +1,8 @@
 //! Chapter 6: Mercure, the open protocol for publishing over Server-Sent Events, on
 //! the same server (the IETF draft `draft-dunglas-mercure`; "the spec" in these files).
 //!
+//! Using it, as an operator or an app: docs/mercure.md.
+//!
 //! Any Mercure publisher (Symfony, API Platform, a `curl -d topic=...`) and any Mercure
 //! page can use this server at `/.well-known/mercure` unchanged. The chapter teaches
 //! what a protocol someone else wrote asks of a server: reading its text for every

@@ -1,5 +1,7 @@
 //! # Chapter 3: publish and subscribe
 //!
+//! Using it, as an operator or an app: docs/topics.md.
+//!
 //! Topics, their histories, and who gets woken when a message arrives. Nothing here
 //! touches a socket: the hub hands messages to subscriber threads, and each thread
 //! writes to its own client.

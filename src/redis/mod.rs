@@ -1,5 +1,7 @@
 //! # Chapter 5: many instances over Redis
 //!
+//! Using it, as an operator or an app: docs/redis.md.
+//!
 //! With `--redis URL`, every instance shares one ordered log, a Redis Stream: a
 //! publish on any instance is appended there, each instance follows the log and hands
 //! new entries to its own hub, and a message's id is its entry's id, the same

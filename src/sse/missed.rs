@@ -20,7 +20,7 @@
 //! `tests/e2e/missed.test.mjs`.)
 //!
 //! A page listens with `es.addEventListener('missed', ...)` and reloads whatever
-//! state it built from the messages (see the README).
+//! state it built from the messages (see `docs/topics.md`).
 
 use crate::auth::json::quote;
 use crate::pubsub::event_id::EventId;

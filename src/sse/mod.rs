@@ -1,5 +1,7 @@
 //! # Chapter 2: the event stream
 //!
+//! Using it, as an operator or an app: docs/wire-format.md.
+//!
 //! The `text/event-stream` format and a live stream on one socket.
 //!
 //! Read in this order:

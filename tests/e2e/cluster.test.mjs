@@ -1,5 +1,5 @@
 // Two instances sharing one log in a real Redis, behind nginx with TLS and HTTP/2, as the
-// README's "Deploying" section runs them. Chromium follows a topic with eight EventSources
+// docs/deploying.md runs them. Chromium follows a topic with eight EventSources
 // on one https origin (nginx spreads them over both instances); then:
 // - a message published on either instance reaches all eight;
 // - the page's publish form works through the proxy;

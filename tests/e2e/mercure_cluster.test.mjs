@@ -1,5 +1,5 @@
 // One Mercure hub served by two instances sharing a log in a real Redis, behind nginx
-// with TLS and HTTP/2, as the README's "Deploying" section runs them. Chromium opens
+// with TLS and HTTP/2, as docs/deploying.md runs them. Chromium opens
 // eight EventSources on the https origin (nginx spreads them over both instances), with
 // the token in the cookie the spec recommends (`__Secure-mercure_access_token`, which a
 // browser keeps for https only); tokens are minted by the npm `jsonwebtoken` package.
@@ -29,8 +29,10 @@ const mint = (actions, topics) => jwt.sign({
 
 before(async () => {
   redis = await startRedis();
+  // --open: the project's own /publish is open here (this test is about the Mercure hub,
+  // whose publishes --mercure-key checks); behind a proxy, the server wants that said.
   const args = ["--redis", redis.url, "--redis-key", "e2e:mercure", "--trusted-proxy", "127.0.0.1",
-                "--retry-ms", "300", "--mercure-key", KEY];
+                "--retry-ms", "300", "--mercure-key", KEY, "--open"];
   instances = [await startServer(args), await startServer(args)];
   nginx = await startNginx(instances.map((instance) => new URL(instance.url).port));
 });

@@ -4,7 +4,7 @@
 // origin (more than the six connections HTTP/1.1 would allow), and all of them receive;
 // the page's publish form passes the same-origin check through the proxy. And nginx's
 // access log, in the format the file sets, holds no token sent as ?token=. The server is
-// token-checked, as the README's recipe runs it (a server behind --trusted-proxy will not
+// token-checked, as docs/deploying.md's recipe runs it (a server behind --trusted-proxy will not
 // start open): through the shipped config an anonymous publish is refused, and the admin
 // routes (/metrics, /stats, /healthz, /readyz) cannot be reached at all.
 import { test, before, after } from "node:test";

@@ -9,7 +9,7 @@
 // `*` modifiers, in every component; URLs are made by filling each pattern in (so many
 // match) and by mutating it (so many almost match). Two classes are counted apart:
 // - patterns with a regexp group other than `(.*)`, which the Rust side refuses (the
-//   README says so): these must be patterns Chromium accepts;
+//   docs/mercure.md says so): these must be patterns Chromium accepts;
 // - URLs Chromium's own URL parser refuses (`URL.canParse` false) but its URLPattern's
 //   test() still matches: the URL Standard says such a URL matches nothing (URL Pattern Standard, "perform a match", step "if url is
 //   failure, return null"), and the Mercure spec says the same of topics, so Chromium's

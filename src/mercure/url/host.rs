@@ -8,7 +8,7 @@
 //! Left out: international domain names. Turning `bücher.example` into its ASCII form
 //! takes the Unicode IDNA tables (UTS #46), which a std-only crate does not carry; a host
 //! with a code point past ASCII, or a label already in that form (`xn--…`), is refused
-//! here, so such a topic never matches a URL pattern (see the README's Mercure section).
+//! here, so such a topic never matches a URL pattern (see `docs/mercure.md`).
 
 use crate::mercure::url::percent::{self, EncodeSet};
 

@@ -410,7 +410,7 @@ fn wpt_vectors_with_their_own_base() {
 
 /// The standard, not this implementation: against the hub's URL, a pattern with an
 /// opaque path gets the hub's directory in front of its path (Chromium agrees), so a
-/// URN pattern matches no URN. The README tells subscribers to match URNs exactly.
+/// URN pattern matches no URN. `docs/mercure.md` tells subscribers to match URNs exactly.
 #[test]
 fn a_urn_pattern_resolved_against_the_hub_matches_no_urn() {
     for pattern in ["urn:uuid:*", "urn\\:uuid\\:*", "urn\\:*"] {
