@@ -26,8 +26,8 @@ verify-unit:
 	cargo build
 	tests/verify-unit.sh $(abspath $(or $(CARGO_TARGET_DIR),target))/debug/sse-server
 
-# Formatting and lints, as CI runs them; tests/imports.rs checks that no modules of src/
-# import each other.
+# Formatting and lints, as CI runs them; tests/imports.rs checks that no two modules of
+# src/ import each other, directly or around a circle.
 lint:
 	cargo fmt --check && cargo clippy --all-targets -- -D warnings && cargo test --test imports
 

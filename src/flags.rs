@@ -142,7 +142,7 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         name: "--max-topics",
         value: "N",
-        help: "topics at once, half of them for clients without a token (then refused, or a token holder takes an unfollowed topic of the subject owning the most; with --redis a publish still goes to the log)",
+        help: "topics at once; with --auth-secret, half of them for clients without a token (then refused, or a token holder takes an unfollowed topic of the subject owning the most; with --redis a publish still goes to the log)",
         default: || config::DEFAULT_MAX_TOPICS.to_string(),
         set: |config, value| set_positive(&mut config.max_topics, value),
     },
@@ -201,7 +201,7 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         name: "--admission-wait-ms",
         value: "N",
-        help: "when full, how long a new stream waits for a slot",
+        help: "when full, how long a new stream (or a connection in the waiting room) waits for a slot",
         default: || config::DEFAULT_ADMISSION_WAIT_MS.to_string(),
         set: |config, value| set_millis(&mut config.admission_wait, value),
     },

@@ -12,8 +12,9 @@
 //! | processes of the user | soft `RLIMIT_NPROC`, "Max processes": it counts threads | `thread::spawn` fails |
 //! | tasks of the cgroup | `pids.max` of our cgroup and its parents (systemd's `TasksMax`, a container's pids limit) | `thread::spawn` fails |
 //!
-//! Memory maps are the treacherous one: every std thread takes about four (stack, guard
-//! page, the allocator's), and past the limit `thread::spawn` still returns `Ok` just
+//! Memory maps are the treacherous one: every std thread takes four (its stack and its
+//! guard page, and the same again for the alternate signal stack std gives a thread to
+//! report a stack overflow), and past the limit `thread::spawn` still returns `Ok` just
 //! before the process dies. So the default cap stops well short of every limit: it is
 //! the smallest of their budgets ([`budgets`]), each minus headroom, and a crowd is
 //! refused (see `admission.rs`) instead of crashing the server. The two machine-wide
