@@ -1,7 +1,7 @@
 //! The command line: flags, environment variables, and `--help`.
 //!
 //! Flags are parsed by hand (the project uses no CLI crate): `--name value` or
-//! `--name=value`, and switches (`--open`) alone. Every flag is one row of [`FLAGS`]
+//! `--name=value`, and switches (`--open`) alone. Every flag is one row of [`flags::all`]
 //! (`flags.rs`) or [`SWITCHES`] (`switches.rs`), and the parser, `--help` and the
 //! environment are all built from those tables, so a flag cannot exist without its
 //! help line or its variable.
@@ -19,7 +19,7 @@ use std::fmt;
 
 use crate::auth::jwt::check_secret;
 use crate::config::Config;
-use crate::flags::FLAGS;
+use crate::flags;
 use crate::mint::{self, TokenCommand};
 use crate::routes::ROUTES;
 use crate::switches::{SWITCHES, parse_switch_value};
@@ -100,7 +100,7 @@ pub fn parse_command_line(
             given.push((switch.name, None));
             continue;
         }
-        let Some(flag) = FLAGS.iter().find(|flag| flag.name == name) else {
+        let Some(flag) = flags::all().find(|flag| flag.name == name) else {
             return Err(ConfigError(format!(
                 "unknown argument {name:?} (see --help)"
             )));
@@ -115,7 +115,7 @@ pub fn parse_command_line(
     let mut set_names: Vec<&'static str> = Vec::new();
     let on_command_line = |name: &str| given.iter().any(|(given, _)| *given == name);
     // Then the environment, for every flag the command line left out.
-    for flag in FLAGS.iter().filter(|flag| !on_command_line(flag.name)) {
+    for flag in flags::all().filter(|flag| !on_command_line(flag.name)) {
         let rule = env_name(flag.name);
         let older = OLDER_NAMES.iter().find(|(name, _)| *name == flag.name);
         let found = match env(&rule) {
@@ -153,7 +153,7 @@ pub fn parse_command_line(
                 (switch.expect("found above").set)(&mut config);
             }
             Some(value) => {
-                let flag = FLAGS.iter().find(|flag| flag.name == *name);
+                let flag = flags::all().find(|flag| flag.name == *name);
                 (flag.expect("found above").set)(&mut config, value).map_err(|why| {
                     ConfigError(format!("{name}: {}: {why}", shown_value(name, value)))
                 })?;
@@ -257,7 +257,7 @@ pub fn usage() -> String {
         }
     }
     text += "\nFLAGS:\n";
-    for flag in FLAGS {
+    for flag in flags::all() {
         let name = format!("{} {}", flag.name, flag.value);
         let default = (flag.default)();
         let default = if default.is_empty() {

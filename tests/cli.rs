@@ -66,7 +66,7 @@ fn help_lists_every_flag_with_its_default() {
     let output = run(&["--help"]);
     assert!(output.status.success());
     let help = String::from_utf8(output.stdout).unwrap();
-    let flags = sse_server::flags::FLAGS.iter().map(|flag| flag.name);
+    let flags = sse_server::flags::all().map(|flag| flag.name);
     for flag in flags.chain(["--help", "--version"]) {
         assert!(help.contains(flag), "--help does not mention {flag}");
     }
@@ -149,7 +149,7 @@ fn doc(path: &str) -> String {
 #[test]
 fn the_flags_page_lists_every_flag_of_the_flag_tables_and_the_readme_states_the_rule() {
     let flags = doc("docs/flags.md");
-    for flag in sse_server::flags::FLAGS {
+    for flag in sse_server::flags::all() {
         let row = format!("| `{} {}`", flag.name, flag.value);
         assert!(
             flags.contains(&row),
