@@ -2,7 +2,7 @@
 //!
 //! Flags are parsed by hand (the project uses no CLI crate): `--name value` or
 //! `--name=value`, and switches (`--open`) alone. Every flag is one row of [`flags::all`]
-//! (`flags.rs`) or [`SWITCHES`] (`switches.rs`), and the parser, `--help` and the
+//! (`flags/`) or [`SWITCHES`] (`switches.rs`), and the parser, `--help` and the
 //! environment are all built from those tables, so a flag cannot exist without its
 //! help line or its variable.
 //!

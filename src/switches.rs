@@ -1,4 +1,4 @@
-//! Every flag that takes no value: one row each, like the value flags of `flags.rs`,
+//! Every flag that takes no value: one row each, like the value flags of `flags/`,
 //! from which the parser, the environment rule and `--help` are built (`cli.rs`).
 
 use crate::config::Config;
