@@ -10,15 +10,13 @@ mod support;
 use std::time::{Duration, Instant};
 
 use support::event_stream::ParsedEvent;
-use support::redis::RedisServer;
-use support::{StreamReader, TestServer, fast_config, json_number, wait_for};
+use support::redis::{RedisServer, instance};
+use support::{StreamReader, TestServer, json_number, wait_for};
 
-use sse_server::Config;
 use sse_server::pubsub::event_id::EventId;
 use sse_server::pubsub::topic::{TopicName, check_topic_name};
 use sse_server::redis::log::{LogSettings, RedisLog};
 use sse_server::redis::replay::PAGE;
-use sse_server::redis::resp::Value;
 use sse_server::redis::url::RedisUrl;
 
 /// A log client of the test's own, to fill the log and read Redis's counters.
@@ -43,54 +41,6 @@ fn fill(log: &RedisLog, name: &str, count: usize, bytes: usize) -> Vec<EventId> 
     (0..count)
         .map(|_| log.append(&topic(name), None, &data).unwrap())
         .collect()
-}
-
-/// An instance on `key` that holds only the 3 newest messages per topic in memory:
-/// anything older is replayed from the log.
-fn instance(redis: &RedisServer, key: &str, tune: impl FnOnce(&mut Config)) -> TestServer {
-    let mut config = Config {
-        redis: Some(RedisUrl::parse(&redis.url()).unwrap()),
-        redis_key: key.into(),
-        history: 3,
-        ..fast_config()
-    };
-    tune(&mut config);
-    let server = TestServer::start(config);
-    let connected = wait_for(Duration::from_secs(10), || {
-        server.stats().contains("\"connected\": true")
-    });
-    assert!(connected.is_some(), "{}", server.stats());
-    server
-}
-
-/// A number from Redis's `INFO`, e.g. `("commandstats", "cmdstat_xrevrange", "calls")`
-/// or `("stats", "total_net_output_bytes", "")`.
-fn redis_info(log: &RedisLog, section: &str, name: &str, field: &str) -> u64 {
-    let mut connection = log.connect().unwrap();
-    let Value::Bulk(Some(text)) = connection.command(&[b"INFO", section.as_bytes()]).unwrap()
-    else {
-        panic!("INFO answers a bulk string");
-    };
-    let text = String::from_utf8(text).unwrap();
-    let Some(line) = text
-        .lines()
-        .find(|line| line.starts_with(&format!("{name}:")))
-    else {
-        return 0; // a command never called has no line
-    };
-    let value = line.split_once(':').unwrap().1;
-    let value = match field {
-        "" => value,
-        _ => value
-            .split(',')
-            .find_map(|pair| pair.strip_prefix(&format!("{field}=")))
-            .unwrap(),
-    };
-    value.parse().unwrap()
-}
-
-fn xrevrange_calls(log: &RedisLog) -> u64 {
-    redis_info(log, "commandstats", "cmdstat_xrevrange", "calls")
 }
 
 fn resume(server: &TestServer, topic: &str, last_event_id: EventId) -> StreamReader {
@@ -154,8 +104,8 @@ fn a_replay_reads_at_most_max_replay_entries_whatever_its_topic() {
     // A follower of the busy topic gets the newest MAX_REPLAY messages (997 from the
     // log, 3 from memory), after a `missed` naming the newest one left out.
     let (calls, bytes) = (
-        xrevrange_calls(&log),
-        redis_info(&log, "stats", "total_net_output_bytes", ""),
+        redis.xrevrange_calls(),
+        redis.info("stats", "total_net_output_bytes", ""),
     );
     let mut busy = resume(&server, "busy", ids[0]);
     let events = busy.events(1 + MAX_REPLAY);
@@ -163,7 +113,7 @@ fn a_replay_reads_at_most_max_replay_entries_whatever_its_topic() {
     assert_eq!(events[0].data, missed(ids[0], Some(ids[cut])));
     let expected: Vec<String> = ids[cut + 1..].iter().map(EventId::to_string).collect();
     assert_eq!(ids_of(&events[1..]), expected);
-    let read_bytes = redis_info(&log, "stats", "total_net_output_bytes", "") - bytes;
+    let read_bytes = redis.info("stats", "total_net_output_bytes", "") - bytes;
     let whole_log = (ENTRIES * BYTES) as u64;
     assert!(
         read_bytes < whole_log * 4 / 10,
@@ -171,18 +121,22 @@ fn a_replay_reads_at_most_max_replay_entries_whatever_its_topic() {
     );
     // 997 entries and one more: a first page sized for entries of --max-message-bytes
     // (64 of them, replay.rs), then pages sized by what was seen.
-    assert_eq!(xrevrange_calls(&log) - calls, 3, "997 entries and one more");
+    assert_eq!(
+        redis.xrevrange_calls() - calls,
+        3,
+        "997 entries and one more"
+    );
 
     // The attack of issue 20: a topic with one old message, resumed from the start of
     // the log. Redis sends at most MAX_REPLAY + 1 entries, not the whole log.
-    let bytes = redis_info(&log, "stats", "total_net_output_bytes", "");
+    let bytes = redis.info("stats", "total_net_output_bytes", "");
     let mut reader = resume(&server, "quiet", quiet[0]);
     let events = reader.events(1);
     assert_eq!(
         events[0].data,
         missed(quiet[0], Some(ids[ENTRIES - 4 - MAX_REPLAY]))
     );
-    let read_bytes = redis_info(&log, "stats", "total_net_output_bytes", "") - bytes;
+    let read_bytes = redis.info("stats", "total_net_output_bytes", "") - bytes;
     eprintln!("a quiet topic resumed from the log's start: {read_bytes} bytes from Redis");
     let bound = ((MAX_REPLAY + 1) * (BYTES + 100)) as u64;
     assert!(read_bytes < bound, "{read_bytes} bytes read, bound {bound}");
@@ -213,10 +167,10 @@ fn replays_stop_within_a_page_of_their_clients_hanging_up_and_share_few_connecti
         assert!(ended.is_some(), "{}", server.stats());
     };
     // Seven pages to read (3001 entries); the client hangs up as its stream opens.
-    let calls = xrevrange_calls(&log);
+    let calls = redis.xrevrange_calls();
     hang_up_at_once();
     replays_ended();
-    let pages = xrevrange_calls(&log) - calls;
+    let pages = redis.xrevrange_calls() - calls;
     eprintln!(
         "one client that hung up: {pages} pages read of {}",
         ENTRIES / PAGE + 1
@@ -225,18 +179,18 @@ fn replays_stop_within_a_page_of_their_clients_hanging_up_and_share_few_connecti
 
     // Ten at once: at most two read the log at a time, each on one connection.
     let (calls, connections) = (
-        xrevrange_calls(&log),
-        redis_info(&log, "stats", "total_connections_received", ""),
+        redis.xrevrange_calls(),
+        redis.info("stats", "total_connections_received", ""),
     );
     let started = Instant::now();
     (0..CLIENTS).for_each(|_| hang_up_at_once());
     assert!(started.elapsed() < Duration::from_secs(5));
     replays_ended();
-    let pages = xrevrange_calls(&log) - calls;
+    let pages = redis.xrevrange_calls() - calls;
     eprintln!("{CLIENTS} clients that hung up: {pages} pages read");
     assert!(pages <= 2 * CLIENTS as u64, "{pages} pages read");
     // Our own two INFO calls after the baseline open a connection each.
-    let opened = redis_info(&log, "stats", "total_connections_received", "") - connections;
+    let opened = redis.info("stats", "total_connections_received", "") - connections;
     assert!(opened <= 2 + 2, "{opened} connections opened");
 }
 
@@ -366,7 +320,7 @@ fn replays_beyond_the_cap_wait_their_turn_and_get_everything() {
     let ids = fill(&log, "t", 2000, 1000);
     let server = instance(&redis, "turns", |config| config.max_log_replays = 1);
     let expected: Vec<String> = ids[1..].iter().map(EventId::to_string).collect();
-    let connections = redis_info(&log, "stats", "total_connections_received", "");
+    let connections = redis.info("stats", "total_connections_received", "");
     std::thread::scope(|scope| {
         let readers: Vec<_> = (0..3)
             .map(|_| {
@@ -381,7 +335,7 @@ fn replays_beyond_the_cap_wait_their_turn_and_get_everything() {
         }
     });
     // One connection served the three replays in turn (and one is our INFO call).
-    let opened = redis_info(&log, "stats", "total_connections_received", "") - connections;
+    let opened = redis.info("stats", "total_connections_received", "") - connections;
     assert!(opened <= 2, "{opened} connections opened");
 }
 

@@ -10,10 +10,9 @@ mod support;
 use std::net::TcpStream;
 use std::time::Duration;
 
-use support::redis::RedisServer;
-use support::{StreamReader, TestServer, fast_config, json_number, wait_for};
+use support::redis::{RedisServer, instance};
+use support::{StreamReader, TestServer, json_number, wait_for};
 
-use sse_server::Config;
 use sse_server::pubsub::event_id::EventId;
 use sse_server::pubsub::topic::check_topic_name;
 use sse_server::redis::log::{LogSettings, RedisLog};
@@ -38,24 +37,6 @@ fn fill(log: &RedisLog, topic: &str, count: usize, bytes: usize) -> Vec<EventId>
     (0..count)
         .map(|_| log.append(&topics, None, &data).unwrap())
         .collect()
-}
-
-/// An instance on `key` that holds only the 3 newest messages per topic in memory:
-/// anything older is replayed from the log.
-fn instance(redis: &RedisServer, key: &str, tune: impl FnOnce(&mut Config)) -> TestServer {
-    let mut config = Config {
-        redis: Some(RedisUrl::parse(&redis.url()).unwrap()),
-        redis_key: key.into(),
-        history: 3,
-        ..fast_config()
-    };
-    tune(&mut config);
-    let server = TestServer::start(config);
-    let connected = wait_for(Duration::from_secs(10), || {
-        server.stats().contains("\"connected\": true")
-    });
-    assert!(connected.is_some(), "{}", server.stats());
-    server
 }
 
 /// Opens `GET /subscribe?topic=…` with a `Last-Event-ID`, without waiting for anything.

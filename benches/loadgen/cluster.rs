@@ -21,11 +21,11 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::fleet::{Fleet, Observed};
+use crate::fleet::Fleet;
 use crate::process::ServerProcess;
 use crate::publisher::Publisher;
 use crate::redis_hop::{shared_log_args, start_redis, wait_until_following};
-use crate::scenarios::{figure, percentile, settle, throughput};
+use crate::scenarios::{self, figure, percentile, settle, throughput};
 use crate::{Figure, SERVER_CORE};
 
 pub const CLUSTER: &str = "cluster: three instances over one Redis";
@@ -192,25 +192,7 @@ fn measure(
 /// publish-to-delivery over every stream in ms, messages that missed a stream,
 /// deliveries, and the publisher (for the throughput that follows).
 fn fan_out(fleet: &mut Fleet, target: SocketAddr) -> (f64, u64, u64, Publisher) {
-    let epoch = fleet.epoch;
-    let publisher = std::thread::spawn(move || {
-        let mut publisher = Publisher::connect(target, epoch);
-        let start = Instant::now();
-        for seq in 1..=FANOUT_MESSAGES {
-            let due = start + Duration::from_secs(seq - 1);
-            std::thread::sleep(due.saturating_duration_since(Instant::now()));
-            publisher.publish(seq);
-        }
-        publisher
-    });
-    let mut observed = Observed::default();
-    fleet.run_until(
-        Duration::from_secs(FANOUT_MESSAGES + 20),
-        &mut observed,
-        true,
-        |fleet| fleet.all_delivered(FANOUT_MESSAGES),
-    );
-    let publisher = publisher.join().expect("fan-out publisher");
+    let (mut observed, publisher) = scenarios::fan_out(fleet, target, FANOUT_MESSAGES, 20);
     observed.latencies_us.sort_unstable();
     let lost = fleet.lost_and_duplicated(1, FANOUT_MESSAGES).0;
     let p99 = percentile(&observed.latencies_us, 0.99) as f64 / 1e3;

@@ -108,24 +108,7 @@ pub fn run_once(server: ServerProcess, kind: Kind, clients: usize, idle: bool) -
     // 2. Fan-out from an ordinary publisher, one message a second.
     eprintln!("bench:   fan-out starts");
     let before = server.cpu_seconds_exact();
-    let publisher = std::thread::spawn(move || {
-        let mut publisher = Publisher::connect(address, epoch);
-        let start = Instant::now();
-        for seq in 1..=FANOUT_MESSAGES {
-            let due = start + Duration::from_secs(seq - 1);
-            std::thread::sleep(due.saturating_duration_since(Instant::now()));
-            publisher.publish(seq);
-        }
-        publisher
-    });
-    let mut observed = Observed::default();
-    fleet.run_until(
-        Duration::from_secs(FANOUT_MESSAGES + 10),
-        &mut observed,
-        true,
-        |fleet| fleet.all_delivered(FANOUT_MESSAGES),
-    );
-    let publisher = publisher.join().expect("fan-out publisher");
+    let (mut observed, publisher) = fan_out(&mut fleet, address, FANOUT_MESSAGES, 10);
     let after = server.cpu_seconds_exact();
     observed.latencies_us.sort_unstable();
     let p99_ms = percentile(&observed.latencies_us, 0.99) as f64 / 1e3;
@@ -248,6 +231,36 @@ pub fn run_once(server: ServerProcess, kind: Kind, clients: usize, idle: bool) -
         clients,
         figures,
     }
+}
+
+/// Publishes `messages` to `target`, one a second, from an ordinary publisher (one
+/// `POST` in flight), and records every delivery until all arrived or `slack_s` seconds
+/// after the last; returns what the fleet observed and the publisher, for what follows.
+pub fn fan_out(
+    fleet: &mut Fleet,
+    target: SocketAddr,
+    messages: u64,
+    slack_s: u64,
+) -> (Observed, Publisher) {
+    let epoch = fleet.epoch;
+    let publisher = std::thread::spawn(move || {
+        let mut publisher = Publisher::connect(target, epoch);
+        let start = Instant::now();
+        for seq in 1..=messages {
+            let due = start + Duration::from_secs(seq - 1);
+            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+            publisher.publish(seq);
+        }
+        publisher
+    });
+    let mut observed = Observed::default();
+    fleet.run_until(
+        Duration::from_secs(messages + slack_s),
+        &mut observed,
+        true,
+        |fleet| fleet.all_delivered(messages),
+    );
+    (observed, publisher.join().expect("fan-out publisher"))
 }
 
 /// What a throughput scenario measured.

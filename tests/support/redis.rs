@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use sse_server::redis::resp::{Value, read_value};
 
-use super::wait_for;
+use super::{TestServer, fast_config, wait_for};
+use sse_server::Config;
+use sse_server::redis::url::RedisUrl;
 
 pub struct RedisServer {
     pub port: u16,
@@ -141,4 +143,22 @@ impl RedisServer {
     pub fn bytes_sent(&self) -> u64 {
         self.info("stats", "total_net_output_bytes", "")
     }
+}
+
+/// An instance on `key` that holds only the 3 newest messages per topic in memory:
+/// anything older is replayed from the log.
+pub fn instance(redis: &RedisServer, key: &str, tune: impl FnOnce(&mut Config)) -> TestServer {
+    let mut config = Config {
+        redis: Some(RedisUrl::parse(&redis.url()).unwrap()),
+        redis_key: key.into(),
+        history: 3,
+        ..fast_config()
+    };
+    tune(&mut config);
+    let server = TestServer::start(config);
+    let connected = wait_for(Duration::from_secs(10), || {
+        server.stats().contains("\"connected\": true")
+    });
+    assert!(connected.is_some(), "{}", server.stats());
+    server
 }
