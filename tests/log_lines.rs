@@ -3,7 +3,9 @@
 //! through one escaping helper (`src/http/log_text.rs`), so the characters that log
 //! readers and terminals take for line ends or escape sequences never reach the log.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod support;
+
+use std::io::{BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -50,16 +52,7 @@ fn request_text_reaches_the_log_escaped_so_no_line_can_be_forged() {
             .expect("start sse-server"),
     );
     let mut stderr = BufReader::new(server.0.stderr.take().unwrap());
-    let mut address = None;
-    let mut line = String::new();
-    while address.is_none() && stderr.read_line(&mut line).unwrap() > 0 {
-        address = line
-            .split("Server running at http://")
-            .nth(1)
-            .map(|rest| rest.trim().trim_end_matches('/').to_string());
-        line.clear();
-    }
-    let address = address.expect("the address line");
+    let address = support::binary::announced_address(&mut stderr);
     let log = std::thread::spawn(move || {
         let mut rest = String::new();
         stderr.read_to_string(&mut rest).unwrap();

@@ -11,7 +11,7 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -51,21 +51,12 @@ impl ServerProcess {
             .spawn()
             .expect("start sse-server");
         let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        let mut address = None;
-        let mut line = String::new();
-        while address.is_none() && stderr.read_line(&mut line).unwrap() > 0 {
-            address = line
-                .split("Server running at http://")
-                .nth(1)
-                .map(|rest| rest.trim().trim_end_matches('/').parse().unwrap());
-            line.clear();
-        }
+        let address = support::binary::announced_address(&mut stderr)
+            .parse()
+            .unwrap();
         // Its log lines go on being read, so that a full pipe never blocks it.
         std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-        ServerProcess {
-            child,
-            address: address.expect("the address line"),
-        }
+        ServerProcess { child, address }
     }
 
     fn get(&self, target: &str) -> String {

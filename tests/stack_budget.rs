@@ -21,7 +21,7 @@
 //! `RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Z emit-stack-sizes" cargo build --release` and list
 //! them with `llvm-readobj --stack-sizes target/release/sse-server`.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -83,15 +83,7 @@ fn start(binary: &PathBuf) -> (Server, String) {
             .expect("start the release sse-server"),
     );
     let mut stderr = BufReader::new(server.0.stderr.take().unwrap());
-    let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
-    let address = line
-        .split("Server running at http://")
-        .nth(1)
-        .unwrap_or_else(|| panic!("first log line should announce the address: {line:?}"))
-        .trim()
-        .trim_end_matches('/')
-        .to_string();
+    let address = support::binary::announced_address(&mut stderr);
     // Keep draining the log so the server never blocks on a full pipe.
     std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
     (server, address)

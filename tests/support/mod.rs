@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod auth_check;
+pub mod binary;
 pub mod event_stream;
 pub mod head_check;
 pub mod mercure;
