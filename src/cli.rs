@@ -29,7 +29,12 @@ const OLDER_NAMES: &[(&str, &str)] = &[("--port", "PORT"), ("--redis", "SSE_REDI
 /// Flags whose values are secrets: an error names them but never shows the value.
 const SECRET_FLAGS: &[&str] = &["--token", "--auth-secret", "--redis"];
 /// Flags that take effect only with `--redis`.
-const REDIS_ONLY: &[&str] = &["--redis-key", "--redis-max-len", "--max-log-replays"];
+const REDIS_ONLY: &[&str] = &[
+    "--redis-key",
+    "--redis-max-len",
+    "--redis-max-bytes",
+    "--max-log-replays",
+];
 
 /// The width of `--help`'s path column.
 const ROUTE_PATH_WIDTH: usize = 11;

@@ -19,7 +19,8 @@
 //! `prctl(PR_FUTEX_HASH, PR_FUTEX_HASH_SET_SLOTS, slots, 0)` resizes the table. std has
 //! no wrapper for it, so this file declares the C library's `prctl` itself: a call with
 //! plain integer arguments, no pointers (the crate's only other `unsafe` code is the
-//! epoll calls in `sse/hangups.rs` and one `setsockopt` in `vanish.rs`).
+//! epoll calls in `sse/hangups.rs`, one `setsockopt` in `vanish.rs` and
+//! `getrlimit`/`setrlimit` in `open_files.rs`).
 //! Older kernels (and other systems) do not know the option; there the call fails
 //! harmlessly, and those kernels use one large table for every process anyway.
 

@@ -7,7 +7,7 @@
 //! Server running at http://127.0.0.1:5000/
 //!   publishing: open: anyone may publish (no --token, no --auth-secret)
 //!   messages: in memory: 1000 per topic, 67108864 bytes in all (--history, --history-bytes)
-//!   streams: at most 11993, from vm.max_map_count (65530); other requests: 1024 at once (--max-requests)
+//!   streams: at most 10994, from vm.max_map_count (65530); other requests: 1024 at once (--max-requests)
 //!   open files: raised from 1024 to 20000 (the hard limit)
 //!   routes: demo on; /metrics, /stats, /healthz, /readyz on this port
 //! ```

@@ -8,7 +8,7 @@
 //! Content-Type: text/plain; charset=utf-8\r\n
 //! Content-Length: 28\r\n
 //! \r\n
-//! 404 Not Found: no route /x
+//! 404 Not Found: no such route
 //! ```
 //!
 //! Ordinary responses carry a `Content-Length`, so the connection can carry another
