@@ -205,6 +205,7 @@ fn the_redis_log_and_its_replays_are_bounded_in_bytes() {
     assert_eq!(follows.redis_max_bytes(), 4000);
     let set = config(
         &[
+            "--redis=redis://127.0.0.1:6379",
             "--history-bytes=1000",
             "--redis-max-bytes=123456",
             "--max-replay-bytes=2048",
@@ -225,8 +226,11 @@ fn the_redis_log_and_its_replays_are_bounded_in_bytes() {
         "--max-replay-bytes",
         "--replay-memory-bytes",
     ] {
-        assert!(parse(&[flag, "0"], &[]).is_err(), "{flag} 0");
+        let redis = "--redis=redis://127.0.0.1:6379";
+        assert!(parse(&[redis, flag, "0"], &[]).is_err(), "{flag} 0");
     }
+    // The log's own bound means nothing without a log: refused, as --redis-key is.
+    assert!(parse(&["--redis-max-bytes=123456"], &[]).is_err());
 }
 
 #[test]
