@@ -78,8 +78,11 @@ fn serve(socket: TcpStream, peer: SocketAddr, slot: RequestSlot) {
     let mut visit = Visit::new(socket, peer, shared);
     // Held while requests are read and answered; a stream trades it for a stream slot.
     let mut request_slot = Some(slot);
-    // Where `answer_request` puts the stream a request opened. Not boxed: a block freed
-    // before the stream starts stays in this thread's allocator cache while it sleeps.
+    // Where `answer_request` puts the stream a request opened. Boxed, so that it takes
+    // no room in this frame, which is under the request's routing as well as under the
+    // stream; and never moved out of its box before the stream ends (`run_stream`
+    // borrows it): a block freed before the stream starts would stay in this thread's
+    // allocator cache while it sleeps.
     let mut opened = None;
     let (events_sent, ending) = loop {
         match answer_request(&mut visit, listener, shared, &mut opened) {
@@ -88,7 +91,7 @@ fn serve(socket: TcpStream, peer: SocketAddr, slot: RequestSlot) {
                 // Idle: the request slot goes back while the client is silent (a
                 // thousand idle connections must not hold every slot), and is claimed
                 // again when the next request starts to arrive.
-                drop(request_slot.take());
+                give_back(request_slot.take());
                 match wait_idle(&mut visit, idle_place, listener, &shared_state) {
                     Ok(slot) => request_slot = Some(slot),
                     Err(ending) => break (0, ending),
@@ -98,12 +101,21 @@ fn serve(socket: TcpStream, peer: SocketAddr, slot: RequestSlot) {
             Next::Stream => {
                 // The stream slot (in `opened`) now counts this connection; its request
                 // slot is free for someone else.
-                drop(request_slot.take());
+                give_back(request_slot.take());
                 break run_stream(&mut opened, &mut visit, shared);
             }
         }
     };
+    give_back(request_slot);
     log_close(&visit, started, events_sent, &ending);
+}
+
+/// Gives a request slot back (dropping it does).
+// Not inlined into `serve`: a slot's release (its client's share, the slots' count)
+// would take room in `serve`'s frame, which stays under the whole stream.
+#[inline(never)]
+fn give_back(slot: Option<RequestSlot>) {
+    drop(slot);
 }
 
 /// Sets the socket's options; `false` if it cannot be used.
@@ -184,7 +196,7 @@ fn answer_request<'s>(
     visit: &mut Visit,
     listener: Listener,
     shared: &'s Shared,
-    opened: &mut Option<OpenedStream<'s>>,
+    opened: &mut Option<Box<OpenedStream<'s>>>,
 ) -> Next<'s> {
     let deadline = Instant::now() + shared.config.head_timeout;
     let request = match visit.connection.read_request(&shared.config, deadline) {
@@ -241,7 +253,7 @@ fn reply<'s>(
     request: &Request,
     visit: &Visit,
     shared: &'s Shared,
-    opened: &mut Option<OpenedStream<'s>>,
+    opened: &mut Option<Box<OpenedStream<'s>>>,
 ) -> Next<'s> {
     let target = &visit.target;
     let who = &visit.client.label;
@@ -250,13 +262,13 @@ fn reply<'s>(
     let (response, may_stay) = match routed {
         Ok(Reply::Stream(feed, stream_slot)) => {
             debug!("{who} {target} stream opened: {feed:?}");
-            *opened = Some(OpenedStream {
+            *opened = Some(Box::new(OpenedStream {
                 feed,
                 _slot: stream_slot,
                 framing: Framing::for_version(request.version),
                 head_only,
                 cors,
-            });
+            }));
             return Next::Stream;
         }
         Ok(Reply::Response(response)) => (response.with_headers(cors), true),
@@ -299,31 +311,28 @@ fn reply<'s>(
 // Not inlined into `serve`, whose frame stays small (see there).
 #[inline(never)]
 fn run_stream(
-    opened: &mut Option<OpenedStream>,
+    opened: &mut Option<Box<OpenedStream>>,
     visit: &mut Visit,
     shared: &Shared,
 ) -> (u64, String) {
-    // Taken apart, so that the feed moves into `feeds::serve` without another copy.
-    let Some(OpenedStream {
-        feed,
-        _slot,
-        framing,
-        head_only,
-        cors,
-    }) = opened.take()
-    else {
+    // Borrowed where it lies, in `serve`'s frame: a copy here would sit under the
+    // whole stream, beside the original.
+    let Some(stream) = opened.as_mut() else {
         unreachable!("answer_request said Next::Stream, with the stream in `opened`");
     };
     visit.connection.release_buffer();
     let report = feeds::serve(
-        feed,
+        &mut stream.feed,
         visit.connection.socket(),
-        framing,
-        head_only,
-        &cors,
+        stream.framing,
+        stream.head_only,
+        &stream.cors,
         shared,
         &visit.client.label,
     );
+    // The stream and its slot end here, before the closing log line is written (in
+    // place: `take()` would copy the stream into this frame first).
+    *opened = None;
     (report.events_sent, describe_stream_end(report.end))
 }
 
