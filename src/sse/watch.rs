@@ -106,8 +106,6 @@ impl Default for ClientWatch {
 impl ClientWatch {
     /// Watches `socket` for the calling thread, or `None` if it cannot be watched (the
     /// caller then checks the client itself).
-    // Not inlined into `feeds::serve`, whose frame stays under the whole stream.
-    #[inline(never)]
     pub fn watch(&self, socket: Arc<TcpStream>) -> Option<Watching<'_>> {
         let hangups = self.hangups.as_ref()?;
         let alarm = Arc::new(AtomicBool::new(false));
