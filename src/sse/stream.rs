@@ -91,9 +91,6 @@ pub struct EventStream<'a> {
 impl<'a> EventStream<'a> {
     /// Sends the stream's head and its `retry:` line in one write. The browser fires
     /// `open` when the head arrives.
-    // Not inlined into `feeds::serve`, whose frame stays under the whole stream: the
-    // head's writing is done and its frame gone before the stream's first sleep.
-    #[inline(never)]
     pub fn start(
         socket: &'a TcpStream,
         framing: Framing,
