@@ -91,7 +91,7 @@ fn serve(socket: TcpStream, peer: SocketAddr, slot: RequestSlot) {
                 // Idle: the request slot goes back while the client is silent (a
                 // thousand idle connections must not hold every slot), and is claimed
                 // again when the next request starts to arrive.
-                give_back(request_slot.take());
+                drop(request_slot.take());
                 match wait_idle(&mut visit, idle_place, listener, &shared_state) {
                     Ok(slot) => request_slot = Some(slot),
                     Err(ending) => break (0, ending),
@@ -101,21 +101,12 @@ fn serve(socket: TcpStream, peer: SocketAddr, slot: RequestSlot) {
             Next::Stream => {
                 // The stream slot (in `opened`) now counts this connection; its request
                 // slot is free for someone else.
-                give_back(request_slot.take());
+                drop(request_slot.take());
                 break run_stream(&mut opened, &mut visit, shared);
             }
         }
     };
-    give_back(request_slot);
     log_close(&visit, started, events_sent, &ending);
-}
-
-/// Gives a request slot back (dropping it does).
-// Not inlined into `serve`: a slot's release (its client's share, the slots' count)
-// would take room in `serve`'s frame, which stays under the whole stream.
-#[inline(never)]
-fn give_back(slot: Option<RequestSlot>) {
-    drop(slot);
 }
 
 /// Sets the socket's options; `false` if it cannot be used.
