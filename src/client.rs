@@ -78,8 +78,11 @@ fn serve(socket: TcpStream, peer: SocketAddr, slot: RequestSlot) {
     let mut visit = Visit::new(socket, peer, shared);
     // Held while requests are read and answered; a stream trades it for a stream slot.
     let mut request_slot = Some(slot);
-    // Where `answer_request` puts the stream a request opened. Not boxed: a block freed
-    // before the stream starts stays in this thread's allocator cache while it sleeps.
+    // Where `answer_request` puts the stream a request opened. Boxed, so that it takes
+    // no room in this frame, which is under the request's routing as well as under the
+    // stream; and never moved out of its box before the stream ends (`run_stream`
+    // borrows it): a block freed before the stream starts would stay in this thread's
+    // allocator cache while it sleeps.
     let mut opened = None;
     let (events_sent, ending) = loop {
         match answer_request(&mut visit, listener, shared, &mut opened) {
@@ -184,7 +187,7 @@ fn answer_request<'s>(
     visit: &mut Visit,
     listener: Listener,
     shared: &'s Shared,
-    opened: &mut Option<OpenedStream<'s>>,
+    opened: &mut Option<Box<OpenedStream<'s>>>,
 ) -> Next<'s> {
     let deadline = Instant::now() + shared.config.head_timeout;
     let request = match visit.connection.read_request(&shared.config, deadline) {
@@ -241,7 +244,7 @@ fn reply<'s>(
     request: &Request,
     visit: &Visit,
     shared: &'s Shared,
-    opened: &mut Option<OpenedStream<'s>>,
+    opened: &mut Option<Box<OpenedStream<'s>>>,
 ) -> Next<'s> {
     let target = &visit.target;
     let who = &visit.client.label;
@@ -250,13 +253,13 @@ fn reply<'s>(
     let (response, may_stay) = match routed {
         Ok(Reply::Stream(feed, stream_slot)) => {
             debug!("{who} {target} stream opened: {feed:?}");
-            *opened = Some(OpenedStream {
+            *opened = Some(Box::new(OpenedStream {
                 feed,
                 _slot: stream_slot,
                 framing: Framing::for_version(request.version),
                 head_only,
                 cors,
-            });
+            }));
             return Next::Stream;
         }
         Ok(Reply::Response(response)) => (response.with_headers(cors), true),
@@ -299,31 +302,28 @@ fn reply<'s>(
 // Not inlined into `serve`, whose frame stays small (see there).
 #[inline(never)]
 fn run_stream(
-    opened: &mut Option<OpenedStream>,
+    opened: &mut Option<Box<OpenedStream>>,
     visit: &mut Visit,
     shared: &Shared,
 ) -> (u64, String) {
-    // Taken apart, so that the feed moves into `feeds::serve` without another copy.
-    let Some(OpenedStream {
-        feed,
-        _slot,
-        framing,
-        head_only,
-        cors,
-    }) = opened.take()
-    else {
+    // Borrowed where it lies, in `serve`'s frame: a copy here would sit under the
+    // whole stream, beside the original.
+    let Some(stream) = opened.as_mut() else {
         unreachable!("answer_request said Next::Stream, with the stream in `opened`");
     };
     visit.connection.release_buffer();
     let report = feeds::serve(
-        feed,
+        &mut stream.feed,
         visit.connection.socket(),
-        framing,
-        head_only,
-        &cors,
+        stream.framing,
+        stream.head_only,
+        &stream.cors,
         shared,
         &visit.client.label,
     );
+    // The stream and its slot end here, before the closing log line is written (in
+    // place: `take()` would copy the stream into this frame first).
+    *opened = None;
     (report.events_sent, describe_stream_end(report.end))
 }
 

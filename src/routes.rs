@@ -225,6 +225,25 @@ pub fn route<'s>(
         return Err(HttpError::MethodNotAllowed { allow });
     }
     match route.handler {
+        // A subscriber's thread keeps the pages its deepest moment touched (the hub's
+        // insert, under this call) for as long as it streams: the other routes' locals
+        // are in `answer`'s frame, not under it (tests/stack_budget.rs).
+        Handler::Subscribe => subscribe(request, client, shared),
+        handler => answer(handler, request, client, connection, shared),
+    }
+}
+
+/// Answers a request for a route other than `GET /subscribe`.
+#[inline(never)]
+fn answer<'s>(
+    handler: Handler,
+    request: &Request,
+    client: &ClientView,
+    connection: &mut Connection,
+    shared: &'s Shared,
+) -> Result<Reply<'s>, HttpError> {
+    let method = request.method.as_str();
+    match handler {
         Handler::Counter if accepts_html(request) => Ok(Reply::Response(
             // The same URL answers differently by Accept, so caches must key on it.
             Response::html(DEMO_PAGE).with_header("Vary", "Accept"),
@@ -234,37 +253,7 @@ pub fn route<'s>(
             Feed::Clock,
             admission::admit_stream(shared, client.peer)?,
         )),
-        Handler::Subscribe => {
-            let topics = publish::requested_topics(request)?;
-            let (valid_until, subject) =
-                gate::check_subscribe_as(request, &topics, &shared.config)?;
-            // A place first: a subscriber that waits for one must not be in the hub yet.
-            let slot = admission::admit_stream(shared, client.peer)?;
-            // Registered now, before the stream's head is written (see sse/feeds.rs).
-            let last_event_id = last_event_id(request).filter(|id| !id.is_empty());
-            let resume = Resume::from_header(last_event_id.as_deref());
-            // Without a token (only `--public` topics), a client may create topics in
-            // half of `--max-topics` only: the rest is kept for token holders. (A topic
-            // cap refused is a 503, which an EventSource gets as a reconnect hint.)
-            let anonymous = shared.config.auth_secret.is_some() && valid_until.is_none();
-            // A token holder owns the topics it creates, within its share (`owners.rs`).
-            let subscription = if anonymous {
-                shared.hub.subscribe_anonymously(topics, resume)?
-            } else {
-                shared
-                    .hub
-                    .subscribe_as(&subject, topics, resume)
-                    .inspect_err(|error| publish::count_share_refusal(error, shared))?
-            };
-            Ok(Reply::Stream(
-                Feed::Subscription {
-                    subscription,
-                    valid_until,
-                    last_event_id,
-                },
-                slot,
-            ))
-        }
+        Handler::Subscribe => subscribe(request, client, shared),
         Handler::Publish => {
             let answer = publish::handle(request, client, connection, shared);
             let status = match &answer {
@@ -310,6 +299,44 @@ pub fn route<'s>(
                 .map_err(|error| with_resource_metadata(error, &shared.config))?,
         )),
     }
+}
+
+/// `GET /subscribe`: checks the topics and the token, takes a stream slot, and
+/// registers the subscription in the hub.
+#[inline(never)]
+fn subscribe<'s>(
+    request: &Request,
+    client: &ClientView,
+    shared: &'s Shared,
+) -> Result<Reply<'s>, HttpError> {
+    let topics = publish::requested_topics(request)?;
+    let (valid_until, subject) = gate::check_subscribe_as(request, &topics, &shared.config)?;
+    // A place first: a subscriber that waits for one must not be in the hub yet.
+    let slot = admission::admit_stream(shared, client.peer)?;
+    // Registered now, before the stream's head is written (see sse/feeds.rs).
+    let last_event_id = last_event_id(request).filter(|id| !id.is_empty());
+    let resume = Resume::from_header(last_event_id.as_deref());
+    // Without a token (only `--public` topics), a client may create topics in
+    // half of `--max-topics` only: the rest is kept for token holders. (A topic
+    // cap refused is a 503, which an EventSource gets as a reconnect hint.)
+    let anonymous = shared.config.auth_secret.is_some() && valid_until.is_none();
+    // A token holder owns the topics it creates, within its share (`owners.rs`).
+    let subscription = if anonymous {
+        shared.hub.subscribe_anonymously(topics, resume)?
+    } else {
+        shared
+            .hub
+            .subscribe_as(&subject, topics, resume)
+            .inspect_err(|error| publish::count_share_refusal(error, shared))?
+    };
+    Ok(Reply::Stream(
+        Feed::Subscription {
+            subscription,
+            valid_until,
+            last_event_id,
+        },
+        slot,
+    ))
 }
 
 /// Whether routes of `group` are served on `listener`.

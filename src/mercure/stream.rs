@@ -85,7 +85,7 @@ impl ChapterStream for MercureStream<'_> {
     }
 
     fn run(
-        self: Box<Self>,
+        &mut self,
         stream: &mut EventStream,
         watching: Option<&Watching>,
     ) -> io::Result<StreamEnd> {

@@ -184,6 +184,9 @@ impl Subscription<'_> {
     /// One look under the lock: messages to send, a reason to return, or `None` after
     /// telling the relay we are going to sleep. Every `Some` tells the relay first that
     /// this subscriber is busy, passing on its turn if it had one.
+    // Not inlined into `next_delivery`: the batch's merge takes a large frame, which
+    // must be gone while the stream sleeps in `park_timeout` (tests/stack_budget.rs).
+    #[inline(never)]
     fn look(
         &mut self,
         to_wake: &mut Vec<Thread>,

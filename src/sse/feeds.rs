@@ -41,6 +41,8 @@ use log::info;
 
 use crate::auth::gate::ValidUntil;
 use crate::http::response::{self, Framing};
+use crate::pubsub::event_id::EventId;
+use crate::pubsub::missed::Missed;
 use crate::pubsub::subscription::{Delivery, Subscription};
 use crate::redis::log::RedisLog;
 use crate::redis::replay::{self, ReplayRequest, Replayed};
@@ -82,7 +84,7 @@ pub trait ChapterStream {
     /// Runs until the stream ends. `watching` is the client watch, if this stream has
     /// one: its alarm is raised when the client may have left.
     fn run(
-        self: Box<Self>,
+        &mut self,
         stream: &mut EventStream,
         watching: Option<&Watching>,
     ) -> io::Result<StreamEnd>;
@@ -137,10 +139,13 @@ pub struct StreamReport {
 /// Runs `feed` on `socket` until it ends. `head_only` (a HEAD request) sends the head
 /// and nothing else.
 // Not inlined into the connection's loop (`client::serve`), whose frame must stay small:
-// it sits under every stream, and under every request the connection reads.
+// it sits under every stream, and under every request the connection reads. This
+// frame sits under every stream too, so the feed is borrowed where it lies (in
+// `client::serve`'s box), not moved here; marking the helpers below out of line made it
+// larger, not smaller (440 -> 488 bytes), so the optimiser decides (tests/stack_budget.rs).
 #[inline(never)]
 pub fn serve(
-    feed: Feed<'_>,
+    feed: &mut Feed<'_>,
     socket: &Arc<TcpStream>,
     framing: Framing,
     head_only: bool,
@@ -149,26 +154,14 @@ pub fn serve(
     client: &str,
 ) -> StreamReport {
     let mut head_headers = cors.to_vec();
-    if let Feed::Chapter(chapter) = &feed {
+    if let Feed::Chapter(chapter) = &*feed {
         head_headers.extend(chapter.head_headers());
     }
     let cors = &head_headers[..];
-    if head_only {
-        let end = response::write_stream_head(&**socket, EVENT_STREAM, framing, cors, None)
-            .map(|()| StreamEnd::Finished);
-        return StreamReport {
-            events_sent: 0,
-            end,
-        };
-    }
     // In the drain window too: the listener still accepts (so that a probe sees
     // /readyz say 503), but a new stream belongs on another instance.
-    if shared.shutdown.is_draining() {
-        let end = ending::refuse_while_draining(socket, framing, cors, shared);
-        return StreamReport {
-            events_sent: 0,
-            end: end.map(|()| StreamEnd::ShuttingDown),
-        };
+    if head_only || shared.shutdown.is_draining() {
+        return answer_without_stream(socket, framing, head_only, cors, shared);
     }
     let _open = shared.stats.open_stream(feed.kind());
     let mut stream = match EventStream::start(socket, framing, cors, &shared.config, &shared.stats)
@@ -182,7 +175,7 @@ pub fn serve(
         }
     };
     let end = match feed {
-        Feed::Counter { resume_after } => serve_counter(&mut stream, resume_after, shared),
+        Feed::Counter { resume_after } => serve_counter(&mut stream, *resume_after, shared),
         Feed::Clock => serve_clock(&mut stream, shared),
         Feed::Subscription {
             subscription,
@@ -207,7 +200,7 @@ pub fn serve(
             serve_subscription(
                 &mut stream,
                 subscription,
-                last_event_id,
+                last_event_id.take(),
                 watching.as_ref(),
                 ends_at,
                 &source,
@@ -222,9 +215,19 @@ pub fn serve(
         }
     };
     let events_sent = stream.events_sent();
-    // A stream that ended on its own or at shutdown ends its body properly; after an
-    // I/O error the client is gone and there is no one to tell. At shutdown the last
-    // thing said is when to come back (see the module docs).
+    let end = close_stream(stream, end, shared);
+    StreamReport { events_sent, end }
+}
+
+/// Ends a stream's body after the stream ended with `end`, and counts how it ended.
+/// A stream that ended on its own or at shutdown ends its body properly; after an
+/// I/O error the client is gone and there is no one to tell. At shutdown the last
+/// thing said is when to come back (see the module docs).
+fn close_stream(
+    mut stream: EventStream,
+    end: io::Result<StreamEnd>,
+    shared: &Shared,
+) -> io::Result<StreamEnd> {
     let end = end.and_then(|end| match end {
         StreamEnd::ShuttingDown => stream
             .send_retry(ending::drain_retry(&shared.config))
@@ -233,7 +236,29 @@ pub fn serve(
     });
     let end = end.and_then(|end| stream.finish().map(|()| end));
     shared.stats.count_end(ending_of(&end));
-    StreamReport { events_sent, end }
+    end
+}
+
+/// A HEAD request's answer (the head alone), or a stream refused while the server
+/// drains (see `ending.rs`).
+fn answer_without_stream(
+    socket: &Arc<TcpStream>,
+    framing: Framing,
+    head_only: bool,
+    cors: &[(&str, String)],
+    shared: &Shared,
+) -> StreamReport {
+    let end = if head_only {
+        response::write_stream_head(&**socket, EVENT_STREAM, framing, cors, None)
+            .map(|()| StreamEnd::Finished)
+    } else {
+        ending::refuse_while_draining(socket, framing, cors, shared)
+            .map(|()| StreamEnd::ShuttingDown)
+    };
+    StreamReport {
+        events_sent: 0,
+        end,
+    }
 }
 
 /// The `reason` a stream's end is counted under in `/metrics`.
@@ -248,6 +273,9 @@ fn ending_of(end: &io::Result<StreamEnd>) -> Ending {
 }
 
 /// The seed tutorial's stream: five numbered events a second apart, then `close`.
+// Not inlined into `serve`, which stays under every stream: a subscriber's thread must
+// not carry the demo streams' locals.
+#[inline(never)]
 fn serve_counter(
     stream: &mut EventStream,
     resume_after: u64,
@@ -275,6 +303,8 @@ fn serve_counter(
 }
 
 /// The current time in UTC, RFC 3339 with milliseconds (`2026-11-21T12:00:00.000Z`).
+// Not inlined into `serve` (see `serve_counter`).
+#[inline(never)]
 fn serve_clock(stream: &mut EventStream, shared: &Shared) -> io::Result<StreamEnd> {
     let mut next_event_at = Instant::now() + shared.config.interval;
     loop {
@@ -306,7 +336,7 @@ struct Source<'a> {
 #[inline(never)]
 fn serve_subscription(
     stream: &mut EventStream,
-    mut subscription: Subscription,
+    subscription: &mut Subscription,
     mut client_last_id: Option<String>,
     watching: Option<&Watching>,
     ends_at: Option<Instant>,
@@ -333,11 +363,8 @@ fn serve_subscription(
         match subscription.next_delivery(wait, alarm) {
             Delivery::Messages { messages, missed } => {
                 // The `missed` event goes first, in the same write as what follows.
-                let notice = missed.map(|missed| {
-                    let through = missed.through.map_or("unknown".into(), |id| id.to_string());
-                    info!("{client} GET /subscribe told it missed messages through {through}");
-                    missed_event(client_last_id.as_deref(), missed).encode()
-                });
+                let notice =
+                    missed.map(|missed| encode_missed(client_last_id.as_deref(), missed, client));
                 let events: Vec<&[u8]> = notice
                     .as_deref()
                     .into_iter()
@@ -350,21 +377,10 @@ fn serve_subscription(
             }
             Delivery::Gap { after, through } => {
                 if let Some(log) = source.log {
-                    let request = ReplayRequest {
-                        topics: subscription.topics(),
-                        after,
-                        through,
-                        client_last_id: client_last_id.as_deref(),
-                        // One reconnect replays at most --max-replay messages, and
-                        // the hub sends those it holds after `through` itself.
-                        max_replay: source
-                            .max_replay
-                            .saturating_sub(subscription.held_after(through)),
-                        max_bytes: source.max_replay_bytes,
-                        entry_bytes_guess: source.max_message_bytes,
-                        shutdown: source.shutdown,
-                    };
-                    match replay::replay(stream, log, &request, client)? {
+                    let gap = (after, through);
+                    let replayed =
+                        replay_gap(stream, log, subscription, gap, &client_last_id, source)?;
+                    match replayed {
                         Replayed::Done { last_sent } => {
                             if let Some(last) = last_sent {
                                 client_last_id = Some(last.to_string());
@@ -385,6 +401,48 @@ fn serve_subscription(
             Delivery::Closed => return Ok(StreamEnd::ShuttingDown),
         }
     }
+}
+
+/// The `missed` event, encoded, and the one log line that says it was sent.
+// Out of line and cold: the log call's formatting would otherwise sit in
+// `serve_subscription`'s frame, under every write and every sleep of the stream.
+#[cold]
+#[inline(never)]
+fn encode_missed(client_last_id: Option<&str>, missed: Missed, client: &str) -> Vec<u8> {
+    let through = missed.through.map_or("unknown".into(), |id| id.to_string());
+    info!("{client} GET /subscribe told it missed messages through {through}");
+    missed_event(client_last_id, missed).encode()
+}
+
+/// Replays from the Redis log the messages of the gap `(after, through)` the hub no
+/// longer holds.
+// Out of line: the replay request lives in this frame, gone before the stream sleeps
+// again, not in `serve_subscription`'s, which stays under the whole stream.
+#[cold]
+#[inline(never)]
+fn replay_gap(
+    stream: &mut EventStream,
+    log: &RedisLog,
+    subscription: &Subscription,
+    (after, through): (EventId, EventId),
+    client_last_id: &Option<String>,
+    source: &Source,
+) -> io::Result<Replayed> {
+    let request = ReplayRequest {
+        topics: subscription.topics(),
+        after,
+        through,
+        client_last_id: client_last_id.as_deref(),
+        // One reconnect replays at most --max-replay messages, and the hub sends those
+        // it holds after `through` itself.
+        max_replay: source
+            .max_replay
+            .saturating_sub(subscription.held_after(through)),
+        max_bytes: source.max_replay_bytes,
+        entry_bytes_guess: source.max_message_bytes,
+        shutdown: source.shutdown,
+    };
+    replay::replay(stream, log, &request, source.client)
 }
 
 /// The moment on the monotonic clock that corresponds to `time` on the wall clock (now,
