@@ -41,6 +41,11 @@ impl ServerProcess {
             .args(["--allowed-host", "bench"])
             // No drain window: the shutdown scenario times the end itself.
             .args(["--drain-window-s", "0"])
+            // Every connection of the load generator comes from 127.0.0.1, one client
+            // address, where a real crowd comes from many: the per-client shares (a
+            // quarter of each cap, src/shares.rs) would refuse three quarters of it.
+            .args(["--max-streams-per-client", "1000000"])
+            .args(["--max-requests-per-client", "1000000"])
             .args(extra_args)
             .env("RUST_LOG", "error")
             .stdout(Stdio::null())

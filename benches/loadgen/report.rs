@@ -57,7 +57,8 @@ pub fn write_markdown(path: &Path, charts: &Path, sweep: &Sweep, elapsed: Durati
         "Written by `make bench` on {}, {} cores, {}, in {:.0} s: {} of each server at \
          each N{}, interleaved. Each run is a fresh server process with \
          default flags (sse-server gets `--allowed-host bench` for the load generator's \
-         `Host`, `--drain-window-s 0`, and `--max-clients` where N is above its default cap), pinned to core 0; the load generator runs on core 1. The servers:\n\n\
+         `Host`, `--drain-window-s 0`, the per-client shares lifted (every load generator \
+         connection comes from 127.0.0.1), and `--max-clients` where N is above its default cap), pinned to core 0; the load generator runs on core 1. The servers:\n\n\
          - **sse-server**, this project: a thread per client;\n\
          - **axum + tokio** (`benches/reference`): idiomatic async Rust, on `#[tokio::main]` \
          as axum's users start it (pinned to one core, tokio starts one worker);\n\
