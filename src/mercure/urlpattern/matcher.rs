@@ -68,6 +68,33 @@ impl Matcher {
         Matcher { states, start }
     }
 
+    /// How many states the automaton has: what one code point of input can cost, at
+    /// most (`mercure/matcher.rs` refuses a pattern whose components hold too many).
+    pub fn state_count(&self) -> usize {
+        self.states.len()
+    }
+
+    /// The one string this automaton matches, when it is fixed text (a chain of literal
+    /// code points from the start to the match, no choice anywhere): `example.com` for
+    /// the hostname of `https://example.com/:id`. `None` when it has a wildcard, a group
+    /// or a modifier. An index can then find the pattern by that text (`index.rs`).
+    pub fn fixed_text(&self) -> Option<String> {
+        let mut text = String::new();
+        let mut state = self.start;
+        // Each step follows one `Char` state; a chain longer than the states loops.
+        for _ in 0..self.states.len() {
+            match self.states[state] {
+                State::Match => return Some(text),
+                State::Char(CharTest::Literal(c), next) => {
+                    text.push(c);
+                    state = next;
+                }
+                _ => return None,
+            }
+        }
+        None
+    }
+
     /// Whether the whole of `input` matches. Cost: at most (states × code points) steps.
     pub fn matches(&self, input: &str) -> bool {
         self.run(input).0
