@@ -33,6 +33,7 @@
 use crate::mercure::form;
 use crate::mercure::namespace::HubUrl;
 use crate::mercure::text;
+use crate::mercure::token::Access;
 use crate::sse::event::Event;
 
 /// The most `topic` fields one update may carry (413 beyond).
@@ -87,6 +88,12 @@ pub struct Update {
 }
 
 impl Update {
+    /// Whether a subscriber holding `access` may receive this update (spec,
+    /// "Subscribers": a private update needs a `subscribe` grant on one of its topics).
+    pub fn may_be_read_by(&self, access: Option<&Access>) -> bool {
+        !self.private || access.is_some_and(|access| access.may_read_any(&self.topics))
+    }
+
     /// The update for `form`, under `id` (the form's, or one the hub made up).
     pub fn new(form: &PublishForm, id: String) -> Update {
         let mut event = Event::new(form.data.as_str())
