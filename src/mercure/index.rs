@@ -13,7 +13,7 @@
 //! first topic that matches): a thousand subscribers to the same pattern cost what one
 //! does, and a pattern on `localhost` is never evaluated for a topic on `example.com`.
 //! An evaluation costs at most the pattern's states (`matcher.rs` caps them) times the
-//! topic's length. Joining and leaving cost one set insert or removal per matcher. The
+//! topic's length, and is abandoned (not a match) past a fixed number of steps. Joining and leaving cost one set insert or removal per matcher. The
 //! sets hold slab keys (`hub.rs`); a subscriber with two matchers that select the same
 //! update is in two sets, and the hub queues the update once.
 //!
@@ -70,6 +70,9 @@ pub struct Index {
     shares: HashMap<Owner, usize>,
     /// URL pattern evaluations made by [`Index::select`], in all; it only grows.
     pub pattern_evaluations: u64,
+    /// Evaluations [`Index::select`] abandoned past their step budget (counted as not
+    /// matching; `matcher.rs`); it only grows.
+    pub evaluations_abandoned: u64,
     /// Topics [`Index::select`] parsed as URLs, in all: one per topic of an update
     /// that has patterns to try, however many patterns there are; it only grows.
     pub topic_parses: u64,
@@ -226,7 +229,7 @@ impl Index {
             return selected;
         }
         let mut matched: HashSet<&str> = HashSet::new();
-        let mut evaluations = 0;
+        let (mut evaluations, mut abandoned) = (0, 0);
         for topic in topics {
             // Once per topic, not once per pattern.
             self.topic_parses += 1;
@@ -240,17 +243,22 @@ impl Index {
                     continue;
                 }
                 evaluations += 1;
-                if group
+                match group
                     .matcher
                     .pattern()
-                    .is_some_and(|p| p.matches_components(&url))
+                    .and_then(|p| p.matches_components(&url))
                 {
-                    matched.insert(text);
-                    selected.extend(group.subscribers.iter().copied());
+                    Some(true) => {
+                        matched.insert(text);
+                        selected.extend(group.subscribers.iter().copied());
+                    }
+                    Some(false) => {}
+                    None => abandoned += 1,
                 }
             }
         }
         self.pattern_evaluations += evaluations;
+        self.evaluations_abandoned += abandoned;
         selected
     }
 }
@@ -388,5 +396,22 @@ mod tests {
         index.remove(3, &texts(3..5), &both);
         assert_eq!(index.pattern_count(), 0);
         assert!(index.shares.is_empty() && index.patterns.is_empty());
+    }
+
+    #[test]
+    fn an_evaluation_past_its_step_budget_counts_as_no_match() {
+        let mut index = Index::default();
+        // Just under the state cap, and every state stays live over a run of `a`s.
+        let heavy = format!("/*{}*z", "{a}*".repeat(70));
+        index.add(1, &patterns(&[heavy]), &[]);
+        let light = ["/*".to_string()];
+        index.add(2, &patterns(&light), &[]);
+        let long_topic = format!("/{}", "a".repeat(2_000));
+        assert_eq!(index.select(&[long_topic], &hub().base), [2]);
+        assert_eq!(index.pattern_evaluations, 2);
+        assert_eq!(index.evaluations_abandoned, 1, "the heavy one, abandoned");
+        // A short topic is well within the budget: matched for real.
+        assert_eq!(index.select(&["/aaz".into()], &hub().base).len(), 2);
+        assert_eq!(index.evaluations_abandoned, 1);
     }
 }

@@ -35,6 +35,13 @@ pub const MAX_MATCHER_BYTES: usize = 2048;
 /// `/.well-known/mercure/subscriptions/:type/:match/:subscriber` to 73; a `{a}*` group
 /// adds three, a literal character one.
 pub const MAX_PATTERN_STATES: usize = 256;
+/// The most steps (automaton states entered) one evaluation of a pattern against one
+/// topic may take; past it the pattern does not match that topic and the evaluation is
+/// abandoned (spec, "URL Pattern": an implementation-defined evaluation cost limit).
+/// An ordinary pattern enters a few states per character, so this is a topic of
+/// thousands of characters; a 256-state pattern whose states all stay live over a long
+/// topic reaches it after a few hundred.
+pub const MAX_EVALUATION_STEPS: usize = 65_536;
 
 /// A matcher type this hub supports, by its canonical name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -145,15 +152,19 @@ pub struct CompiledPattern {
 impl CompiledPattern {
     /// Whether the pattern matches `topic` resolved against the hub URL (a topic that
     /// is no URL matches no pattern, spec "URL Pattern"). Linear in the topic's length:
-    /// the automaton does not backtrack (`urlpattern/matcher.rs`).
+    /// the automaton does not backtrack (`urlpattern/matcher.rs`); and at most
+    /// [`MAX_EVALUATION_STEPS`], past which it does not match.
     pub fn matches(&self, topic: &str) -> bool {
-        parse_topic(topic, &self.base).is_some_and(|url| self.matches_components(&url))
+        parse_topic(topic, &self.base)
+            .is_some_and(|url| self.matches_components(&url) == Some(true))
     }
 
-    /// Whether the pattern matches a topic [`parse_topic`] parsed already: a hub that
-    /// evaluates many patterns against one topic parses it once.
-    pub fn matches_components(&self, url: &UrlComponents) -> bool {
-        self.pattern.matches_components(url)
+    /// Whether the pattern matches a topic [`parse_topic`] parsed already (a hub that
+    /// evaluates many patterns against one topic parses it once): `None` when the
+    /// evaluation passed [`MAX_EVALUATION_STEPS`] and was abandoned, which counts as
+    /// not matching.
+    pub fn matches_components(&self, url: &UrlComponents) -> Option<bool> {
+        self.pattern.matches_within(url, MAX_EVALUATION_STEPS)
     }
 
     /// The hostname every URL this pattern matches has, when it is fixed text.

@@ -117,10 +117,21 @@ impl UrlPattern {
     /// Whether a URL, already cut into its components, matches: what a hub evaluating
     /// many patterns against one topic calls, having serialized the topic once.
     pub fn matches_components(&self, url: &UrlComponents) -> bool {
-        self.matchers
-            .iter()
-            .zip(&url.0)
-            .all(|(matcher, component)| matcher.matches(component))
+        self.matches_within(url, usize::MAX) == Some(true)
+    }
+
+    /// Whether a URL matches, spending at most about `budget` steps over all eight
+    /// components; `None` when the budget ran out first.
+    pub fn matches_within(&self, url: &UrlComponents, budget: usize) -> Option<bool> {
+        let mut left = budget;
+        for (matcher, component) in self.matchers.iter().zip(&url.0) {
+            match matcher.matches_within(component, left) {
+                (Some(true), spent) => left = left.saturating_sub(spent),
+                (Some(false), _) => return Some(false),
+                (None, _) => return None,
+            }
+        }
+        Some(true)
     }
 
     /// The states of all eight automata: a bound on what evaluating the pattern costs
