@@ -160,3 +160,27 @@ fn without_the_switch_a_subscriber_writes_nothing_to_the_shared_log() {
     assert_eq!(published.status, 200);
     assert_eq!(redis.xlen("mercure") - before, 1, "the publish alone");
 }
+
+#[test]
+fn an_arrival_is_one_log_entry_however_many_matchers() {
+    let redis = RedisServer::start(&[]);
+    let (a, b) = (instance(&redis), instance(&redis));
+    let watcher = bearer(&token(r#""subscribe""#, &["*"], 60));
+    let mut watching_on_b = StreamReader::open(
+        &b,
+        &format!(
+            "{HUB}?match_urlpattern=%2F.well-known%2Fmercure%2Fsubscriptions%2F%3Atype%2F%3Amatch%2F%3Asubscriber"
+        ),
+        &watcher,
+    );
+    watching_on_b.events(1);
+    let before = redis.xlen("mercure");
+    let matchers: Vec<String> = (0..64).map(|n| format!("match=t{n}")).collect();
+    let _guest_on_a = StreamReader::open(&a, &format!("{HUB}?{}", matchers.join("&")), "");
+    // The spec's one event per subscription, on the other instance too...
+    let arrived = watching_on_b.events(65);
+    assert!(arrived[1..].iter().all(|event| event.event_type == "mercure"));
+    assert!(arrived[64].data.contains(r#""match":"t63""#), "{}", arrived[64].data);
+    // ...from one entry in the log everyone's messages share (64 before).
+    assert_eq!(redis.xlen("mercure") - before, 1);
+}
