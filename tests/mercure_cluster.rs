@@ -179,8 +179,16 @@ fn an_arrival_is_one_log_entry_however_many_matchers() {
     let _guest_on_a = StreamReader::open(&a, &format!("{HUB}?{}", matchers.join("&")), "");
     // The spec's one event per subscription, on the other instance too...
     let arrived = watching_on_b.events(65);
-    assert!(arrived[1..].iter().all(|event| event.event_type == "mercure"));
-    assert!(arrived[64].data.contains(r#""match":"t63""#), "{}", arrived[64].data);
+    assert!(
+        arrived[1..]
+            .iter()
+            .all(|event| event.event_type == "mercure")
+    );
+    assert!(
+        arrived[64].data.contains(r#""match":"t63""#),
+        "{}",
+        arrived[64].data
+    );
     // ...from one entry in the log everyone's messages share (64 before).
     assert_eq!(redis.xlen("mercure") - before, 1);
 }
