@@ -127,6 +127,14 @@ pub const DEFAULT_MERCURE_ISSUER: &str = "https://localhost";
 /// The cookie a browser's Mercure token comes in, by default: the name the spec
 /// recommends.
 pub const DEFAULT_MERCURE_COOKIE: &str = "__Secure-mercure_access_token";
+/// Distinct URL patterns the Mercure hub holds at once, by default: each is evaluated
+/// for the updates on its host, so their number is what a publish costs.
+pub const DEFAULT_MERCURE_MAX_PATTERNS: usize = 1024;
+/// Distinct URL patterns one client address may hold, by default: one full subscribe
+/// (64 matchers, `mercure/subscribe.rs`).
+pub const DEFAULT_MERCURE_PATTERNS_PER_CLIENT: usize = 64;
+/// Distinct URL patterns one token subject may hold, by default.
+pub const DEFAULT_MERCURE_PATTERNS_PER_SUBJECT: usize = 64;
 
 /// The Mercure hub's settings (see `mercure/`).
 #[derive(Clone, Debug)]
@@ -141,6 +149,15 @@ pub struct MercureSettings {
     pub resource: String,
     /// The cookie a browser sends its token in.
     pub cookie: String,
+    /// Distinct URL patterns held at once (`--mercure-max-patterns`).
+    pub max_patterns: usize,
+    /// Distinct URL patterns one client address may hold (`--mercure-patterns-per-client`).
+    pub patterns_per_client: usize,
+    /// Distinct URL patterns one token subject may hold (`--mercure-patterns-per-subject`).
+    pub patterns_per_subject: usize,
+    /// Whether subscription events are published and the subscriptions API answers
+    /// (`--mercure-subscriptions`).
+    pub subscriptions: bool,
 }
 
 impl Default for MercureSettings {
@@ -150,6 +167,10 @@ impl Default for MercureSettings {
             issuer: DEFAULT_MERCURE_ISSUER.into(),
             resource: DEFAULT_MERCURE_RESOURCE.into(),
             cookie: DEFAULT_MERCURE_COOKIE.into(),
+            max_patterns: DEFAULT_MERCURE_MAX_PATTERNS,
+            patterns_per_client: DEFAULT_MERCURE_PATTERNS_PER_CLIENT,
+            patterns_per_subject: DEFAULT_MERCURE_PATTERNS_PER_SUBJECT,
+            subscriptions: false,
         }
     }
 }

@@ -25,6 +25,11 @@ pub const SWITCHES: &[Switch] = &[
         help: "serve no demo routes (the counter, the clock, the demo page)",
         set: |config| config.demo = false,
     },
+    Switch {
+        name: "--mercure-subscriptions",
+        help: "publish Mercure subscription events and serve the subscriptions API (presence)",
+        set: |config| config.mercure.subscriptions = true,
+    },
 ];
 
 /// Reads a switch's environment variable: `1`, `true` or `yes` turn it on; `0`,

@@ -17,11 +17,17 @@ use support::{HttpResponse, StreamReader, TestServer, fast_config, wait_for};
 const HUB: &str = "/.well-known/mercure";
 
 fn instance(redis: &RedisServer) -> TestServer {
+    instance_with(redis, true)
+}
+
+/// One instance on `redis`; `subscriptions` is `--mercure-subscriptions`.
+fn instance_with(redis: &RedisServer, subscriptions: bool) -> TestServer {
     let server = TestServer::start(Config {
         redis: Some(RedisUrl::parse(&redis.url()).unwrap()),
         redis_key: "mercure".into(),
         mercure: MercureSettings {
             key: Some(Secret::new(KEY)),
+            subscriptions,
             ..MercureSettings::default()
         },
         ..fast_config()
@@ -133,4 +139,56 @@ fn presence_is_announced_to_every_instance() {
     );
     let replayed = replay_on_a.events(1);
     assert_eq!(replayed[0].last_event_id, left[2].last_event_id);
+}
+
+#[test]
+fn without_the_switch_a_subscriber_writes_nothing_to_the_shared_log() {
+    let redis = RedisServer::start(&[]);
+    let a = instance_with(&redis, false);
+    let before = redis.xlen("mercure");
+    // The attacker's request (issue 27): 64 matchers, no token. With presence on,
+    // 64 entries on arrival and 64 on departure; 780 of them trimmed a 100,000-entry
+    // log. Now none: the hub was not started with `--mercure-subscriptions`.
+    let matchers: Vec<String> = (0..64).map(|n| format!("match=t{n}")).collect();
+    for _ in 0..3 {
+        let reader = StreamReader::open(&a, &format!("{HUB}?{}", matchers.join("&")), "");
+        drop(reader);
+    }
+    // (Their departures write nothing either: `membership.joined` is empty, see
+    // `src/mercure/hub_tests.rs`.)
+    let published = publish(&a, "topic=t1&data=x");
+    assert_eq!(published.status, 200);
+    assert_eq!(redis.xlen("mercure") - before, 1, "the publish alone");
+}
+
+#[test]
+fn an_arrival_is_one_log_entry_however_many_matchers() {
+    let redis = RedisServer::start(&[]);
+    let (a, b) = (instance(&redis), instance(&redis));
+    let watcher = bearer(&token(r#""subscribe""#, &["*"], 60));
+    let mut watching_on_b = StreamReader::open(
+        &b,
+        &format!(
+            "{HUB}?match_urlpattern=%2F.well-known%2Fmercure%2Fsubscriptions%2F%3Atype%2F%3Amatch%2F%3Asubscriber"
+        ),
+        &watcher,
+    );
+    watching_on_b.events(1);
+    let before = redis.xlen("mercure");
+    let matchers: Vec<String> = (0..64).map(|n| format!("match=t{n}")).collect();
+    let _guest_on_a = StreamReader::open(&a, &format!("{HUB}?{}", matchers.join("&")), "");
+    // The spec's one event per subscription, on the other instance too...
+    let arrived = watching_on_b.events(65);
+    assert!(
+        arrived[1..]
+            .iter()
+            .all(|event| event.event_type == "mercure")
+    );
+    assert!(
+        arrived[64].data.contains(r#""match":"t63""#),
+        "{}",
+        arrived[64].data
+    );
+    // ...from one entry in the log everyone's messages share (64 before).
+    assert_eq!(redis.xlen("mercure") - before, 1);
 }

@@ -69,7 +69,9 @@ fn a_stream_ends_when_its_token_expires() {
 
 #[test]
 fn the_subscriptions_api_and_events_give_presence() {
-    let server = TestServer::start(config());
+    let mut settings = config();
+    settings.mercure.subscriptions = true;
+    let server = TestServer::start(settings);
     let watcher = token(r#""subscribe""#, &["*"], 60);
     let mut watching = subscribed(&server, "match=*", &bearer(&watcher));
     let guest = subscribed(&server, "match=https%3A%2F%2Fexample.com%2Fa", "");
@@ -289,5 +291,61 @@ fn private_updates_reach_only_tokens_granting_one_of_their_topics() {
     assert_eq!(
         get(&server, &format!("{HUB}?match=a"), &bearer("x.y.z")).status,
         401
+    );
+}
+
+#[test]
+fn presence_is_off_unless_asked_for() {
+    let server = TestServer::start(config());
+    let watcher = token(r#""subscribe""#, &["*"], 60);
+    let mut watching = subscribed(&server, "match=*", &bearer(&watcher));
+    let guest = subscribed(&server, "match=https%3A%2F%2Fexample.com%2Fa", "");
+    drop(guest);
+    let published = publish(&server, &bearer(&publisher()), "topic=z&id=after&data=z");
+    assert_eq!(published.status, 200);
+    // Neither arrival nor departure was announced: the first event is the publish.
+    let first = watching.events(1);
+    assert_eq!(first[0].last_event_id, "after", "{first:?}");
+    let path = format!("{HUB}/subscriptions");
+    assert_eq!(get(&server, &path, &bearer(&watcher)).status, 404);
+}
+
+#[test]
+fn url_patterns_are_bounded_per_client_and_in_all() {
+    let mut settings = config();
+    settings.mercure.patterns_per_client = 2;
+    settings.mercure.max_patterns = 3;
+    let server = TestServer::start(settings);
+    let pattern = |n: u32| format!("match_urlpattern=%2Fp{n}%2F%3Aid");
+    let _two = subscribed(&server, &format!("{}&{}", pattern(0), pattern(1)), "");
+    let refused = get(&server, &format!("{HUB}?{}", pattern(2)), "");
+    assert_eq!(refused.status, 503, "{}", refused.body_text());
+    assert!(
+        refused
+            .body_text()
+            .contains("--mercure-patterns-per-client")
+    );
+    assert!(refused.header("retry-after").is_some());
+    // A pattern the address follows already costs nothing more.
+    let _again = subscribed(&server, &pattern(1), "");
+    // A token's subject has a share of its own, in place of its address's (an
+    // address may be many people behind one NAT); the hub's total still binds it.
+    let reader = bearer(&token(r#""subscribe""#, &["*"], 60));
+    let _third = subscribed(&server, &pattern(2), &reader);
+    let full = get(&server, &format!("{HUB}?{}", pattern(3)), &reader);
+    assert_eq!(full.status, 503);
+    assert!(
+        full.body_text().contains("--mercure-max-patterns"),
+        "{}",
+        full.body_text()
+    );
+    // The attacker's pattern is refused on its own, with 400.
+    let heavy = format!("/*{}*1*", "{a}*".repeat(500)).replace('/', "%2F");
+    let refused = get(&server, &format!("{HUB}?match_urlpattern={heavy}"), "");
+    assert_eq!(refused.status, 400);
+    assert!(
+        refused.body_text().contains("states"),
+        "{}",
+        refused.body_text()
     );
 }

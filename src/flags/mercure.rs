@@ -1,4 +1,5 @@
-//! The Mercure hub (chapter 6): its key, issuer, resource identifier and cookie.
+//! The Mercure hub (chapter 6): its key, issuer, resource identifier and cookie, and how
+//! many distinct URL patterns it holds (`mercure/index.rs`).
 
 use super::*;
 
@@ -55,5 +56,26 @@ pub const FLAGS: &[Flag] = &[
             config.mercure.cookie = value.to_string();
             Ok(())
         },
+    },
+    Flag {
+        name: "--mercure-max-patterns",
+        value: "N",
+        help: "distinct Mercure URL patterns at once, each tried on every update to its host (then 503)",
+        default: || config::DEFAULT_MERCURE_MAX_PATTERNS.to_string(),
+        set: |config, value| set_positive(&mut config.mercure.max_patterns, value),
+    },
+    Flag {
+        name: "--mercure-patterns-per-client",
+        value: "N",
+        help: "distinct Mercure URL patterns one client address may follow (then 503)",
+        default: || config::DEFAULT_MERCURE_PATTERNS_PER_CLIENT.to_string(),
+        set: |config, value| set_positive(&mut config.mercure.patterns_per_client, value),
+    },
+    Flag {
+        name: "--mercure-patterns-per-subject",
+        value: "N",
+        help: "distinct Mercure URL patterns one token subject may follow (then 503)",
+        default: || config::DEFAULT_MERCURE_PATTERNS_PER_SUBJECT.to_string(),
+        set: |config, value| set_positive(&mut config.mercure.patterns_per_subject, value),
     },
 ];

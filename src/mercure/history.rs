@@ -18,7 +18,9 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-use crate::mercure::update::Update;
+use crate::mercure::matcher::Matcher;
+use crate::mercure::token::Access;
+use crate::mercure::update::{EARLIEST, Update};
 
 /// Updates kept, and bytes they may hold, per ring.
 #[derive(Debug, Clone, Copy)]
@@ -76,6 +78,38 @@ impl History {
     /// The seq of the earliest held update with `id`.
     pub fn seq_of(&self, id: &str) -> Option<u64> {
         self.seq_of_id.get(id).copied()
+    }
+
+    /// What a joining subscriber gets, and the `Mercure-Last-Event-ID` to answer with
+    /// (spec, "Reconciliation"): the id it asked after when we hold it, `earliest` when
+    /// we send from the start (it asked for that, or for an id we no longer hold, or we
+    /// hold nothing). Only the updates one of `matchers` selects and `access` may read.
+    pub fn replay(
+        &self,
+        matchers: &[Matcher],
+        access: Option<&Access>,
+        asked: Option<&str>,
+    ) -> (Vec<Arc<Update>>, Option<String>) {
+        let Some(asked) = asked else {
+            return (Vec::new(), None);
+        };
+        let after_seq = (asked != EARLIEST).then(|| self.seq_of(asked)).flatten();
+        let resumed_after = match after_seq {
+            Some(_) => asked.to_string(),
+            None => EARLIEST.to_string(),
+        };
+        let updates = self
+            .after(after_seq)
+            .into_iter()
+            .filter(|update| {
+                update
+                    .topics
+                    .iter()
+                    .any(|topic| matchers.iter().any(|matcher| matcher.matches(topic)))
+            })
+            .filter(|update| update.may_be_read_by(access))
+            .collect();
+        (updates, Some(resumed_after))
     }
 
     /// Every held update after `after` (all, for `None`), in the hub's order.

@@ -16,9 +16,15 @@
 //! subscriber thread: lock, take its queue, unlock, write it to its socket
 //! ```
 //!
-//! So a publish costs one lookup per topic plus one evaluation per *distinct* pattern,
-//! whatever the number of exact subscribers, and a thousand subscribers to the same
-//! pattern cost one evaluation.
+//! So a publish costs one lookup per topic, one parse per topic, plus one evaluation
+//! per *distinct* pattern on the topic's host (or on any host), whatever the number of
+//! exact subscribers, and a thousand subscribers to the same pattern cost one
+//! evaluation. What may join is bounded so that this stays small: a pattern's states
+//! (`matcher.rs`), the distinct patterns in all and per client address and token
+//! subject (`index.rs`); a join past them is refused before anything is added.
+//! Subscription events (presence) are published only for a hub started with
+//! `--mercure-subscriptions`, as the reference hub's `subscriptions` option does: each
+//! is one more update dispatched under the lock, per matcher, on join and on leave.
 //!
 //! Replay is the same selection run over the history, at the moment a subscriber joins
 //! and under the same lock: nothing published meanwhile can be lost or sent twice.
@@ -37,7 +43,7 @@ use std::thread::{self, Thread};
 use std::time::Duration;
 
 use crate::mercure::history::{History, HistoryLimits};
-use crate::mercure::index::Index;
+use crate::mercure::index::{Index, Owner, PatternLimits, PatternRefusal};
 use crate::mercure::matcher::Matcher;
 use crate::mercure::namespace::HubUrl;
 use crate::mercure::subscriptions::{self, SubscriptionDoc};
@@ -59,6 +65,13 @@ pub struct HubLimits {
 /// Who is subscribing: their matchers and what their token lets them read.
 pub struct Joining {
     pub matchers: Vec<Matcher>,
+    /// Whose shares of the distinct patterns this subscriber counts against: its
+    /// client address, and its token's subject if it has one.
+    pub owners: Vec<Owner>,
+    /// The caps those shares and the total are checked against (`--mercure-*` flags).
+    pub pattern_limits: PatternLimits,
+    /// Whether to publish its subscription events (`--mercure-subscriptions`).
+    pub announced: bool,
     /// `None` without a token: public updates only.
     pub access: Option<Arc<Access>>,
     /// Where to resume: a `Last-Event-ID`, `earliest`, or nothing (live only).
@@ -108,6 +121,8 @@ struct Subscriber {
     /// The hub-made `urn:uuid:` of this connection (spec: never from the client).
     id: String,
     matchers: Vec<Matcher>,
+    owners: Vec<Owner>,
+    announced: bool,
     access: Option<Arc<Access>>,
     queue: VecDeque<Arc<Update>>,
     fell_behind: bool,
@@ -160,27 +175,45 @@ impl MercureHub {
     }
 
     /// Adds the calling thread as a subscriber, queues what it asked to replay, and
-    /// publishes its subscription events.
-    pub fn join(&self, joining: Joining, subscriber_id: String) -> Membership<'_> {
+    /// publishes its subscription events if asked to; refused, with nothing added, when
+    /// its URL patterns do not fit the caps.
+    pub fn join(
+        &self,
+        joining: Joining,
+        subscriber_id: String,
+    ) -> Result<Membership<'_>, PatternRefusal> {
         let mut to_wake = Vec::new();
         let mut state = lock(&self.state);
-        let (replay, resumed_after) = replay(&state, &joining);
+        state
+            .index
+            .admits(&joining.matchers, &joining.owners, joining.pattern_limits)?;
+        let (replay, resumed_after) = state.history.replay(
+            &joining.matchers,
+            joining.access.as_deref(),
+            joining.last_event_id.as_deref(),
+        );
         let key = state.subscribers.insert(Subscriber {
             thread: thread::current(),
             id: subscriber_id.clone(),
             matchers: joining.matchers.clone(),
+            owners: joining.owners.clone(),
+            announced: joining.announced,
             access: joining.access.clone(),
             last_queued: replay.last().map(|update| update.seq),
             queue: replay.into(),
             fell_behind: false,
         });
-        state.index.add(key, &joining.matchers);
-        let joined = subscriptions::docs_of(
-            &subscriber_id,
-            &joining.matchers,
-            joining.access.as_deref(),
-            true,
-        );
+        state.index.add(key, &joining.matchers, &joining.owners);
+        let joined = if joining.announced {
+            subscriptions::docs_of(
+                &subscriber_id,
+                &joining.matchers,
+                joining.access.as_deref(),
+                true,
+            )
+        } else {
+            Vec::new()
+        };
         if self.announces_here {
             for doc in &joined {
                 let update = subscriptions::event_of(doc, &self.hub_url);
@@ -189,13 +222,13 @@ impl MercureHub {
         }
         drop(state);
         to_wake.into_iter().for_each(|thread| thread.unpark());
-        Membership {
+        Ok(Membership {
             hub: self,
             key,
             subscriber_id,
             joined,
             resumed_after,
-        }
+        })
     }
 
     /// The next updates for `membership`, waiting up to `timeout` for some.
@@ -240,12 +273,14 @@ impl MercureHub {
         }
     }
 
-    /// Every active subscription, for the subscriptions API.
+    /// Every active subscription, for the subscriptions API (those of subscribers
+    /// whose events are published: the API and the events tell the same story).
     pub fn subscriptions(&self) -> (Vec<SubscriptionDoc>, Option<String>) {
         let state = lock(&self.state);
         let docs = state
             .subscribers
             .values()
+            .filter(|subscriber| subscriber.announced)
             .flat_map(|subscriber| {
                 subscriptions::docs_of(
                     &subscriber.id,
@@ -262,6 +297,17 @@ impl MercureHub {
     /// pattern and topic of each update, however many subscribe with that pattern.
     pub fn pattern_evaluations(&self) -> u64 {
         lock(&self.state).index.pattern_evaluations
+    }
+
+    /// Topics publishes have parsed as URLs so far: one per topic of an update, however
+    /// many patterns are tried on it.
+    pub fn topic_parses(&self) -> u64 {
+        lock(&self.state).index.topic_parses
+    }
+
+    /// Distinct URL patterns held now.
+    pub fn pattern_count(&self) -> usize {
+        lock(&self.state).index.pattern_count()
     }
 
     /// Subscribers connected now.
@@ -294,13 +340,13 @@ impl MercureHub {
         };
         state.history.hold(&update, limits);
         state.last_id = Some(update.id.clone());
-        let selected = state.index.select(&update.topics);
+        let selected = state.index.select(&update.topics, &self.hub_url.base);
         for key in selected {
             let Some(subscriber) = state.subscribers.get_mut(key) else {
                 continue;
             };
             if subscriber.last_queued == Some(update.seq)
-                || !may_read(subscriber.access.as_deref(), &update)
+                || !update.may_be_read_by(subscriber.access.as_deref())
             {
                 continue;
             }
@@ -321,8 +367,10 @@ impl MercureHub {
         let Some(subscriber) = state.subscribers.remove(key) else {
             return;
         };
-        state.index.remove(key, &subscriber.matchers);
-        if !state.closed && self.announces_here {
+        state
+            .index
+            .remove(key, &subscriber.matchers, &subscriber.owners);
+        if !state.closed && self.announces_here && subscriber.announced {
             let docs = subscriptions::docs_of(
                 &subscriber.id,
                 &subscriber.matchers,
@@ -343,44 +391,6 @@ impl Drop for Membership<'_> {
     fn drop(&mut self) {
         self.hub.leave(self.key);
     }
-}
-
-/// Whether a subscriber holding `access` may receive `update` (spec, "Subscribers": a
-/// private update needs a `subscribe` grant on one of its topics).
-fn may_read(access: Option<&Access>, update: &Update) -> bool {
-    !update.private || access.is_some_and(|access| access.may_read_any(&update.topics))
-}
-
-/// What a joining subscriber gets from the history, and the `Mercure-Last-Event-ID`
-/// to answer with (spec, "Reconciliation"): the id it asked after when we hold it,
-/// `earliest` when we send from the start of the history (it asked for that, or for
-/// an id we no longer hold, or we hold nothing).
-fn replay(state: &State, joining: &Joining) -> (Vec<Arc<Update>>, Option<String>) {
-    let Some(asked) = &joining.last_event_id else {
-        return (Vec::new(), None);
-    };
-    let after_seq = (asked != EARLIEST)
-        .then(|| state.history.seq_of(asked))
-        .flatten();
-    let resumed_after = match after_seq {
-        Some(_) => asked.clone(),
-        None => EARLIEST.to_string(),
-    };
-    let updates = state
-        .history
-        .after(after_seq)
-        .into_iter()
-        .filter(|update| {
-            update.topics.iter().any(|topic| {
-                joining
-                    .matchers
-                    .iter()
-                    .any(|matcher| matcher.matches(topic))
-            })
-        })
-        .filter(|update| may_read(joining.access.as_deref(), update))
-        .collect();
-    (updates, Some(resumed_after))
 }
 
 #[cfg(test)]

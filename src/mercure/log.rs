@@ -17,13 +17,17 @@
 //! its Mercure hub in log order, the publishing instance's included (the reason is the
 //! same as for the project's messages: one reader keeps one order, `redis/tail.rs`).
 //!
-//! Subscription events go through the log too, as entries of kind
-//! `mercure-subscription` that hold the document's fields and the event's id, so that a
-//! page on any instance sees who arrives and leaves on all of them:
+//! With `--mercure-subscriptions`, subscription events go through the log too, so that a
+//! page on any instance sees who arrives and leaves on all of them: one entry of kind
+//! `mercure-subscription` per arrival or departure, whatever the number of matchers,
+//! holding the subscriber, `active`, then per matcher the event's id and the document's
+//! fields. Each instance dispatches one event per matcher from it, as the spec asks;
+//! the log, which every instance's messages share, gets one entry:
 //!
 //! ```text
-//! XADD sse:log MAXLEN ~ 100000 * kind mercure-subscription id urn:uuid:...
-//!     match_type exact match https://example.com/a subscriber urn:uuid:... active 1
+//! XADD sse:log MAXLEN ~ 100000 * kind mercure-subscription subscriber urn:uuid:... active 1
+//!     id urn:uuid:... match_type exact match https://example.com/a
+//!     id urn:uuid:... match_type urlpattern match /books/:id payload {"name":"Alice"}
 //! ```
 //!
 //! What stays per instance: the subscriptions API lists the subscribers of the instance
@@ -52,6 +56,10 @@ pub const KIND: &str = "mercure";
 pub const SUBSCRIPTION_KIND: &str = "mercure-subscription";
 /// The field that holds the form.
 const FORM_FIELD: &str = "form";
+/// The most subscriptions one entry may announce: as many matchers as one subscribe may
+/// carry (`subscribe.rs`, `MAX_MATCHERS`), so a foreign entry costs no more than a
+/// subscribe does.
+const MAX_SUBSCRIPTIONS_PER_ENTRY: usize = 64;
 
 /// Appends the update `form` under `id` to the log; the tails deliver it.
 pub fn append(log: &RedisLog, form: &PublishForm, id: &str) -> io::Result<()> {
@@ -60,90 +68,140 @@ pub fn append(log: &RedisLog, form: &PublishForm, id: &str) -> io::Result<()> {
     Ok(())
 }
 
-/// Appends one subscription event per document of `docs` (their subscriber joined, or
-/// left: `active` says which). A failure costs the announcement, not the stream: it is
-/// logged, and the subscriber is served all the same.
+/// Appends the subscription events of `docs` (their subscriber joined, or left:
+/// `active` says which): one entry per subscriber and direction, however many matchers
+/// it has. A failure costs the announcement, not the stream: it is logged, and the
+/// subscriber is served all the same.
 pub fn announce(log: &RedisLog, docs: &[SubscriptionDoc]) {
-    for doc in docs {
-        let id = random_urn();
-        let active = if doc.active { "1" } else { "0" };
-        let mut fields = vec![
-            (KIND_FIELD, SUBSCRIPTION_KIND),
-            ("id", id.as_str()),
-            ("match_type", doc.match_type),
-            ("match", doc.matcher.as_str()),
-            ("subscriber", doc.subscriber.as_str()),
-            ("active", active),
-        ];
-        if let Some(payload) = &doc.payload {
-            fields.push(("payload", payload));
-        }
-        if let Err(error) = log.append_other(&fields) {
+    let same_entry = |a: &SubscriptionDoc, b: &SubscriptionDoc| {
+        a.subscriber == b.subscriber && a.active == b.active
+    };
+    for run in docs.chunk_by(same_entry) {
+        let ids: Vec<String> = run.iter().map(|_| random_urn()).collect();
+        if let Err(error) = log.append_other(&subscription_entry(run, &ids)) {
             warn!(
-                "subscription event for {} not announced: {error}",
-                doc.subscriber
+                "subscription events for {} not announced: {error}",
+                run[0].subscriber
             );
         }
     }
 }
 
+/// The fields of the entry announcing `run` (one subscriber, one direction), the
+/// events' ids in `ids`.
+fn subscription_entry<'a>(
+    run: &'a [SubscriptionDoc],
+    ids: &'a [String],
+) -> Vec<(&'a str, &'a str)> {
+    let active = if run[0].active { "1" } else { "0" };
+    let mut fields = vec![
+        (KIND_FIELD, SUBSCRIPTION_KIND),
+        ("subscriber", run[0].subscriber.as_str()),
+        ("active", active),
+    ];
+    for (doc, id) in run.iter().zip(ids) {
+        fields.push(("id", id.as_str()));
+        fields.push(("match_type", doc.match_type));
+        fields.push(("match", doc.matcher.as_str()));
+        if let Some(payload) = &doc.payload {
+            fields.push(("payload", payload));
+        }
+    }
+    fields
+}
+
 /// Dispatches the Mercure entries among `entries` (the tail calls this, in log order).
 pub fn take_entries(hub: &MercureHub, entries: Vec<OtherEntry>) {
     for entry in entries {
-        let update = match entry.kind.as_str() {
-            KIND => update_of(&entry, hub),
-            SUBSCRIPTION_KIND => subscription_event_of(&entry, hub),
+        let updates = match entry.kind.as_str() {
+            KIND => update_of(&entry, hub).map(|update| vec![update]),
+            SUBSCRIPTION_KIND => subscription_events_of(&entry, hub),
             _ => continue,
         };
-        match update {
-            Ok(update) => {
-                hub.publish(update);
+        match updates {
+            Ok(updates) => {
+                for update in updates {
+                    hub.publish(update);
+                }
             }
             Err(why) => warn!("skipped Mercure log entry {}: {why}", entry.id),
         }
     }
 }
 
-/// The subscription event an entry holds, every field checked: nothing read from the
-/// log reaches a subscriber unchecked.
-fn subscription_event_of(entry: &OtherEntry, hub: &MercureHub) -> Result<Update, String> {
-    let field = |name: &str| {
+/// The subscription events an entry holds, every field checked: nothing read from the
+/// log reaches a subscriber unchecked, and one bad subscription refuses the entry.
+/// `subscriber` and `active` are the entry's; each `id` starts one subscription's
+/// fields (`match_type`, `match`, and `payload` if any), which is also how an entry of
+/// one subscription, in any order after its `id`, reads.
+fn subscription_events_of(entry: &OtherEntry, hub: &MercureHub) -> Result<Vec<Update>, String> {
+    let entry_field = |name: &str| {
         entry
             .fields
             .iter()
             .find(|(field, _)| field == name)
             .map(|(_, value)| value.as_str())
     };
-    let text = |name: &str| -> Result<String, String> {
-        let value = field(name).ok_or_else(|| format!("no {name} field"))?;
-        text::check(name, value)?;
-        if value.is_empty() || value.len() > MAX_MATCHER_BYTES {
-            return Err(format!("{name} is empty or too long"));
+    let subscriber = checked_text("subscriber", entry_field("subscriber"))?;
+    let active = entry_field("active") == Some("1");
+    let mut subscriptions: Vec<Vec<(&str, &str)>> = Vec::new();
+    for (name, value) in &entry.fields {
+        match name.as_str() {
+            "id" => subscriptions.push(vec![("id", value.as_str())]),
+            "match_type" | "match" | "payload" => subscriptions
+                .last_mut()
+                .ok_or_else(|| format!("{name} before any id"))?
+                .push((name.as_str(), value.as_str())),
+            _ => {}
         }
-        Ok(value.to_string())
-    };
-    let match_type = MatcherType::from_name(&text("match_type")?)
-        .ok_or("an unknown match_type")?
-        .name();
-    let payload = match field("payload") {
-        None => None,
-        Some(payload) => match json::parse(payload) {
-            Ok(object @ Value::Object(_)) => Some(to_json(&object)),
-            _ => return Err("the payload is not a JSON object".into()),
-        },
-    };
-    let doc = SubscriptionDoc {
-        match_type,
-        matcher: text("match")?,
-        subscriber: text("subscriber")?,
-        active: field("active") == Some("1"),
-        payload,
-    };
-    Ok(subscriptions::event_with_id(
-        &doc,
-        &hub.hub_url,
-        text("id")?,
-    ))
+    }
+    if subscriptions.is_empty() || subscriptions.len() > MAX_SUBSCRIPTIONS_PER_ENTRY {
+        return Err(format!(
+            "{} subscriptions (1 to {MAX_SUBSCRIPTIONS_PER_ENTRY})",
+            subscriptions.len()
+        ));
+    }
+    subscriptions
+        .iter()
+        .map(|fields| {
+            let field = |name: &str| {
+                fields
+                    .iter()
+                    .find(|(field, _)| *field == name)
+                    .map(|(_, value)| *value)
+            };
+            let match_type =
+                MatcherType::from_name(&checked_text("match_type", field("match_type"))?)
+                    .ok_or("an unknown match_type")?
+                    .name();
+            let payload = match field("payload") {
+                None => None,
+                Some(payload) => match json::parse(payload) {
+                    Ok(object @ Value::Object(_)) => Some(to_json(&object)),
+                    _ => return Err("the payload is not a JSON object".into()),
+                },
+            };
+            let doc = SubscriptionDoc {
+                match_type,
+                matcher: checked_text("match", field("match"))?,
+                subscriber: subscriber.clone(),
+                active,
+                payload,
+            };
+            let id = checked_text("id", field("id"))?;
+            Ok(subscriptions::event_with_id(&doc, &hub.hub_url, id))
+        })
+        .collect()
+}
+
+/// A field's value, if present, non-empty, not too long, and of allowed characters.
+fn checked_text(name: &str, value: Option<&str>) -> Result<String, String> {
+    let value = value.ok_or_else(|| format!("no {name} field"))?;
+    text::check(name, value)?;
+    if value.is_empty() || value.len() > MAX_MATCHER_BYTES {
+        return Err(format!("{name} is empty or too long"));
+    }
+    Ok(value.to_string())
 }
 
 /// The update an entry holds, checked as a publish is.
@@ -256,7 +314,9 @@ mod tests {
             ("active", "0"),
             ("payload", r#"{"n": 1}"#),
         ];
-        let update = subscription_event_of(&entry(&good), &hub).unwrap();
+        let update = subscription_events_of(&entry(&good), &hub)
+            .unwrap()
+            .remove(0);
         assert_eq!(update.id, "urn:e");
         assert!(update.private);
         assert_eq!(
@@ -281,9 +341,59 @@ mod tests {
             fields.retain(|(field, _)| *field != name);
             fields.push((name, bad));
             assert!(
-                subscription_event_of(&entry(&fields), &hub).is_err(),
+                subscription_events_of(&entry(&fields), &hub).is_err(),
                 "{name}"
             );
         }
+    }
+
+    #[test]
+    fn one_entry_carries_every_matcher_of_an_arrival() {
+        let hub = MercureHub::new(
+            HubUrl::parse("https://localhost/.well-known/mercure").unwrap(),
+            HubLimits {
+                history: 10,
+                history_bytes: 1 << 20,
+            },
+        );
+        let doc = |match_type, matcher: &str, payload: Option<&str>| SubscriptionDoc {
+            match_type,
+            matcher: matcher.into(),
+            subscriber: "urn:uuid:1".into(),
+            active: true,
+            payload: payload.map(str::to_string),
+        };
+        let docs = [
+            doc("exact", "a", None),
+            doc("urlpattern", "/books/:id", Some(r#"{"n":1}"#)),
+            doc("exact", "c d", None),
+        ];
+        let ids: Vec<String> = (1..=3).map(|n| format!("urn:e{n}")).collect();
+        let entry = OtherEntry {
+            id: EventId { ms: 1, seq: 0 },
+            kind: SUBSCRIPTION_KIND.into(),
+            fields: subscription_entry(&docs, &ids)
+                .into_iter()
+                .map(|(name, value)| (name.to_string(), value.to_string()))
+                .collect(),
+        };
+        let events = subscription_events_of(&entry, &hub).unwrap();
+        let got: Vec<(String, String)> = events
+            .iter()
+            .map(|event| (event.id.clone(), event.topics[0].clone()))
+            .collect();
+        let want: Vec<(String, String)> = docs
+            .iter()
+            .zip(&ids)
+            .map(|(doc, id)| (id.clone(), doc.topic(&hub.hub_url)))
+            .collect();
+        assert_eq!(got, want, "one event per matcher, from one entry");
+        let wire = String::from_utf8(events[1].encoded.to_vec()).unwrap();
+        assert!(wire.contains(r#""payload":{"n":1}"#), "{wire}");
+        assert!(
+            !String::from_utf8(events[2].encoded.to_vec())
+                .unwrap()
+                .contains("payload")
+        );
     }
 }

@@ -13,16 +13,35 @@
 //! The URL Pattern engine is its own pair of modules (`url/`, `urlpattern/`); this
 //! file reaches it through [`CompiledPattern`] only. A pattern it refuses (malformed,
 //! or with a regexp group) is a 400 on a subscribe and `invalid_token` in a grant.
+//!
+//! The engine runs in linear time (spec, "URL-Pattern Denial of Service"), but linear
+//! in *states × code points*: `/*{a}*{a}*…` with 500 groups is 2 KB of text and a
+//! thousand states, each followed over every character of every topic. So a pattern
+//! compiled to more than [`MAX_PATTERN_STATES`] states is refused like a malformed one
+//! (an implementation-defined limit, spec "Resource Limits"): what one pattern costs
+//! per character of a topic is bounded before anyone subscribes with it.
 
 use crate::mercure::namespace::HubUrl;
 use crate::mercure::text;
 use crate::mercure::url::Url;
-use crate::mercure::urlpattern::UrlPattern;
+use crate::mercure::urlpattern::{UrlComponents, UrlPattern};
 
 /// The reserved wildcard (spec, "Matcher Types").
 pub const WILDCARD: &str = "*";
 /// The longest matcher we evaluate, in bytes (spec: an implementation-defined limit).
 pub const MAX_MATCHER_BYTES: usize = 2048;
+/// The most automaton states a URL pattern may compile to, over its eight components.
+/// `https://example.com/books/:id` compiles to 41, the subscription events' pattern
+/// `/.well-known/mercure/subscriptions/:type/:match/:subscriber` to 73; a `{a}*` group
+/// adds three, a literal character one.
+pub const MAX_PATTERN_STATES: usize = 256;
+/// The most steps (automaton states entered) one evaluation of a pattern against one
+/// topic may take; past it the pattern does not match that topic and the evaluation is
+/// abandoned (spec, "URL Pattern": an implementation-defined evaluation cost limit).
+/// An ordinary pattern enters a few states per character, so this is a topic of
+/// thousands of characters; a 256-state pattern whose states all stay live over a long
+/// topic reaches it after a few hundred.
+pub const MAX_EVALUATION_STEPS: usize = 65_536;
 
 /// A matcher type this hub supports, by its canonical name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -112,6 +131,14 @@ impl Matcher {
     pub fn is_exact(&self) -> bool {
         matches!(self.how, How::Exact)
     }
+
+    /// The compiled pattern of a URL pattern matcher (not `*`).
+    pub fn pattern(&self) -> Option<&CompiledPattern> {
+        match &self.how {
+            How::Pattern(pattern) => Some(pattern),
+            _ => None,
+        }
+    }
 }
 
 /// A URL pattern, compiled once, evaluated against many topics.
@@ -125,15 +152,42 @@ pub struct CompiledPattern {
 impl CompiledPattern {
     /// Whether the pattern matches `topic` resolved against the hub URL (a topic that
     /// is no URL matches no pattern, spec "URL Pattern"). Linear in the topic's length:
-    /// the automaton does not backtrack (`urlpattern/matcher.rs`).
+    /// the automaton does not backtrack (`urlpattern/matcher.rs`); and at most
+    /// [`MAX_EVALUATION_STEPS`], past which it does not match.
     pub fn matches(&self, topic: &str) -> bool {
-        Url::parse(topic, Some(&self.base)).is_some_and(|url| self.pattern.matches(&url))
+        parse_topic(topic, &self.base)
+            .is_some_and(|url| self.matches_components(&url) == Some(true))
     }
+
+    /// Whether the pattern matches a topic [`parse_topic`] parsed already (a hub that
+    /// evaluates many patterns against one topic parses it once): `None` when the
+    /// evaluation passed [`MAX_EVALUATION_STEPS`] and was abandoned, which counts as
+    /// not matching.
+    pub fn matches_components(&self, url: &UrlComponents) -> Option<bool> {
+        self.pattern.matches_within(url, MAX_EVALUATION_STEPS)
+    }
+
+    /// The hostname every URL this pattern matches has, when it is fixed text.
+    pub fn fixed_hostname(&self) -> Option<String> {
+        self.pattern.fixed_hostname()
+    }
+}
+
+/// `topic` resolved against the hub's URL and cut into components, or `None` when it
+/// is no URL (then no pattern matches it, spec "URL Pattern").
+pub fn parse_topic(topic: &str, hub_base: &Url) -> Option<UrlComponents> {
+    Url::parse(topic, Some(hub_base)).map(|url| UrlComponents::of(&url))
 }
 
 /// Compiles `pattern`, relative ones against the hub URL.
 fn compile_url_pattern(pattern: &str, hub: &HubUrl) -> Result<CompiledPattern, String> {
     let compiled = UrlPattern::parse(pattern, &hub.base).map_err(|error| error.to_string())?;
+    if compiled.state_count() > MAX_PATTERN_STATES {
+        return Err(format!(
+            "a URL pattern compiles to {} states, more than {MAX_PATTERN_STATES}",
+            compiled.state_count()
+        ));
+    }
     Ok(CompiledPattern {
         pattern: compiled,
         base: hub.base.clone(),
@@ -205,6 +259,40 @@ mod tests {
             .is_err()
         );
         assert!(Matcher::parse(MatcherType::UrlPattern, "https://example.com/{", &hub()).is_err());
+    }
+
+    #[test]
+    fn a_pattern_costs_a_bounded_number_of_states() {
+        let ordinary = ["https://example.com/books/:id", "/books/{:id}?*", "*://*/*"];
+        for text in ordinary {
+            let matcher = Matcher::parse(MatcherType::UrlPattern, text, &hub()).unwrap();
+            let states = matcher.pattern().unwrap().pattern.state_count();
+            assert!(states <= MAX_PATTERN_STATES / 4, "{text}: {states}");
+        }
+        // The attacker's pattern (issue 27): 2 KB, under the length limit, but a
+        // thousand states to follow over every character of every topic.
+        let groups = format!("/*{}*1*", "{a}*".repeat(500));
+        assert!(groups.len() <= MAX_MATCHER_BYTES);
+        let refused = Matcher::parse(MatcherType::UrlPattern, &groups, &hub()).unwrap_err();
+        assert!(refused.contains("states"), "{refused}");
+    }
+
+    #[test]
+    fn a_fixed_hostname_is_known_and_a_wildcard_one_is_not() {
+        let fixed = |text: &str| {
+            Matcher::parse(MatcherType::UrlPattern, text, &hub())
+                .unwrap()
+                .pattern()
+                .unwrap()
+                .fixed_hostname()
+        };
+        assert_eq!(
+            fixed("https://EXAMPLE.com/:id").as_deref(),
+            Some("example.com")
+        );
+        assert_eq!(fixed("/relative/*").as_deref(), Some("localhost"));
+        assert_eq!(fixed("https://*.example.com/*"), None);
+        assert_eq!(fixed("https://{www.}?example.com/*"), None);
     }
 
     #[test]

@@ -9,6 +9,8 @@
 //!  "mercure_subscriptions":true}
 //! ```
 //!
+//! (`mercure_subscriptions` is `false` unless `--mercure-subscriptions` is given.)
+//!
 //! The path is RFC 9728 section 3.1's: the well-known prefix inserted before the hub
 //! URL's path. `authorization_servers` is left out: tokens here are self-issued, signed
 //! with the shared key. `mercure_matcher_types_supported` is left out too: this hub
@@ -40,10 +42,12 @@ pub fn document(settings: &MercureSettings) -> String {
     format!(
         "{{\"resource\":{},\"authorization_details_types_supported\":[{}],\
          \"bearer_methods_supported\":[\"header\"],\"mercure_cookie\":{},\
-         \"mercure_subscriptions\":true}}",
+         \"mercure_subscriptions\":{}}}",
         quote(&settings.resource),
         quote(DETAIL_TYPE),
-        quote(&settings.cookie)
+        quote(&settings.cookie),
+        // Advertised only when offered (spec, "Active Subscriptions": SHOULD).
+        settings.subscriptions
     )
 }
 
@@ -77,6 +81,16 @@ mod tests {
             parsed.get("mercure_cookie"),
             Some(&Value::String("__Secure-mercure_access_token".into()))
         );
+        assert_eq!(
+            parsed.get("mercure_subscriptions"),
+            Some(&Value::Bool(false)),
+            "off unless --mercure-subscriptions"
+        );
+        let offered = MercureSettings {
+            subscriptions: true,
+            ..MercureSettings::default()
+        };
+        let parsed = json::parse(&document(&offered)).unwrap();
         assert_eq!(
             parsed.get("mercure_subscriptions"),
             Some(&Value::Bool(true))

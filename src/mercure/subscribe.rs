@@ -33,6 +33,7 @@ use crate::mercure::access;
 use crate::mercure::form;
 use crate::mercure::hub::Joining;
 use crate::mercure::ids::random_urn;
+use crate::mercure::index::{Owner, PatternLimits, PatternRefusal};
 use crate::mercure::log as mercure_log;
 use crate::mercure::matcher::{Matcher, MatcherType};
 use crate::mercure::namespace::HubUrl;
@@ -130,16 +131,35 @@ pub fn handle<'s>(
     }
     let slot = admission::admit_stream(shared, peer)?;
     let expires_at = access.as_ref().map(|access| access.expires_at);
-    let membership = hub.join(
-        Joining {
-            matchers: asked.matchers,
-            access,
-            last_event_id: asked.last_event_id,
-        },
-        random_urn(),
-    );
+    let settings = &shared.config.mercure;
+    // Whose share of the distinct patterns this counts against: the token's subject
+    // when there is one (an address may be a whole office behind one NAT), else the
+    // client's address.
+    let owner = match access.as_ref().and_then(|access| access.subject.clone()) {
+        Some(subject) => Owner::Subject(subject),
+        None => Owner::Address(peer),
+    };
+    let membership = hub
+        .join(
+            Joining {
+                matchers: asked.matchers,
+                owners: vec![owner],
+                pattern_limits: PatternLimits {
+                    total: settings.max_patterns,
+                    per_address: settings.patterns_per_client,
+                    per_subject: settings.patterns_per_subject,
+                },
+                announced: settings.subscriptions,
+                access,
+                last_event_id: asked.last_event_id,
+            },
+            random_urn(),
+        )
+        .map_err(refusal_error)?;
     let log = shared.log.as_ref();
-    if let Some(log) = log {
+    if let Some(log) = log
+        && !membership.joined.is_empty()
+    {
         mercure_log::announce(log, &membership.joined);
     }
     let stream = MercureStream {
@@ -149,6 +169,28 @@ pub fn handle<'s>(
         log,
     };
     Ok(Subscribed::Stream(Feed::Chapter(Box::new(stream)), slot))
+}
+
+/// The 503 a join past the pattern caps gets (spec, "Resource Limits"), with the
+/// `Retry-After` every 503 here carries: patterns are freed as subscribers leave.
+fn refusal_error(refusal: PatternRefusal) -> HttpError {
+    HttpError::ServiceUnavailable(match refusal {
+        PatternRefusal::HubFull { limit } => {
+            format!("the hub holds {limit} distinct URL patterns (--mercure-max-patterns)")
+        }
+        PatternRefusal::ShareFull {
+            by_subject: false,
+            limit,
+        } => format!(
+            "this client address follows {limit} distinct URL patterns (--mercure-patterns-per-client)"
+        ),
+        PatternRefusal::ShareFull {
+            by_subject: true,
+            limit,
+        } => format!(
+            "this token's subject follows {limit} distinct URL patterns (--mercure-patterns-per-subject)"
+        ),
+    })
 }
 
 #[cfg(test)]

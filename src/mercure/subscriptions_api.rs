@@ -15,7 +15,8 @@
 //!
 //! Access needs a token granting `subscribe` on the requested path itself, in the
 //! canonical form subscription events use (401 without a token, 403 without the
-//! grant). A single subscription that does not exist (or has ended) is a 404.
+//! grant). A single subscription that does not exist (or has ended) is a 404. The
+//! whole API is a 404 unless the hub was started with `--mercure-subscriptions`.
 
 use crate::config::Config;
 use crate::http::error::HttpError;
@@ -45,6 +46,11 @@ enum Wanted {
 
 /// Answers a GET or HEAD under the subscriptions path.
 pub fn handle(request: &Request, hub: &MercureHub, config: &Config) -> Result<Response, HttpError> {
+    // An optional feature (spec, "Active Subscriptions"), off unless asked for: without
+    // it, no subscription is listed anywhere, so there is no API to answer from.
+    if !config.mercure.subscriptions {
+        return Err(HttpError::NotFound);
+    }
     let prefix = format!("{}/{SUBSCRIPTIONS}", hub.hub_url.path);
     let wanted = read_path(&request.path, &prefix).ok_or(HttpError::NotFound)?;
     let topic = match &wanted {

@@ -52,6 +52,23 @@ pub fn check(what: &str, text: &str) -> Result<(), String> {
     }
 }
 
+/// `Err` when `text`, which becomes one SSE field line (`id:`, `event:`), holds U+2028
+/// LINE SEPARATOR or U+2029 PARAGRAPH SEPARATOR. Neither is a control or format
+/// character, and the SSE parser does not break lines at them (WHATWG HTML, "Parsing an
+/// event stream": CR and LF only), but other readers do: Python's `str.splitlines()`,
+/// which some clients read a stream with, and log viewers, so one `id` could forge a
+/// second line there. (U+0085, NEXT LINE, the third such separator, is a C1 control,
+/// refused by [`check`] already.)
+pub fn check_line(what: &str, text: &str) -> Result<(), String> {
+    match text.chars().find(|c| matches!(c, '\u{2028}' | '\u{2029}')) {
+        None => Ok(()),
+        Some(character) => Err(format!(
+            "{what} contains U+{:04X}, a line separator",
+            character as u32
+        )),
+    }
+}
+
 fn is_forbidden(character: char) -> bool {
     let code = character as u32;
     code <= 0x1F

@@ -63,6 +63,10 @@ pub struct TokenRules<'a> {
 pub struct Access {
     /// `exp`, seconds since the Unix epoch: a stream opened with this token ends then.
     pub expires_at: i64,
+    /// `sub`, when the token has one: whose share of the hub's URL patterns a
+    /// subscription under it counts against (`index.rs`). One issuer is accepted, so
+    /// `sub` alone names one subject. Never logged.
+    pub subject: Option<String>,
     details: Vec<Detail>,
 }
 
@@ -180,8 +184,13 @@ pub fn verify(token: &str, rules: &TokenRules, now: i64) -> Result<Access, Strin
         Some(Value::Array(entries)) => read_details(entries, rules.hub)?,
         Some(_) => return Err("authorization_details is not an array".into()),
     };
+    let subject = match claims.get("sub") {
+        Some(Value::String(sub)) => Some(sub.clone()),
+        _ => None,
+    };
     Ok(Access {
         expires_at,
+        subject,
         details,
     })
 }

@@ -21,9 +21,9 @@
 //! |---|---|---|
 //! | `topic` | at least one; no control or format characters; not `*`; not under the hub's path | 400 |
 //! | `topic` | more than [`MAX_TOPICS`], or longer than [`MAX_FIELD_BYTES`] | 413 |
-//! | `id` | not starting with `#`, not `earliest`, no control or format characters | 400 |
-//! | `type` | no control or format characters; not `mercure` (the hub's own) | 400 |
-//! | `retry` | ASCII digits only | 400 |
+//! | `id` | not starting with `#`, not `earliest`, no control or format characters, no U+2028 or U+2029 | 400 |
+//! | `type` | no control or format characters, no U+2028 or U+2029; not `mercure` (the hub's own) | 400 |
+//! | `retry` | ASCII digits only, at most [`MAX_RETRY_MS`] | 400 |
 //! | `private` | present means private, whatever its value | |
 //! | anything else | ignored, for future extensions | |
 //!
@@ -33,12 +33,20 @@
 use crate::mercure::form;
 use crate::mercure::namespace::HubUrl;
 use crate::mercure::text;
+use crate::mercure::token::Access;
 use crate::sse::event::Event;
 
 /// The most `topic` fields one update may carry (413 beyond).
 pub const MAX_TOPICS: usize = 32;
 /// The longest `topic`, `id`, `type` or `retry`, in bytes (413 beyond).
 pub const MAX_FIELD_BYTES: usize = 2048;
+/// The longest reconnection time a publisher may ask for, in milliseconds: 2^31 - 1,
+/// the longest delay a browser's timer holds (HTML, "Timers": a longer one overflows
+/// and fires at once, so a huge `retry` would make every client reconnect in a loop).
+/// The SSE spec reads any run of digits and Mercure asks only for digits; beyond this
+/// we answer 400, the status the spec gives a bad `retry`, rather than pass on a value
+/// no client can honour.
+pub const MAX_RETRY_MS: u64 = 2_147_483_647;
 /// The SSE event type only the hub may use (spec, "Subscription Events").
 pub const HUB_EVENT_TYPE: &str = "mercure";
 /// The reserved `Last-Event-ID` that asks for everything held (spec, "Reconciliation").
@@ -80,6 +88,12 @@ pub struct Update {
 }
 
 impl Update {
+    /// Whether a subscriber holding `access` may receive this update (spec,
+    /// "Subscribers": a private update needs a `subscribe` grant on one of its topics).
+    pub fn may_be_read_by(&self, access: Option<&Access>) -> bool {
+        !self.private || access.is_some_and(|access| access.may_read_any(&self.topics))
+    }
+
     /// The update for `form`, under `id` (the form's, or one the hub made up).
     pub fn new(form: &PublishForm, id: String) -> Update {
         let mut event = Event::new(form.data.as_str())
@@ -174,6 +188,7 @@ fn check_topic(topic: &str, hub: &HubUrl) -> Result<(), String> {
 /// (an empty `id:` would reset the browser's last event id: nothing to resume from).
 fn check_id(id: &str) -> Result<Option<String>, String> {
     text::check("the id", id)?;
+    text::check_line("the id", id)?;
     if id.starts_with('#') {
         return Err("an id may not start with # (the hub's own ids may)".into());
     }
@@ -187,18 +202,24 @@ fn check_id(id: &str) -> Result<Option<String>, String> {
 /// to the browser, as no line does).
 fn check_type(event_type: &str) -> Result<Option<String>, String> {
     text::check("the type", event_type)?;
+    text::check_line("the type", event_type)?;
     if event_type == HUB_EVENT_TYPE {
         return Err("the type \"mercure\" is reserved for the hub's own events".into());
     }
     Ok((!event_type.is_empty()).then(|| event_type.to_string()))
 }
 
+/// The reconnection time, in milliseconds (spec, "Publication": ASCII digits only;
+/// [`MAX_RETRY_MS`] at most).
 fn check_retry(retry: &str) -> Result<u64, String> {
     if retry.is_empty() || !retry.bytes().all(|byte| byte.is_ascii_digit()) {
         return Err("retry must be ASCII digits".into());
     }
-    // Digits beyond what a u64 holds still are digits: the longest wait we can say.
-    Ok(retry.parse().unwrap_or(u64::MAX))
+    // Thirty digits overflow a u64: too long, like any value past the cap.
+    match retry.parse::<u64>() {
+        Ok(milliseconds) if milliseconds <= MAX_RETRY_MS => Ok(milliseconds),
+        _ => Err(format!("retry must be at most {MAX_RETRY_MS} milliseconds")),
+    }
 }
 
 #[cfg(test)]

@@ -50,6 +50,11 @@ fn the_spec_checks_give_400() {
         "topic=a&id=earliest",
         "topic=a&id=a%0Db",
         "topic=a&id=%C2%85",
+        "topic=a&id=a%E2%80%A8b",
+        "topic=a&id=a%E2%80%A9b",
+        "topic=a&type=a%E2%80%A8b",
+        "topic=a&retry=2147483648",
+        "topic=a&retry=123456789012345678901234567890",
         "topic=a&type=mercure",
         "topic=a&type=x%0Aid%3A1",
         "topic=a&retry=1.5",
@@ -59,6 +64,12 @@ fn the_spec_checks_give_400() {
     ] {
         assert!(invalid(body), "{body}");
     }
+}
+
+#[test]
+fn the_longest_retry_a_browser_timer_holds_passes_unchanged() {
+    let form = read("topic=a&retry=0002147483647").unwrap();
+    assert_eq!(form.retry, Some(MAX_RETRY_MS));
 }
 
 #[test]

@@ -23,7 +23,7 @@ const grant = (actions, ...topics) => ({ type: DETAIL, actions, topics: topics.m
 const publisher = () => mint([grant(["publish"], "*")]);
 
 before(async () => {
-  server = await startServer(["--mercure-key", KEY, "--mercure-cookie", COOKIE, "--retry-ms", "200"]);
+  server = await startServer(["--mercure-key", KEY, "--mercure-cookie", COOKIE, "--retry-ms", "200", "--mercure-subscriptions"]);
 });
 
 after(async () => {

@@ -68,14 +68,48 @@ impl Matcher {
         Matcher { states, start }
     }
 
-    /// Whether the whole of `input` matches. Cost: at most (states × code points) steps.
-    pub fn matches(&self, input: &str) -> bool {
-        self.run(input).0
+    /// How many states the automaton has: what one code point of input can cost, at
+    /// most (`mercure/matcher.rs` refuses a pattern whose components hold too many).
+    pub fn state_count(&self) -> usize {
+        self.states.len()
     }
 
-    /// Whether `input` matches, and the work it took: how many times a state was
-    /// entered, which is at most once per state per code point (and once before the first).
-    fn run(&self, input: &str) -> (bool, usize) {
+    /// The one string this automaton matches, when it is fixed text (a chain of literal
+    /// code points from the start to the match, no choice anywhere): `example.com` for
+    /// the hostname of `https://example.com/:id`. `None` when it has a wildcard, a group
+    /// or a modifier. An index can then find the pattern by that text (`index.rs`).
+    pub fn fixed_text(&self) -> Option<String> {
+        let mut text = String::new();
+        let mut state = self.start;
+        // Each step follows one `Char` state; a chain longer than the states loops.
+        for _ in 0..self.states.len() {
+            match self.states[state] {
+                State::Match => return Some(text),
+                State::Char(CharTest::Literal(c), next) => {
+                    text.push(c);
+                    state = next;
+                }
+                _ => return None,
+            }
+        }
+        None
+    }
+
+    /// Whether the whole of `input` matches. Cost: at most (states × code points) steps.
+    pub fn matches(&self, input: &str) -> bool {
+        self.run(input, usize::MAX).0 == Some(true)
+    }
+
+    /// Whether `input` matches, giving up once `budget` steps are spent: `None` then,
+    /// and the steps taken either way (the Mercure spec's "evaluation cost limit").
+    pub fn matches_within(&self, input: &str, budget: usize) -> (Option<bool>, usize) {
+        self.run(input, budget)
+    }
+
+    /// Whether `input` matches (`None`: more than `budget` steps, abandoned), and the
+    /// work it took: how many times a state was entered, which is at most once per
+    /// state per code point (and once before the first).
+    fn run(&self, input: &str, budget: usize) -> (Option<bool>, usize) {
         let mut current = Vec::with_capacity(self.states.len());
         let mut next = Vec::with_capacity(self.states.len());
         // `seen[state] == step` marks a state already in the set for this step.
@@ -92,14 +126,18 @@ impl Matcher {
                 }
             }
             if next.is_empty() {
-                return (false, work);
+                return (Some(false), work);
+            }
+            // Checked once per code point: a step overshoots by one set at most.
+            if work > budget {
+                return (None, work);
             }
             std::mem::swap(&mut current, &mut next);
         }
         let matched = current
             .iter()
             .any(|&state| matches!(self.states[state], State::Match));
-        (matched, work)
+        (Some(matched), work)
     }
 
     /// Adds `state` and every state reachable from it without consuming input; returns
@@ -287,8 +325,8 @@ mod tests {
         let states = matcher.states.len();
         assert!(states < 40, "{states} states");
         for input in ["/a".repeat(5_000), format!("{}/b", "/a".repeat(5_000))] {
-            let (matched, work) = matcher.run(&input);
-            assert_eq!(matched, input.ends_with("/b"));
+            let (matched, work) = matcher.run(&input, usize::MAX);
+            assert_eq!(matched, Some(input.ends_with("/b")));
             let bound = states * (input.chars().count() + 1);
             assert!(
                 work <= bound,
@@ -296,5 +334,17 @@ mod tests {
                 input.len()
             );
         }
+    }
+
+    #[test]
+    fn an_evaluation_past_its_budget_is_abandoned_not_finished() {
+        let matcher = matcher("{a}*{a}*{a}*{a}*b");
+        let input = "a".repeat(1_000);
+        let (unbounded, full_work) = matcher.run(&input, usize::MAX);
+        assert_eq!(unbounded, Some(false));
+        let (bounded, work) = matcher.matches_within(&input, 100);
+        assert_eq!(bounded, None, "too dear: neither yes nor no");
+        assert!(work < full_work / 10, "{work} of {full_work} steps spent");
+        assert_eq!(matcher.matches_within("aab", 100).0, Some(true));
     }
 }

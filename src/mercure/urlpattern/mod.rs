@@ -111,20 +111,65 @@ impl UrlPattern {
 
     /// Whether `url` matches, in time linear in the URL's length (no backtracking).
     pub fn matches(&self, url: &Url) -> bool {
-        let components = [
-            url.protocol(),
-            url.username(),
-            url.password(),
-            &url.hostname(),
-            &url.port(),
-            &url.pathname(),
-            url.search(),
-            url.hash(),
-        ];
-        self.matchers
-            .iter()
-            .zip(components)
-            .all(|(matcher, component)| matcher.matches(component))
+        self.matches_components(&UrlComponents::of(url))
+    }
+
+    /// Whether a URL, already cut into its components, matches: what a hub evaluating
+    /// many patterns against one topic calls, having serialized the topic once.
+    pub fn matches_components(&self, url: &UrlComponents) -> bool {
+        self.matches_within(url, usize::MAX) == Some(true)
+    }
+
+    /// Whether a URL matches, spending at most about `budget` steps over all eight
+    /// components; `None` when the budget ran out first.
+    pub fn matches_within(&self, url: &UrlComponents, budget: usize) -> Option<bool> {
+        let mut left = budget;
+        for (matcher, component) in self.matchers.iter().zip(&url.0) {
+            match matcher.matches_within(component, left) {
+                (Some(true), spent) => left = left.saturating_sub(spent),
+                (Some(false), _) => return Some(false),
+                (None, _) => return None,
+            }
+        }
+        Some(true)
+    }
+
+    /// The states of all eight automata: a bound on what evaluating the pattern costs
+    /// per code point of a URL.
+    pub fn state_count(&self) -> usize {
+        self.matchers.iter().map(Matcher::state_count).sum()
+    }
+
+    /// The hostname this pattern matches, when it is fixed text (`example.com` for
+    /// `https://example.com/*`, the hub's host for a relative pattern); `None` when the
+    /// hostname has a wildcard or a group. A URL whose hostname differs cannot match.
+    pub fn fixed_hostname(&self) -> Option<String> {
+        self.matchers[Component::Hostname as usize].fixed_text()
+    }
+}
+
+/// A URL's eight components as the patterns compare them, in [`Component`] order,
+/// serialized once.
+pub struct UrlComponents([String; 8]);
+
+impl UrlComponents {
+    /// Cuts `url` into its components.
+    pub fn of(url: &Url) -> UrlComponents {
+        UrlComponents([
+            url.protocol().to_string(),
+            url.username().to_string(),
+            url.password().to_string(),
+            url.hostname(),
+            url.port(),
+            url.pathname(),
+            url.search().to_string(),
+            url.hash().to_string(),
+        ])
+    }
+
+    /// The hostname, serialized (`example.com`, `[::1]`).
+    pub fn hostname(&self) -> &str {
+        &self.0[Component::Hostname as usize]
     }
 }
 
