@@ -148,7 +148,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: MERCURE_SUBSCRIPTIONS_PATH,
         methods: READ,
-        summary: "Mercure's active subscriptions (and /{match_type}/{match}[/{subscriber}])",
+        summary: "Mercure's active subscriptions (and /{match_type}/{match}[/{subscriber}]), with --mercure-subscriptions",
         group: Group::Topics,
         handler: Handler::MercureSubscriptions,
     },

@@ -9,7 +9,7 @@
 //! to a topic no pattern matches and an exact one (1 subscriber). Figures: publishes a
 //! second, publish-to-delivery p99, server CPU per publish, lost deliveries. The hub
 //! finds the exact subscribers with one lookup per topic and evaluates each distinct
-//! pattern once per topic (`src/mercure/hub.rs`); so the second phase shows what
+//! pattern on the topic's host once per topic (`src/mercure/index.rs`); so the second phase shows what
 //! matching costs with 11,000 subscribers present, and the first what 101 deliveries
 //! add (each a thread woken and a write, as on `/subscribe`).
 
