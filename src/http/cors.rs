@@ -13,6 +13,11 @@
 //!   exact origin echoed back, `Access-Control-Allow-Credentials: true`, and since the
 //!   answer now depends on `Origin`, caches are told so with `Vary: Origin`.
 //!
+//! A request that carries a cookie from a page on an origin not listed gets no
+//! `Access-Control-Allow-Origin` at all: never `*` (a browser would refuse to read it
+//! anyway, and the Mercure spec's "Subscription" section forbids sending `*` or an
+//! unlisted origin to a credentialed request).
+//!
 //! `--allow-origin '*'` lets any page *publish* (see `pubsub/publish.rs`), with a token
 //! the page sends itself, never with the visitor's `sse_token` cookie (`auth/gate.rs`);
 //! and it never lets a page read with credentials: echoing every origin with
@@ -28,20 +33,24 @@ pub type Headers = Vec<(&'static str, String)>;
 /// no other): none at all unless `--allow-origin` lists an origin.
 pub fn headers_for(request: &Request, allowed_origins: &[String]) -> Headers {
     let mut listed_origins = allowed_origins.iter().filter(|allowed| *allowed != "*");
-    if listed_origins.clone().next().is_none() {
-        return Headers::new();
-    }
+    let origin = request.header("origin");
+    let listed = origin.filter(|origin| listed_origins.clone().any(|allowed| allowed == origin));
     let mut headers = Headers::new();
-    if let Some(origin) = request
-        .header("origin")
-        .filter(|origin| listed_origins.any(|allowed| allowed == origin))
-    {
+    if let Some(origin) = listed {
         headers.push(("Access-Control-Allow-Origin", origin.to_string()));
         headers.push(("Access-Control-Allow-Credentials", "true".to_string()));
+    } else if origin.is_some() && request.header("cookie").is_some() {
+        headers.push(("Access-Control-Allow-Origin", NO_ORIGIN.to_string()));
     }
-    headers.push(("Vary", "Origin".to_string()));
+    if listed_origins.next().is_some() || !headers.is_empty() {
+        headers.push(("Vary", "Origin".to_string()));
+    }
     headers
 }
+
+/// An `Access-Control-Allow-Origin` with no value: `response.rs` writes none at all
+/// (not even its default `*`).
+pub const NO_ORIGIN: &str = "";
 
 /// Checks one `--allow-origin` value: `*`, or an origin as a browser sends it in
 /// `Origin`, `scheme://host[:port]` with no path (RFC 6454 section 6.2). The header is
@@ -80,6 +89,35 @@ mod tests {
                 .unwrap();
         let allowed: Vec<String> = allowed.iter().map(|origin| origin.to_string()).collect();
         headers_for(&request, &allowed)
+    }
+
+    #[test]
+    fn a_cookie_from_an_unlisted_origin_gets_no_origin_at_all() {
+        let request = parse_head(
+            b"GET /.well-known/mercure HTTP/1.1\r\nHost: x\r\nOrigin: https://evil.example\r\n\
+              Cookie: mercureAuthorization=t\r\n\r\n",
+        )
+        .unwrap();
+        for allowed in [&[][..], &["https://app.example".to_string()][..]] {
+            let headers = headers_for(&request, allowed);
+            assert!(headers.contains(&("Access-Control-Allow-Origin", NO_ORIGIN.to_string())));
+            let response = crate::http::response::Response::new(
+                crate::http::response::Status::Ok,
+                "text/plain",
+                "",
+            )
+            .with_headers(headers);
+            let mut written = Vec::new();
+            crate::http::response::write_response(
+                &mut written,
+                &response,
+                crate::http::response::Persistence::Close,
+                false,
+            )
+            .unwrap();
+            let text = String::from_utf8(written).unwrap();
+            assert!(!text.contains("Access-Control-Allow-Origin"), "{text}");
+        }
     }
 
     #[test]

@@ -227,10 +227,7 @@ pub fn write_response(
     if response.status != Status::NoContent {
         push_header(&mut out, "Content-Length", &response.body.len().to_string());
     }
-    push_default_cors(&mut out, &response.headers);
-    for (name, value) in &response.headers {
-        push_header(&mut out, name, value);
-    }
+    push_headers(&mut out, &response.headers);
     if persistence == Persistence::Close {
         push_header(&mut out, "Connection", "close");
     }
@@ -259,10 +256,7 @@ pub fn write_stream_head(
     push_header(&mut head, "Content-Type", content_type);
     // Caches and proxies must not store or merge a live stream.
     push_header(&mut head, "Cache-Control", "no-cache");
-    push_default_cors(&mut head, cors);
-    for (name, value) in cors {
-        push_header(&mut head, name, value);
-    }
+    push_headers(&mut head, cors);
     // nginx buffers proxied responses unless told not to; events would arrive late.
     push_header(&mut head, "X-Accel-Buffering", "no");
     if framing == Framing::Chunked {
@@ -371,14 +365,19 @@ fn push_http_date(out: &mut String, now: chrono::DateTime<chrono::Utc>) {
     out.push_str(" GMT");
 }
 
-/// Anyone may read an answer (`Access-Control-Allow-Origin: *`) unless `headers`
-/// already say otherwise (`http/cors.rs`).
-fn push_default_cors(out: &mut String, headers: &[(&str, String)]) {
-    if !headers
-        .iter()
-        .any(|(name, _)| *name == "Access-Control-Allow-Origin")
-    {
-        push_header(out, "Access-Control-Allow-Origin", "*");
+/// Writes `headers`, after the default `Access-Control-Allow-Origin: *` (anyone may
+/// read an answer) unless they say otherwise (`http/cors.rs`); an
+/// `Access-Control-Allow-Origin` with no value ([`NO_ORIGIN`](crate::http::cors::NO_ORIGIN))
+/// says "none", and is not written.
+fn push_headers(out: &mut String, headers: &[(&str, String)]) {
+    let origin = "Access-Control-Allow-Origin";
+    if !headers.iter().any(|(name, _)| *name == origin) {
+        push_header(out, origin, "*");
+    }
+    for (name, value) in headers {
+        if !(*name == origin && value.is_empty()) {
+            push_header(out, name, value);
+        }
     }
 }
 
