@@ -10,6 +10,7 @@
 
 use std::collections::VecDeque;
 use std::collections::hash_map::{self, HashMap};
+use std::hash::{BuildHasherDefault, DefaultHasher};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Instant;
@@ -165,8 +166,12 @@ pub fn topic_list(names: &[String]) -> Result<Vec<TopicName>, String> {
 pub struct Followers {
     /// Each follower once, in no particular order.
     keys: Vec<SubscriberKey>,
-    /// Where each follower sits in `keys`.
-    places: HashMap<SubscriberKey, usize>,
+    /// Where each follower sits in `keys`. Hashed with fixed keys: the server hands out
+    /// the subscriber keys, so nobody can choose ones that collide, and a map with
+    /// random keys would ask the kernel for them (`getrandom`) the first time each
+    /// subscriber's thread creates a topic, a deep call at the deepest point of its
+    /// stack (tests/stack_budget.rs).
+    places: HashMap<SubscriberKey, usize, BuildHasherDefault<DefaultHasher>>,
 }
 
 impl Followers {
