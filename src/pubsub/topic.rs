@@ -10,8 +10,8 @@
 
 use std::collections::VecDeque;
 use std::collections::hash_map::{self, HashMap};
-use std::hash::{BuildHasherDefault, DefaultHasher};
 use std::fmt;
+use std::hash::{BuildHasherDefault, DefaultHasher};
 use std::sync::Arc;
 use std::time::Instant;
 
