@@ -223,3 +223,28 @@ fn the_hub_answers_options_and_refuses_other_methods() {
     ));
     assert_eq!(delete.status, 405);
 }
+
+/// The second attacker's review: Mallory, who may publish only to her own topic,
+/// supplied the id of a public update. Held after the original was gone, her copy would
+/// have made everyone resuming from the original skip what came between, untold. A
+/// supplied id that is held, or was lately, is replaced by a generated one (the spec
+/// lets a hub ignore a supplied id), and the answer's body says which.
+#[test]
+fn a_publisher_cannot_take_another_updates_id() {
+    let server = TestServer::start(config());
+    let news = "topic=https%3A%2F%2Fexample.com%2Fnews";
+    let original = publish(&server, &bearer(&publisher()), &format!("{news}&id=news-1"));
+    assert_eq!(original.body_text(), "news-1");
+    let mallory = token(r#""publish""#, &["https://example.com/users/mallory/x"], 60);
+    let mine = "topic=https%3A%2F%2Fexample.com%2Fusers%2Fmallory%2Fx";
+    let copy = publish(&server, &bearer(&mallory), &format!("{mine}&id=news-1"));
+    assert_eq!(copy.status, 200, "{}", copy.body_text());
+    assert!(
+        copy.body_text().starts_with("urn:uuid:"),
+        "{}",
+        copy.body_text()
+    );
+    // An id nobody holds is the publisher's to choose.
+    let fresh = publish(&server, &bearer(&mallory), &format!("{mine}&id=mine-1"));
+    assert_eq!(fresh.body_text(), "mine-1");
+}

@@ -15,7 +15,7 @@
 //!
 //! A replay reads both after a seq, merged back into the one order of the hub.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use crate::mercure::matcher::Matcher;
@@ -37,6 +37,10 @@ pub struct History {
     /// The earliest held update with each id (spec: a reused id resolves to the
     /// earliest); every id held is here.
     seq_of_id: HashMap<String, u64>,
+    /// The ids of the updates most recently let go, as many as a ring holds: a
+    /// publisher may not take one of them either (see [`History::is_taken`]).
+    retired: VecDeque<String>,
+    retired_set: HashSet<String>,
 }
 
 /// Held updates, oldest first, and the bytes they hold (the sum of their encodings).
@@ -72,6 +76,30 @@ impl History {
         }
         for oldest in evicted {
             self.forget_id(&oldest);
+            self.retire(&oldest.id, limits.updates.max(1));
+        }
+    }
+
+    /// Whether `id` is held, or was let go recently. A publisher that supplies such an
+    /// id gets a generated one instead (the spec lets a hub ignore a supplied id): a
+    /// `Last-Event-ID` resolves to the earliest update held with its id, so a reused id
+    /// would move another client's place in the history (an attacker's update with a
+    /// public update's id, held after the original is gone, would make everyone who
+    /// resumes from the original skip what came between, untold). Remembering the
+    /// retired ids too closes that window for as many updates as a ring holds.
+    pub fn is_taken(&self, id: &str) -> bool {
+        self.seq_of_id.contains_key(id) || self.retired_set.contains(id)
+    }
+
+    /// Remembers `id` as let go, forgetting the oldest past `capacity`.
+    fn retire(&mut self, id: &str, capacity: usize) {
+        if self.retired_set.insert(id.to_string()) {
+            self.retired.push_back(id.to_string());
+        }
+        while self.retired.len() > capacity {
+            if let Some(old) = self.retired.pop_front() {
+                self.retired_set.remove(&old);
+            }
         }
     }
 
@@ -171,6 +199,32 @@ mod tests {
         updates: 2,
         bytes: 1 << 20,
     };
+
+    /// The second attacker's review: an update with a public update's id, held after the
+    /// original is gone, made a client resuming from the original skip what came
+    /// between. Held and recently let go, an id is taken; so a publisher cannot reuse
+    /// it, and a resume from it finds nothing and answers `earliest`.
+    #[test]
+    fn held_and_lately_retired_ids_are_taken() {
+        let mut history = History::default();
+        history.hold(&update(1, "public-1", false), LIMITS);
+        assert!(history.is_taken("public-1"));
+        history.hold(&update(2, "b", false), LIMITS);
+        history.hold(&update(3, "c", false), LIMITS);
+        // Let go, and still taken while as many updates as a ring holds come after it.
+        assert_eq!(history.seq_of("public-1"), None);
+        assert!(history.is_taken("public-1"));
+        let (_, resumed) = history.replay(&[], None, Some("public-1"));
+        assert_eq!(resumed.as_deref(), Some(EARLIEST));
+        history.hold(&update(4, "d", false), LIMITS);
+        assert!(history.is_taken("public-1"), "one of the last two let go");
+        history.hold(&update(5, "e", false), LIMITS);
+        assert!(
+            !history.is_taken("public-1"),
+            "forgotten past a ring's size"
+        );
+        assert!(!history.is_taken("never-held"));
+    }
 
     #[test]
     fn a_wave_of_hub_events_leaves_the_published_updates_alone() {

@@ -262,6 +262,11 @@ impl MercureHub {
         Next::Idle
     }
 
+    /// Whether a publisher may not use `id` (`History::is_taken`).
+    pub fn id_is_taken(&self, id: &str) -> bool {
+        lock(&self.state).history.is_taken(id)
+    }
+
     /// The `Mercure-Last-Event-ID` a subscriber resuming after `asked` would get
     /// (for a `HEAD`, which does not join).
     pub fn resume_point(&self, asked: &str) -> String {

@@ -79,7 +79,16 @@ pub fn handle(
             "the token does not grant publish on topic {topic:?}"
         )));
     }
-    let id = form.id.clone().unwrap_or_else(random_urn);
+    // A supplied id that is held, or was lately, is replaced (`History::is_taken`); the
+    // answer's body tells the publisher which id its update got.
+    let id = match form.id.clone() {
+        Some(id) if !hub.id_is_taken(&id) => id,
+        Some(taken) => {
+            debug!("Mercure update: the supplied id {taken:?} is taken; a new one is generated");
+            random_urn()
+        }
+        None => random_urn(),
+    };
     match &shared.log {
         // With --redis, the update is published once Redis holds it; every instance's
         // tail, this one's included, dispatches it (`log.rs`).
