@@ -199,9 +199,11 @@ fn a_flood_of_slow_requests_takes_only_the_request_budget() {
 
 #[test]
 fn past_the_waiting_rooms_own_limit_connections_are_turned_away_at_once() {
+    // The waiting connections wait far longer than the test runs, however slowly a busy
+    // machine lets 2,100 connections in: none leaves the room before the last is sent.
     let server = TestServer::start(Config {
         max_requests: 1,
-        admission_wait: Duration::from_secs(10),
+        admission_wait: Duration::from_secs(120),
         ..fast_config()
     });
     let _slow = occupy_the_request_slot(&server);
@@ -210,15 +212,11 @@ fn past_the_waiting_rooms_own_limit_connections_are_turned_away_at_once() {
     let waiting: Vec<TcpStream> = (0..2100)
         .map(|_| server.send("GET /stats HTTP/1.1\r\nHost: test\r\n\r\n"))
         .collect();
-    std::thread::sleep(Duration::from_millis(300));
-    let started = Instant::now();
+    // Turned away at once: an answer within the read timeout (5 s) is not one that
+    // waited for --admission-wait-ms (120 s).
     let mut turned_away = server.send("GET /stats HTTP/1.1\r\nHost: test\r\n\r\n");
     let answer = read_to_close(&mut turned_away);
     assert!(answer.starts_with("HTTP/1.1 503 "), "{answer}");
     assert!(answer.contains("\r\nRetry-After: "), "{answer}");
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "a full waiting room answers at once, not after --admission-wait-ms"
-    );
     drop(waiting);
 }
