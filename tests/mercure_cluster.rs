@@ -47,14 +47,6 @@ fn publish(server: &TestServer, form: &str) -> HttpResponse {
     ))
 }
 
-fn data(reader: &mut StreamReader, count: usize) -> Vec<(String, String)> {
-    reader
-        .events(count)
-        .into_iter()
-        .map(|event| (event.last_event_id, event.data))
-        .collect()
-}
-
 #[test]
 fn two_instances_serve_one_hub() {
     let redis = RedisServer::start(&[]);
@@ -72,14 +64,14 @@ fn two_instances_serve_one_hub() {
     assert_eq!(public.status, 200);
     let (secret_id, public_id) = (secret.body_text(), public.body_text());
     assert_eq!(
-        data(&mut granted_on_b, 2),
+        granted_on_b.ids_and_data(2),
         [
             (secret_id.clone(), "secret".into()),
             (public_id.clone(), "public".into())
         ]
     );
     assert_eq!(
-        data(&mut anonymous_on_a, 1),
+        anonymous_on_a.ids_and_data(1),
         [(public_id.clone(), "public".into())]
     );
 
@@ -89,7 +81,7 @@ fn two_instances_serve_one_hub() {
         &format!("{HUB}?match={topic}"),
         &format!("{reader}Last-Event-ID: {secret_id}\r\n"),
     );
-    assert_eq!(data(&mut resumed_on_a, 1), [(public_id, "public".into())]);
+    assert_eq!(resumed_on_a.ids_and_data(1), [(public_id, "public".into())]);
 
     // The project's own topic `news` saw neither Mercure update, and still works.
     let own = b.exchange(
@@ -99,18 +91,24 @@ fn two_instances_serve_one_hub() {
     assert_eq!(own_topic_on_b.events(1)[0].data, "own");
 }
 
-#[test]
-fn presence_is_announced_to_every_instance() {
-    let redis = RedisServer::start(&[]);
-    let (a, b) = (instance(&redis), instance(&redis));
+/// A subscriber on `server` to every subscription event, with a token that may read them.
+fn watch_presence(server: &TestServer) -> StreamReader {
     let watcher = bearer(&token(r#""subscribe""#, &["*"], 60));
-    let mut watching_on_b = StreamReader::open(
-        &b,
+    StreamReader::open(
+        server,
         &format!(
             "{HUB}?match_urlpattern=%2F.well-known%2Fmercure%2Fsubscriptions%2F%3Atype%2F%3Amatch%2F%3Asubscriber"
         ),
         &watcher,
-    );
+    )
+}
+
+#[test]
+fn presence_is_announced_to_every_instance() {
+    let redis = RedisServer::start(&[]);
+    let (a, b) = (instance(&redis), instance(&redis));
+    let mut watching_on_b = watch_presence(&b);
+    let watcher = bearer(&token(r#""subscribe""#, &["*"], 60));
     // The watcher's own arrival comes first, through the log like any other.
     let own = watching_on_b.events(1);
     assert!(
@@ -165,14 +163,7 @@ fn without_the_switch_a_subscriber_writes_nothing_to_the_shared_log() {
 fn an_arrival_is_one_log_entry_however_many_matchers() {
     let redis = RedisServer::start(&[]);
     let (a, b) = (instance(&redis), instance(&redis));
-    let watcher = bearer(&token(r#""subscribe""#, &["*"], 60));
-    let mut watching_on_b = StreamReader::open(
-        &b,
-        &format!(
-            "{HUB}?match_urlpattern=%2F.well-known%2Fmercure%2Fsubscriptions%2F%3Atype%2F%3Amatch%2F%3Asubscriber"
-        ),
-        &watcher,
-    );
+    let mut watching_on_b = watch_presence(&b);
     watching_on_b.events(1);
     let before = redis.xlen("mercure");
     let matchers: Vec<String> = (0..64).map(|n| format!("match=t{n}")).collect();

@@ -59,14 +59,6 @@ fn wait_until_connected(server: &TestServer) {
     assert!(connected.is_some(), "{}", server.stats());
 }
 
-fn data(reader: &mut StreamReader, count: usize) -> Vec<(String, String)> {
-    reader
-        .events(count)
-        .into_iter()
-        .map(|event| (event.last_event_id, event.data))
-        .collect()
-}
-
 #[test]
 fn a_message_published_on_one_instance_reaches_subscribers_on_both_with_one_id() {
     let redis = RedisServer::start(&[]);
@@ -89,8 +81,8 @@ fn a_message_published_on_one_instance_reaches_subscribers_on_both_with_one_id()
         (first.clone(), "from a".to_string()),
         (second, "from b".into()),
     ];
-    assert_eq!(data(&mut on_a, 2), expected);
-    assert_eq!(data(&mut on_b, 2), expected);
+    assert_eq!(on_a.ids_and_data(2), expected);
+    assert_eq!(on_b.ids_and_data(2), expected);
     // The publishing instance counts its own subscribers in the answer.
     let response = a.exchange(
         "POST /publish?topic=news HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx",
@@ -124,7 +116,7 @@ fn a_message_larger_than_this_instance_accepts_still_reaches_its_subscribers() {
     let big = "x".repeat(50_000);
     published(&a, "t", &big);
     published(&a, "t", "after it");
-    let got = data(&mut on_b, 2);
+    let got = on_b.ids_and_data(2);
     assert_eq!((got[0].1.len(), got[1].1.as_str()), (50_000, "after it"));
 }
 
@@ -138,7 +130,7 @@ fn a_last_event_id_from_one_instance_resumes_on_another() {
     let ids: Vec<String> = (1..=3)
         .map(|n| published(&a, "t", &format!("m{n}")))
         .collect();
-    assert_eq!(data(&mut reader, 2)[1].0, ids[1]);
+    assert_eq!(reader.ids_and_data(2)[1].0, ids[1]);
     drop(reader);
     // Messages published while the browser is away, then it comes back to B.
     let later: Vec<String> = (4..=5)
@@ -155,7 +147,7 @@ fn a_last_event_id_from_one_instance_resumes_on_another() {
     .into_iter()
     .map(|(id, data)| (id, data.to_string()))
     .collect();
-    assert_eq!(data(&mut resumed, 3), expected);
+    assert_eq!(resumed.ids_and_data(3), expected);
 }
 
 #[test]
@@ -183,14 +175,14 @@ fn a_started_instance_fills_its_history_and_reads_older_messages_from_the_log() 
     // Resuming after m1: m2 and m3 come from Redis, m4..m6 from memory, in order, once.
     let header = format!("Last-Event-ID: {}\r\n", ids[0]);
     let mut reader = StreamReader::open(&c, "/subscribe?topic=t", &header);
-    let got = data(&mut reader, 5);
+    let got = reader.ids_and_data(5);
     let expected: Vec<(String, String)> = (1..6)
         .map(|n| (ids[n].clone(), format!("m{}", n + 1)))
         .collect();
     assert_eq!(got, expected);
     // And live after that.
     let live = published(&c, "t", "m7");
-    assert_eq!(data(&mut reader, 6)[5], (live, "m7".to_string()));
+    assert_eq!(reader.ids_and_data(6)[5], (live, "m7".to_string()));
 }
 
 #[test]
@@ -220,7 +212,7 @@ fn while_redis_is_down_publishing_is_refused_and_nothing_answered_202_is_lost_or
     wait_until_connected(&b);
     accepted.push(published(&a, "t", "after"));
     accepted.push(published(&b, "t", "after, via b"));
-    let got = data(&mut on_b, 3);
+    let got = on_b.ids_and_data(3);
     let ids: Vec<String> = got.iter().map(|(id, _)| id.clone()).collect();
     assert_eq!(ids, accepted);
     assert_eq!(got[0].1, "before");
@@ -282,7 +274,7 @@ fn tokens_and_topics_work_the_same_across_instances() {
     assert_eq!(publish(Some(&reader_token)).status, 403);
     let accepted = publish(Some(&writer_token));
     assert_eq!(accepted.status, 202);
-    assert_eq!(data(&mut inbox, 1)[0].1, "hi");
+    assert_eq!(inbox.ids_and_data(1)[0].1, "hi");
 }
 
 #[test]

@@ -93,14 +93,9 @@ impl ChapterStream for MercureStream<'_> {
         let alarm = watching.map_or(&no_alarm, Watching::alarm);
         let ends_at = self.expires_at.map(instant_of_unix);
         loop {
-            let mut wait = stream.time_until_keep_alive();
-            if let Some(ends_at) = ends_at {
-                let now = Instant::now();
-                if now >= ends_at {
-                    return Ok(StreamEnd::TokenExpired);
-                }
-                wait = wait.min(ends_at - now);
-            }
+            let Some(wait) = stream.time_until_upkeep_or(ends_at) else {
+                return Ok(StreamEnd::TokenExpired);
+            };
             match self.hub.next(&self.membership, wait, alarm) {
                 Next::Updates(updates) => {
                     let pieces: Vec<&[u8]> =

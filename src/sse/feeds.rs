@@ -350,14 +350,9 @@ fn serve_subscription(
         // A stream opened with a token ends when the token does: the browser then
         // reconnects with whatever token the app has set by then, and a stale one gets
         // 401 (see auth/gate.rs).
-        let mut wait = stream.time_until_keep_alive();
-        if let Some(ends_at) = ends_at {
-            let now = Instant::now();
-            if now >= ends_at {
-                return Ok(StreamEnd::TokenExpired);
-            }
-            wait = wait.min(ends_at - now);
-        }
+        let Some(wait) = stream.time_until_upkeep_or(ends_at) else {
+            return Ok(StreamEnd::TokenExpired);
+        };
         // The hub lock is already released here: the write below may block for up to
         // the write timeout, and only this subscriber waits for it.
         match subscription.next_delivery(wait, alarm) {

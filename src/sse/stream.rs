@@ -156,6 +156,19 @@ impl<'a> EventStream<'a> {
         due.saturating_duration_since(Instant::now())
     }
 
+    /// How long a stream that must end at `ends_at` (its token's expiry) may sleep:
+    /// until its next upkeep or its end, whichever comes first; `None` once it is over.
+    pub fn time_until_upkeep_or(&self, ends_at: Option<Instant>) -> Option<Duration> {
+        let wait = self.time_until_keep_alive();
+        match ends_at {
+            None => Some(wait),
+            Some(ends_at) => {
+                let left = ends_at.checked_duration_since(Instant::now())?;
+                (!left.is_zero()).then(|| wait.min(left))
+            }
+        }
+    }
+
     /// The upkeep of an idle stream: checks that the client is still there (when due,
     /// or at once with `check_now`) and sends a heartbeat when one is due. Returns an
     /// error, as a failed write would, if the client has left.

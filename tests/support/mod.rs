@@ -339,6 +339,14 @@ impl StreamReader {
         event_stream::parse(&String::from_utf8_lossy(&self.body))
     }
 
+    /// Every event's id (`lastEventId`) and data, reading until at least `count` are here.
+    pub fn ids_and_data(&mut self, count: usize) -> Vec<(String, String)> {
+        self.events(count)
+            .into_iter()
+            .map(|event| (event.last_event_id, event.data))
+            .collect()
+    }
+
     /// Reads until at least `count` events have been dispatched, and returns them all.
     pub fn events(&mut self, count: usize) -> Vec<event_stream::ParsedEvent> {
         self.read_until(|reader| {
